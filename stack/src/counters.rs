@@ -1,0 +1,157 @@
+//! Named counters: every frame received is either accepted or dropped for a named reason,
+//! and every datagram we fail to send is counted too (gVisor's `MalformedPacketsReceived`,
+//! `ChecksumErrors` habit). `rx_frames == rx_accepted + rx_dropped_total()` always holds;
+//! the property tests check it.
+
+macro_rules! reasons {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every reason, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            /// How many reasons there are.
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// The counter's name, in snake case, for logs and the status page.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+reasons! {
+    /// Why a received frame was dropped.
+    RxDrop {
+        /// Shorter than an Ethernet header.
+        EthernetTruncated => "ethernet_truncated",
+        /// Unicast to another station's MAC, or multicast we did not join.
+        EthernetNotForUs => "ethernet_not_for_us",
+        /// An EtherType we do not speak (IPv6, VLAN, LLDP, ...).
+        EthernetUnknownType => "ethernet_unknown_type",
+        /// ARP packet too short or with inconsistent lengths.
+        ArpMalformed => "arp_malformed",
+        /// ARP for a hardware/protocol pair other than Ethernet/IPv4, or an unknown opcode.
+        ArpUnsupported => "arp_unsupported",
+        /// Valid ARP whose target is not our address (after RFC 826's merge step).
+        ArpNotForUs => "arp_not_for_us",
+        /// ARP claiming our own address, or a sender address that cannot be a host.
+        ArpBadSender => "arp_bad_sender",
+        /// IPv4 header shorter than 20 bytes, IHL < 5, or total length inconsistent.
+        Ipv4Malformed => "ipv4_malformed",
+        /// IP version field is not 4.
+        Ipv4BadVersion => "ipv4_bad_version",
+        /// IPv4 header checksum does not verify.
+        Ipv4BadChecksum => "ipv4_bad_checksum",
+        /// Destination is neither our address nor a broadcast address (we do not forward).
+        Ipv4NotForUs => "ipv4_not_for_us",
+        /// Source is broadcast, multicast or otherwise impossible (RFC 1122 3.2.1.3).
+        Ipv4BadSource => "ipv4_bad_source",
+        /// A fragment; reassembly is not implemented yet.
+        Ipv4Fragment => "ipv4_fragment",
+        /// A protocol number we do not implement.
+        Ipv4UnknownProtocol => "ipv4_unknown_protocol",
+        /// ICMP message shorter than its header.
+        IcmpMalformed => "icmp_malformed",
+        /// ICMP checksum does not verify.
+        IcmpBadChecksum => "icmp_bad_checksum",
+        /// Echo request sent to a broadcast address: ignored, as Linux does
+        /// (RFC 1122 3.2.2.6 allows it).
+        IcmpBroadcastEcho => "icmp_broadcast_echo",
+        /// Echo reply nobody is waiting for.
+        IcmpUnsolicitedReply => "icmp_unsolicited_reply",
+        /// Echo reply dropped because the application's reply queue is full.
+        IcmpReplyQueueFull => "icmp_reply_queue_full",
+        /// An ICMP type we do not act on.
+        IcmpUnhandledType => "icmp_unhandled_type",
+    }
+}
+
+reasons! {
+    /// Why an outgoing datagram was dropped before reaching the wire.
+    TxDrop {
+        /// The ARP queue for its next hop was full; the oldest waiting packet was dropped.
+        ArpQueueFull => "arp_queue_full",
+        /// Address resolution gave up (no reply after the configured requests).
+        ArpUnresolved => "arp_unresolved",
+        /// No table entry left to start resolving a new address.
+        ArpTableFull => "arp_table_full",
+        /// The transmit queue was full.
+        TxQueueFull => "tx_queue_full",
+    }
+}
+
+/// The stack's counters. Read them with [`Stack::counters`](crate::Stack::counters).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames handed to [`Stack::receive`](crate::Stack::receive).
+    pub rx_frames: u64,
+    /// Bytes in those frames.
+    pub rx_bytes: u64,
+    /// Frames fully processed (not dropped).
+    pub rx_accepted: u64,
+    /// Frames given to the device by [`Stack::transmit`](crate::Stack::transmit).
+    pub tx_frames: u64,
+    /// Bytes in those frames.
+    pub tx_bytes: u64,
+    /// ARP requests we sent.
+    pub arp_requests_sent: u64,
+    /// ARP replies we sent.
+    pub arp_replies_sent: u64,
+    /// ICMP echo requests we answered.
+    pub icmp_echo_replies_sent: u64,
+    /// ICMP echo requests we originated (ping).
+    pub icmp_echo_requests_sent: u64,
+    /// ICMP echo replies delivered to the application.
+    pub icmp_echo_replies_received: u64,
+    rx_drops: [u64; RxDrop::COUNT],
+    tx_drops: [u64; TxDrop::COUNT],
+}
+
+impl Counters {
+    /// Frames dropped for `reason`.
+    pub fn rx_dropped(&self, reason: RxDrop) -> u64 {
+        self.rx_drops[reason as usize]
+    }
+
+    /// Frames dropped for any reason.
+    pub fn rx_dropped_total(&self) -> u64 {
+        self.rx_drops.iter().sum()
+    }
+
+    /// Outgoing datagrams dropped for `reason`.
+    pub fn tx_dropped(&self, reason: TxDrop) -> u64 {
+        self.tx_drops[reason as usize]
+    }
+
+    /// Every non-zero receive drop counter with its reason.
+    pub fn rx_drops(&self) -> impl Iterator<Item = (RxDrop, u64)> + '_ {
+        RxDrop::ALL.iter().map(|&r| (r, self.rx_drops[r as usize])).filter(|&(_, n)| n > 0)
+    }
+
+    /// Every non-zero transmit drop counter with its reason.
+    pub fn tx_drops(&self) -> impl Iterator<Item = (TxDrop, u64)> + '_ {
+        TxDrop::ALL.iter().map(|&r| (r, self.tx_drops[r as usize])).filter(|&(_, n)| n > 0)
+    }
+
+    pub(crate) fn count_rx_drop(&mut self, reason: RxDrop) {
+        self.rx_drops[reason as usize] += 1;
+    }
+
+    pub(crate) fn count_tx_drop(&mut self, reason: TxDrop) {
+        self.tx_drops[reason as usize] += 1;
+    }
+}

@@ -1,0 +1,62 @@
+//! The transmit queue: frames the stack has built and the driver has not yet taken.
+//!
+//! Buffers are recycled through a small pool, so steady-state traffic allocates nothing
+//! per frame. The queue is bounded; the stack counts a [`TxDrop::TxQueueFull`] when a
+//! driver falls behind.
+//!
+//! [`TxDrop::TxQueueFull`]: crate::TxDrop::TxQueueFull
+
+use std::collections::VecDeque;
+
+/// Frames waiting for the driver at most. Linux's default txqueuelen is 1000.
+pub const QUEUE_LIMIT: usize = 1024;
+/// Spare buffers kept for reuse.
+const POOL_LIMIT: usize = 256;
+
+#[derive(Debug, Default)]
+pub(crate) struct TxQueue {
+    ready: VecDeque<Vec<u8>>,
+    pool: Vec<Vec<u8>>,
+}
+
+impl TxQueue {
+    /// An empty buffer, from the pool when one is spare.
+    pub fn buffer(&mut self) -> Vec<u8> {
+        self.pool.pop().unwrap_or_default()
+    }
+
+    /// Returns a buffer to the pool.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.pool.len() < POOL_LIMIT {
+            buf.clear();
+            self.pool.push(buf);
+        }
+    }
+
+    /// Queues a finished frame. Returns false (and recycles it) when the queue is full.
+    pub fn push(&mut self, frame: Vec<u8>) -> bool {
+        if self.ready.len() >= QUEUE_LIMIT {
+            self.recycle(frame);
+            return false;
+        }
+        self.ready.push_back(frame);
+        true
+    }
+
+    /// Frames waiting.
+    pub fn len(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Hands every waiting frame to `emit`, oldest first. Returns how many and their bytes.
+    pub fn drain(&mut self, mut emit: impl FnMut(&[u8])) -> (usize, usize) {
+        let (mut frames, mut bytes) = (0, 0);
+        while let Some(frame) = self.ready.pop_front() {
+            emit(&frame);
+            frames += 1;
+            bytes += frame.len();
+            self.recycle(frame);
+        }
+        (frames, bytes)
+    }
+}
