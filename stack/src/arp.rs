@@ -71,9 +71,18 @@ pub struct EntryInfo {
 
 #[derive(Clone, Copy, Debug)]
 enum Entry {
-    Reachable { mac: MacAddr, expires: Instant, refresh_sent: bool },
-    Incomplete { requests_sent: u8, next_request: Instant },
-    Failed { until: Instant },
+    Reachable {
+        mac: MacAddr,
+        expires: Instant,
+        refresh_sent: bool,
+    },
+    Incomplete {
+        requests_sent: u8,
+        next_request: Instant,
+    },
+    Failed {
+        until: Instant,
+    },
 }
 
 /// The answer to "what MAC do I send this to?".
@@ -117,14 +126,22 @@ pub struct ArpCache<P> {
 impl<P> ArpCache<P> {
     /// An empty cache.
     pub fn new(config: ArpConfig) -> Self {
-        ArpCache { config, entries: FnvIndexMap::new(), queue: VecDeque::new() }
+        ArpCache {
+            config,
+            entries: FnvIndexMap::new(),
+            queue: VecDeque::new(),
+        }
     }
 
     /// Finds the MAC for `ip`, starting resolution on a miss.
     pub fn lookup(&mut self, now: Instant, ip: Ipv4Addr) -> Lookup {
         let cfg = &self.config;
         match self.entries.get_mut(&ip) {
-            Some(Entry::Reachable { mac, expires, refresh_sent }) if now < *expires => {
+            Some(Entry::Reachable {
+                mac,
+                expires,
+                refresh_sent,
+            }) if now < *expires => {
                 let refresh = !*refresh_sent && *expires - now <= cfg.refresh_before;
                 if refresh {
                     *refresh_sent = true;
@@ -136,7 +153,10 @@ impl<P> ArpCache<P> {
             _ => {
                 // Absent or expired: (re)start resolution. RFC 1122 2.3.2.1: at most one
                 // request per retry_interval per address, which the timer enforces.
-                let entry = Entry::Incomplete { requests_sent: 1, next_request: now + cfg.retry_interval };
+                let entry = Entry::Incomplete {
+                    requests_sent: 1,
+                    next_request: now + cfg.retry_interval,
+                };
                 if self.insert(now, ip, entry) {
                     Lookup::Pending { request: true }
                 } else {
@@ -170,7 +190,11 @@ impl<P> ArpCache<P> {
     /// Returns whether the table now holds a fresh mapping for `ip`. Packets that were
     /// waiting for it are then available from [`ArpCache::take_ready`].
     pub fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: MacAddr, we_are_target: bool) -> bool {
-        let fresh = Entry::Reachable { mac, expires: now + self.config.lifetime, refresh_sent: false };
+        let fresh = Entry::Reachable {
+            mac,
+            expires: now + self.config.lifetime,
+            refresh_sent: false,
+        };
         if let Some(entry) = self.entries.get_mut(&ip) {
             *entry = fresh;
             true
@@ -207,18 +231,32 @@ impl<P> ArpCache<P> {
     /// Runs due timers: retries requests (calling `request` for each), gives up on
     /// addresses that never answered (calling `unresolved` for each packet dropped), and
     /// forgets expired entries.
-    pub fn handle_timeout(&mut self, now: Instant, mut request: impl FnMut(Request), mut unresolved: impl FnMut(P)) {
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        mut request: impl FnMut(Request),
+        mut unresolved: impl FnMut(P),
+    ) {
         let cfg = self.config.clone();
         let mut gave_up: heapless::Vec<Ipv4Addr, CACHE_SIZE> = heapless::Vec::new();
         for (ip, entry) in self.entries.iter_mut() {
-            if let Entry::Incomplete { requests_sent, next_request } = entry {
+            if let Entry::Incomplete {
+                requests_sent,
+                next_request,
+            } = entry
+            {
                 if now >= *next_request {
                     if *requests_sent < cfg.max_requests {
                         *requests_sent += 1;
                         *next_request = now + cfg.retry_interval;
-                        request(Request { target_ip: *ip, dst_mac: MacAddr::BROADCAST });
+                        request(Request {
+                            target_ip: *ip,
+                            dst_mac: MacAddr::BROADCAST,
+                        });
                     } else {
-                        *entry = Entry::Failed { until: now + cfg.failed_hold };
+                        *entry = Entry::Failed {
+                            until: now + cfg.failed_hold,
+                        };
                         // Capacity equals the table's, so this cannot overflow.
                         let _ = gave_up.push(*ip);
                     }
@@ -261,18 +299,32 @@ impl<P> ArpCache<P> {
         self.entries
             .iter()
             .map(|(ip, e)| match *e {
-                Entry::Reachable { mac, expires, refresh_sent } => EntryInfo {
+                Entry::Reachable {
+                    mac,
+                    expires,
+                    refresh_sent,
+                } => EntryInfo {
                     ip: *ip,
                     mac: Some(mac),
-                    state: if refresh_sent { EntryState::Refreshing } else { EntryState::Reachable },
+                    state: if refresh_sent {
+                        EntryState::Refreshing
+                    } else {
+                        EntryState::Reachable
+                    },
                     expires_at: Some(expires),
                 },
-                Entry::Incomplete { next_request, .. } => {
-                    EntryInfo { ip: *ip, mac: None, state: EntryState::Incomplete, expires_at: Some(next_request) }
-                }
-                Entry::Failed { until } => {
-                    EntryInfo { ip: *ip, mac: None, state: EntryState::Failed, expires_at: Some(until) }
-                }
+                Entry::Incomplete { next_request, .. } => EntryInfo {
+                    ip: *ip,
+                    mac: None,
+                    state: EntryState::Incomplete,
+                    expires_at: Some(next_request),
+                },
+                Entry::Failed { until } => EntryInfo {
+                    ip: *ip,
+                    mac: None,
+                    state: EntryState::Failed,
+                    expires_at: Some(until),
+                },
             })
             .collect()
     }
@@ -295,7 +347,14 @@ impl<P> ArpCache<P> {
             .iter()
             .filter_map(|(k, e)| match *e {
                 Entry::Failed { .. } => Some((*k, Instant::ZERO)),
-                Entry::Reachable { expires, .. } => Some((*k, if expires <= now { Instant::ZERO } else { expires })),
+                Entry::Reachable { expires, .. } => Some((
+                    *k,
+                    if expires <= now {
+                        Instant::ZERO
+                    } else {
+                        expires
+                    },
+                )),
                 Entry::Incomplete { .. } => None,
             })
             .min_by_key(|&(_, key)| key)

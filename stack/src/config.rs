@@ -99,7 +99,9 @@ impl fmt::Display for ConfigError {
             ConfigError::BadMac(m) => write!(f, "MAC address {m} is not a unicast address"),
             ConfigError::BadAddress(a) => write!(f, "{a} cannot be a host address"),
             ConfigError::BadPrefix(p) => write!(f, "prefix length /{p} must be between 1 and 30"),
-            ConfigError::BadGateway(g) => write!(f, "gateway {g} is not another host on our prefix"),
+            ConfigError::BadGateway(g) => {
+                write!(f, "gateway {g} is not another host on our prefix")
+            }
             ConfigError::BadMtu(m) => write!(f, "MTU {m} must be between 68 and 9000"),
             ConfigError::BadTtl => f.write_str("TTL must be at least 1"),
         }
@@ -134,7 +136,12 @@ impl Config {
             return Err(ConfigError::BadPrefix(self.prefix_len));
         }
         let a = self.addr;
-        if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() || a == self.broadcast() {
+        if a.is_unspecified()
+            || a.is_broadcast()
+            || a.is_multicast()
+            || a.is_loopback()
+            || a == self.broadcast()
+        {
             return Err(ConfigError::BadAddress(a));
         }
         let host_bits = u32::from(a) & !prefix_mask(self.prefix_len);
@@ -142,7 +149,11 @@ impl Config {
             return Err(ConfigError::BadAddress(a));
         }
         if let Some(g) = self.gateway {
-            if g == a || !self.on_link(g) || g == self.broadcast() || u32::from(g) & !prefix_mask(self.prefix_len) == 0 {
+            if g == a
+                || !self.on_link(g)
+                || g == self.broadcast()
+                || u32::from(g) & !prefix_mask(self.prefix_len) == 0
+            {
                 return Err(ConfigError::BadGateway(g));
             }
         }
@@ -182,13 +193,34 @@ mod tests {
     fn nonsense_is_refused() {
         let ok = Config::default();
         let bad = [
-            Config { prefix_len: 31, ..ok.clone() },
-            Config { addr: Ipv4Addr::new(10, 0, 0, 255), ..ok.clone() },
-            Config { addr: Ipv4Addr::new(10, 0, 0, 0), ..ok.clone() },
-            Config { gateway: Some(Ipv4Addr::new(192, 168, 1, 1)), ..ok.clone() },
-            Config { gateway: Some(ok.addr), ..ok.clone() },
-            Config { mtu: 67, ..ok.clone() },
-            Config { mac: MacAddr::BROADCAST, ..ok.clone() },
+            Config {
+                prefix_len: 31,
+                ..ok.clone()
+            },
+            Config {
+                addr: Ipv4Addr::new(10, 0, 0, 255),
+                ..ok.clone()
+            },
+            Config {
+                addr: Ipv4Addr::new(10, 0, 0, 0),
+                ..ok.clone()
+            },
+            Config {
+                gateway: Some(Ipv4Addr::new(192, 168, 1, 1)),
+                ..ok.clone()
+            },
+            Config {
+                gateway: Some(ok.addr),
+                ..ok.clone()
+            },
+            Config {
+                mtu: 67,
+                ..ok.clone()
+            },
+            Config {
+                mac: MacAddr::BROADCAST,
+                ..ok.clone()
+            },
         ];
         for c in bad {
             assert!(c.validate().is_err(), "{c:?} was accepted");

@@ -139,12 +139,18 @@ impl Counters {
 
     /// Every non-zero receive drop counter with its reason.
     pub fn rx_drops(&self) -> impl Iterator<Item = (RxDrop, u64)> + '_ {
-        RxDrop::ALL.iter().map(|&r| (r, self.rx_drops[r as usize])).filter(|&(_, n)| n > 0)
+        RxDrop::ALL
+            .iter()
+            .map(|&r| (r, self.rx_drops[r as usize]))
+            .filter(|&(_, n)| n > 0)
     }
 
     /// Every non-zero transmit drop counter with its reason.
     pub fn tx_drops(&self) -> impl Iterator<Item = (TxDrop, u64)> + '_ {
-        TxDrop::ALL.iter().map(|&r| (r, self.tx_drops[r as usize])).filter(|&(_, n)| n > 0)
+        TxDrop::ALL
+            .iter()
+            .map(|&r| (r, self.tx_drops[r as usize]))
+            .filter(|&(_, n)| n > 0)
     }
 
     pub(crate) fn count_rx_drop(&mut self, reason: RxDrop) {

@@ -79,7 +79,12 @@ impl Stack {
 
     /// The oldest unread echo reply for `ident`.
     pub fn poll_echo_reply(&mut self, ident: u16) -> Option<EchoReply> {
-        self.icmp.pingers.iter_mut().find(|(id, _)| *id == ident)?.1.pop_front()
+        self.icmp
+            .pingers
+            .iter_mut()
+            .find(|(id, _)| *id == ident)?
+            .1
+            .pop_front()
     }
 
     /// Sends an echo request (type 8) to `dst`. If the next hop is not resolved yet, the
@@ -100,7 +105,12 @@ impl Stack {
         Ok(())
     }
 
-    pub(crate) fn process_icmp(&mut self, now: Instant, ip: &Ipv4Repr, body: &[u8]) -> Result<(), RxDrop> {
+    pub(crate) fn process_icmp(
+        &mut self,
+        now: Instant,
+        ip: &Ipv4Repr,
+        body: &[u8],
+    ) -> Result<(), RxDrop> {
         let (msg, data) = IcmpRepr::parse(body).map_err(|e| match e {
             WireError::BadChecksum => RxDrop::IcmpBadChecksum,
             _ => RxDrop::IcmpMalformed,
@@ -125,7 +135,8 @@ impl Stack {
                 Ok(())
             }
             IcmpRepr::EchoReply { ident, seq } => {
-                let Some((_, queue)) = self.icmp.pingers.iter_mut().find(|(id, _)| *id == ident) else {
+                let Some((_, queue)) = self.icmp.pingers.iter_mut().find(|(id, _)| *id == ident)
+                else {
                     return Err(RxDrop::IcmpUnsolicitedReply);
                 };
                 if queue.len() >= REPLY_QUEUE {
@@ -143,9 +154,9 @@ impl Stack {
                 Ok(())
             }
             // Errors for our datagrams reach sockets once UDP and TCP exist.
-            IcmpRepr::DestUnreachable { .. } | IcmpRepr::TimeExceeded { .. } | IcmpRepr::Other { .. } => {
-                Err(RxDrop::IcmpUnhandledType)
-            }
+            IcmpRepr::DestUnreachable { .. }
+            | IcmpRepr::TimeExceeded { .. }
+            | IcmpRepr::Other { .. } => Err(RxDrop::IcmpUnhandledType),
         }
     }
 }

@@ -54,7 +54,9 @@ impl fmt::Display for SendError {
         match self {
             SendError::NoRoute(ip) => write!(f, "no route to {ip} (off-link and no gateway)"),
             SendError::BadDestination(ip) => write!(f, "cannot send to {ip}"),
-            SendError::TooBig { len, max } => write!(f, "{len} bytes do not fit the MTU ({max} at most)"),
+            SendError::TooBig { len, max } => {
+                write!(f, "{len} bytes do not fit the MTU ({max} at most)")
+            }
         }
     }
 }
@@ -187,9 +189,17 @@ impl Stack {
         if !arp.sender_mac.is_unicast() || !is_host_address(&self.config, arp.sender_ip) {
             // An RFC 5227 probe (sender 0.0.0.0) for our address still deserves an answer,
             // so the prober learns the address is taken; nothing is learned from it.
-            if arp.sender_ip.is_unspecified() && arp.sender_mac.is_unicast() && arp.target_ip == ours {
+            if arp.sender_ip.is_unspecified()
+                && arp.sender_mac.is_unicast()
+                && arp.target_ip == ours
+            {
                 if arp.operation == ArpOperation::Request {
-                    self.send_arp(ArpOperation::Reply, arp.sender_mac, arp.sender_mac, arp.sender_ip);
+                    self.send_arp(
+                        ArpOperation::Reply,
+                        arp.sender_mac,
+                        arp.sender_mac,
+                        arp.sender_ip,
+                    );
                 }
                 return Ok(());
             }
@@ -202,10 +212,19 @@ impl Stack {
             self.flush_arp_queue(arp.sender_ip);
         }
         if !for_us {
-            return if learned { Ok(()) } else { Err(RxDrop::ArpNotForUs) };
+            return if learned {
+                Ok(())
+            } else {
+                Err(RxDrop::ArpNotForUs)
+            };
         }
         if arp.operation == ArpOperation::Request {
-            self.send_arp(ArpOperation::Reply, arp.sender_mac, arp.sender_mac, arp.sender_ip);
+            self.send_arp(
+                ArpOperation::Reply,
+                arp.sender_mac,
+                arp.sender_mac,
+                arp.sender_ip,
+            );
         }
         Ok(())
     }
@@ -221,10 +240,22 @@ impl Stack {
     }
 
     /// Emits an ARP packet from us: `op` to Ethernet `dst`, about `target_mac`/`target_ip`.
-    pub(crate) fn send_arp(&mut self, op: ArpOperation, dst: MacAddr, target_mac: MacAddr, target_ip: Ipv4Addr) {
+    pub(crate) fn send_arp(
+        &mut self,
+        op: ArpOperation,
+        dst: MacAddr,
+        target_mac: MacAddr,
+        target_ip: Ipv4Addr,
+    ) {
         let mut buf = self.tx.buffer();
         buf.resize(wire::ethernet::HEADER_LEN + wire::arp::PACKET_LEN, 0);
-        let repr = ArpRepr { operation: op, sender_mac: self.config.mac, sender_ip: self.config.addr, target_mac, target_ip };
+        let repr = ArpRepr {
+            operation: op,
+            sender_mac: self.config.mac,
+            sender_ip: self.config.addr,
+            target_mac,
+            target_ip,
+        };
         repr.emit(&mut buf[wire::ethernet::HEADER_LEN..]);
         match op {
             ArpOperation::Request => self.counters.arp_requests_sent += 1,
@@ -254,7 +285,12 @@ impl Stack {
                     self.tx.recycle(old);
                 }
                 if request {
-                    self.send_arp(ArpOperation::Request, MacAddr::BROADCAST, MacAddr::ZERO, hop);
+                    self.send_arp(
+                        ArpOperation::Request,
+                        MacAddr::BROADCAST,
+                        MacAddr::ZERO,
+                        hop,
+                    );
                 }
             }
             Lookup::Failed => {
@@ -274,7 +310,12 @@ impl Stack {
     }
 
     fn finish_frame_with(&mut self, mut frame: Vec<u8>, dst: MacAddr, ethertype: EtherType) {
-        EthernetRepr { dst, src: self.config.mac, ethertype }.emit(&mut frame);
+        EthernetRepr {
+            dst,
+            src: self.config.mac,
+            ethertype,
+        }
+        .emit(&mut frame);
         if !self.tx.push(frame) {
             self.counters.count_tx_drop(TxDrop::TxQueueFull);
         }
@@ -284,5 +325,9 @@ impl Stack {
 /// True when `ip` could be a neighbour's own address (not broadcast, multicast,
 /// loopback, unspecified, or our prefix's broadcast).
 pub(crate) fn is_host_address(config: &Config, ip: Ipv4Addr) -> bool {
-    !(ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback() || ip == config.broadcast())
+    !(ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_loopback()
+        || ip == config.broadcast())
 }

@@ -13,7 +13,12 @@ use crate::wire::{ethernet, EthernetRepr, Ipv4Repr, WireError};
 
 impl Stack {
     /// Checks a received IPv4 datagram and hands it to its protocol.
-    pub(crate) fn process_ipv4(&mut self, now: Instant, eth: &EthernetRepr, payload: &[u8]) -> Result<(), RxDrop> {
+    pub(crate) fn process_ipv4(
+        &mut self,
+        now: Instant,
+        eth: &EthernetRepr,
+        payload: &[u8],
+    ) -> Result<(), RxDrop> {
         let (ip, body) = Ipv4Repr::parse(payload).map_err(|e| match e {
             WireError::Unsupported => RxDrop::Ipv4BadVersion,
             WireError::BadChecksum => RxDrop::Ipv4BadChecksum,
@@ -32,7 +37,8 @@ impl Stack {
         // wire; 0.0.0.0 only while booting, so only towards a broadcast. Our own address
         // as source means a loop or a spoof.
         let unspecified_ok = ip.src.is_unspecified() && broadcast;
-        if (!is_host_address(&self.config, ip.src) && !unspecified_ok) || ip.src == self.config.addr {
+        if (!is_host_address(&self.config, ip.src) && !unspecified_ok) || ip.src == self.config.addr
+        {
             return Err(RxDrop::Ipv4BadSource);
         }
         if ip.is_fragment() {
@@ -66,7 +72,10 @@ impl Stack {
     ) -> Result<(), SendError> {
         let next_hop = self.route(dst)?;
         if payload_len > self.max_ip_payload() {
-            return Err(SendError::TooBig { len: payload_len, max: self.max_ip_payload() });
+            return Err(SendError::TooBig {
+                len: payload_len,
+                max: self.max_ip_payload(),
+            });
         }
         let ip = Ipv4Repr {
             src: self.config.addr,
@@ -92,7 +101,11 @@ impl Stack {
 
     /// RFC 1122 3.3.1.1: the next hop for `dst`. `Ok(None)` means link broadcast.
     fn route(&self, dst: Ipv4Addr) -> Result<Option<Ipv4Addr>, SendError> {
-        if dst.is_unspecified() || dst.is_multicast() || dst.is_loopback() || dst == self.config.addr {
+        if dst.is_unspecified()
+            || dst.is_multicast()
+            || dst.is_loopback()
+            || dst == self.config.addr
+        {
             return Err(SendError::BadDestination(dst));
         }
         if self.is_broadcast(dst) {

@@ -31,12 +31,16 @@ impl Instant {
 
     /// An instant `millis` milliseconds after the epoch.
     pub const fn from_millis(millis: u64) -> Instant {
-        Instant { micros: millis * 1000 }
+        Instant {
+            micros: millis * 1000,
+        }
     }
 
     /// An instant `secs` seconds after the epoch.
     pub const fn from_secs(secs: u64) -> Instant {
-        Instant { micros: secs * 1_000_000 }
+        Instant {
+            micros: secs * 1_000_000,
+        }
     }
 
     /// Microseconds since the epoch.
@@ -66,12 +70,16 @@ impl Duration {
 
     /// A span of `millis` milliseconds.
     pub const fn from_millis(millis: u64) -> Duration {
-        Duration { micros: millis * 1000 }
+        Duration {
+            micros: millis * 1000,
+        }
     }
 
     /// A span of `secs` seconds.
     pub const fn from_secs(secs: u64) -> Duration {
-        Duration { micros: secs * 1_000_000 }
+        Duration {
+            micros: secs * 1_000_000,
+        }
     }
 
     /// The span in microseconds.
@@ -86,14 +94,18 @@ impl Duration {
 
     /// `self * factor`, saturating at the largest representable span.
     pub const fn saturating_mul(self, factor: u64) -> Duration {
-        Duration { micros: self.micros.saturating_mul(factor) }
+        Duration {
+            micros: self.micros.saturating_mul(factor),
+        }
     }
 }
 
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, rhs: Duration) -> Instant {
-        Instant { micros: self.micros.saturating_add(rhs.micros) }
+        Instant {
+            micros: self.micros.saturating_add(rhs.micros),
+        }
     }
 }
 
@@ -114,13 +126,17 @@ impl Sub<Instant> for Instant {
 impl Add for Duration {
     type Output = Duration;
     fn add(self, rhs: Duration) -> Duration {
-        Duration { micros: self.micros.saturating_add(rhs.micros) }
+        Duration {
+            micros: self.micros.saturating_add(rhs.micros),
+        }
     }
 }
 
 impl From<core::time::Duration> for Duration {
     fn from(d: core::time::Duration) -> Duration {
-        Duration { micros: u64::try_from(d.as_micros()).unwrap_or(u64::MAX) }
+        Duration {
+            micros: u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+        }
     }
 }
 
@@ -132,7 +148,12 @@ impl From<Duration> for core::time::Duration {
 
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.micros / 1_000_000, self.micros % 1_000_000)
+        write!(
+            f,
+            "{}.{:06}s",
+            self.micros / 1_000_000,
+            self.micros % 1_000_000
+        )
     }
 }
 
@@ -151,6 +172,9 @@ mod tests {
         let t = Instant::from_millis(5);
         assert_eq!(t + Duration::from_millis(3), Instant::from_millis(8));
         assert_eq!(Instant::from_millis(3) - t, Duration::ZERO);
-        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_secs(1), Instant::from_micros(u64::MAX));
+        assert_eq!(
+            Instant::from_micros(u64::MAX) + Duration::from_secs(1),
+            Instant::from_micros(u64::MAX)
+        );
     }
 }

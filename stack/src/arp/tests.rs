@@ -30,7 +30,13 @@ fn reply_resolves_and_releases_queued_packets_in_order() {
     assert_eq!(c.enqueue(PEER, 2), None);
     assert!(c.learn(t(5), PEER, PEER_MAC, true));
     assert_eq!(c.take_ready(PEER), (Some(PEER_MAC), vec![1, 2]));
-    assert_eq!(c.lookup(t(6), PEER), Lookup::Resolved { mac: PEER_MAC, refresh: false });
+    assert_eq!(
+        c.lookup(t(6), PEER),
+        Lookup::Resolved {
+            mac: PEER_MAC,
+            refresh: false
+        }
+    );
     assert_eq!(c.queued(), 0);
 }
 
@@ -69,13 +75,18 @@ fn retries_at_the_rate_limit_then_gives_up_and_drops_waiting_packets() {
     // Requests 2 and 3 at 1 s and 2 s; gives up at 3 s.
     let times: Vec<u64> = requests.iter().map(|(ms, _)| *ms).collect();
     assert_eq!(times, vec![1000, 2000]);
-    assert!(requests.iter().all(|(_, r)| r.dst_mac == MacAddr::BROADCAST && r.target_ip == PEER));
+    assert!(requests
+        .iter()
+        .all(|(_, r)| r.dst_mac == MacAddr::BROADCAST && r.target_ip == PEER));
     assert_eq!(dropped, vec![(3000, 7)]);
     // Failed: new traffic is dropped at once, without a new request, until the hold ends.
     let hold_end = 3000 + ArpConfig::default().failed_hold.total_millis();
     assert_eq!(c.lookup(t(hold_end - 1), PEER), Lookup::Failed);
     c.handle_timeout(t(hold_end), |_| {}, |_| {});
-    assert_eq!(c.lookup(t(hold_end), PEER), Lookup::Pending { request: true });
+    assert_eq!(
+        c.lookup(t(hold_end), PEER),
+        Lookup::Pending { request: true }
+    );
 }
 
 #[test]
@@ -85,10 +96,28 @@ fn entries_expire_and_are_refreshed_before_expiry() {
     c.learn(t(0), PEER, PEER_MAC, true);
     let expiry = cfg.lifetime.total_millis();
     let refresh_from = expiry - cfg.refresh_before.total_millis();
-    assert_eq!(c.lookup(t(refresh_from - 1), PEER), Lookup::Resolved { mac: PEER_MAC, refresh: false });
+    assert_eq!(
+        c.lookup(t(refresh_from - 1), PEER),
+        Lookup::Resolved {
+            mac: PEER_MAC,
+            refresh: false
+        }
+    );
     // Within the refresh window: one unicast refresh, not one per packet.
-    assert_eq!(c.lookup(t(refresh_from), PEER), Lookup::Resolved { mac: PEER_MAC, refresh: true });
-    assert_eq!(c.lookup(t(refresh_from + 1), PEER), Lookup::Resolved { mac: PEER_MAC, refresh: false });
+    assert_eq!(
+        c.lookup(t(refresh_from), PEER),
+        Lookup::Resolved {
+            mac: PEER_MAC,
+            refresh: true
+        }
+    );
+    assert_eq!(
+        c.lookup(t(refresh_from + 1), PEER),
+        Lookup::Resolved {
+            mac: PEER_MAC,
+            refresh: false
+        }
+    );
     assert_eq!(c.entries()[0].state, EntryState::Refreshing);
     // A reply renews the lifetime.
     c.learn(t(refresh_from + 2), PEER, PEER_MAC, false);
@@ -107,7 +136,13 @@ fn gratuitous_arp_updates_but_never_creates() {
     assert!(c.entries().is_empty());
     c.learn(t(0), PEER, PEER_MAC, true);
     assert!(c.learn(t(1), PEER, new_mac, false));
-    assert_eq!(c.lookup(t(2), PEER), Lookup::Resolved { mac: new_mac, refresh: false });
+    assert_eq!(
+        c.lookup(t(2), PEER),
+        Lookup::Resolved {
+            mac: new_mac,
+            refresh: false
+        }
+    );
 }
 
 #[test]
@@ -119,7 +154,10 @@ fn full_table_evicts_resolved_entries_but_never_incomplete_ones() {
     // The entry closest to expiry (the first learned) makes room.
     assert_eq!(c.lookup(t(100), PEER), Lookup::Pending { request: true });
     assert_eq!(c.entries().len(), CACHE_SIZE);
-    assert!(!c.entries().iter().any(|e| e.ip == Ipv4Addr::from(0x0a00_1000)));
+    assert!(!c
+        .entries()
+        .iter()
+        .any(|e| e.ip == Ipv4Addr::from(0x0a00_1000)));
 
     let mut pending = cache();
     for i in 0..CACHE_SIZE as u32 {

@@ -5,8 +5,8 @@
 
 use core::fmt::Write;
 
-use super::{ArpOperation, ArpRepr, EtherType, EthernetRepr, IcmpRepr, Ipv4Repr};
 use super::ipv4::protocol;
+use super::{ArpOperation, ArpRepr, EtherType, EthernetRepr, IcmpRepr, Ipv4Repr};
 
 /// Summarises an Ethernet frame, e.g.
 /// `02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff, ARP, Request who-has 10.0.0.1 tell 10.0.0.2, length 42`
@@ -39,8 +39,14 @@ fn describe_arp(out: &mut String, payload: &[u8]) {
     match ArpRepr::parse(payload) {
         Ok(arp) => {
             let _ = match arp.operation {
-                ArpOperation::Request => write!(out, "ARP, Request who-has {} tell {}", arp.target_ip, arp.sender_ip),
-                ArpOperation::Reply => write!(out, "ARP, Reply {} is-at {}", arp.sender_ip, arp.sender_mac),
+                ArpOperation::Request => write!(
+                    out,
+                    "ARP, Request who-has {} tell {}",
+                    arp.target_ip, arp.sender_ip
+                ),
+                ArpOperation::Reply => {
+                    write!(out, "ARP, Reply {} is-at {}", arp.sender_ip, arp.sender_mac)
+                }
             };
         }
         Err(e) => {
@@ -75,16 +81,28 @@ fn describe_ipv4(out: &mut String, payload: &[u8]) {
             Ok((icmp, data)) => {
                 let _ = match icmp {
                     IcmpRepr::EchoRequest { ident, seq } => {
-                        write!(out, "ICMP echo request, id {ident}, seq {seq}, length {}", data.len() + 8)
+                        write!(
+                            out,
+                            "ICMP echo request, id {ident}, seq {seq}, length {}",
+                            data.len() + 8
+                        )
                     }
                     IcmpRepr::EchoReply { ident, seq } => {
-                        write!(out, "ICMP echo reply, id {ident}, seq {seq}, length {}", data.len() + 8)
+                        write!(
+                            out,
+                            "ICMP echo reply, id {ident}, seq {seq}, length {}",
+                            data.len() + 8
+                        )
                     }
                     IcmpRepr::DestUnreachable { code, .. } => {
                         write!(out, "ICMP {} unreachable", unreachable_name(code))
                     }
-                    IcmpRepr::TimeExceeded { code } => write!(out, "ICMP time exceeded, code {code}"),
-                    IcmpRepr::Other { icmp_type, code } => write!(out, "ICMP type {icmp_type}, code {code}"),
+                    IcmpRepr::TimeExceeded { code } => {
+                        write!(out, "ICMP time exceeded, code {code}")
+                    }
+                    IcmpRepr::Other { icmp_type, code } => {
+                        write!(out, "ICMP type {icmp_type}, code {code}")
+                    }
                 };
             }
             Err(e) => {
@@ -123,7 +141,9 @@ mod tests {
     fn describes_an_arp_request() {
         let mut frame = vec![0xff; 6];
         frame.extend_from_slice(&[2, 0, 0, 0, 0, 2, 0x08, 0x06]);
-        frame.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
+        frame.extend_from_slice(&[
+            0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1,
+        ]);
         assert_eq!(
             describe(&frame),
             "02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff, ARP, Request who-has 10.0.0.1 tell 10.0.0.2, length 42"

@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn short_frames_are_errors() {
         for len in 0..HEADER_LEN {
-            assert_eq!(EthernetRepr::parse(&FRAME[..len]), Err(WireError::Truncated));
+            assert_eq!(
+                EthernetRepr::parse(&FRAME[..len]),
+                Err(WireError::Truncated)
+            );
         }
     }
 }

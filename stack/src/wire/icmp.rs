@@ -63,7 +63,10 @@ impl IcmpRepr {
         let repr = match slice.type_u8() {
             8 if code == 0 => IcmpRepr::EchoRequest { ident: hi, seq: lo },
             0 if code == 0 => IcmpRepr::EchoReply { ident: hi, seq: lo },
-            3 => IcmpRepr::DestUnreachable { code, next_hop_mtu: if code == 4 { lo } else { 0 } },
+            3 => IcmpRepr::DestUnreachable {
+                code,
+                next_hop_mtu: if code == 4 { lo } else { 0 },
+            },
             11 => IcmpRepr::TimeExceeded { code },
             t => IcmpRepr::Other { icmp_type: t, code },
         };
@@ -77,14 +80,30 @@ impl IcmpRepr {
     /// If `buf` is shorter than `HEADER_LEN + payload.len()`.
     pub fn emit(&self, payload: &[u8], buf: &mut [u8]) -> usize {
         let icmp_type = match *self {
-            IcmpRepr::EchoRequest { ident, seq } => Icmpv4Type::EchoRequest(IcmpEchoHeader { id: ident, seq }),
-            IcmpRepr::EchoReply { ident, seq } => Icmpv4Type::EchoReply(IcmpEchoHeader { id: ident, seq }),
+            IcmpRepr::EchoRequest { ident, seq } => {
+                Icmpv4Type::EchoRequest(IcmpEchoHeader { id: ident, seq })
+            }
+            IcmpRepr::EchoReply { ident, seq } => {
+                Icmpv4Type::EchoReply(IcmpEchoHeader { id: ident, seq })
+            }
             IcmpRepr::DestUnreachable { code, next_hop_mtu } => {
                 let bytes5to8 = [0, 0, (next_hop_mtu >> 8) as u8, next_hop_mtu as u8];
-                Icmpv4Type::Unknown { type_u8: 3, code_u8: code, bytes5to8 }
+                Icmpv4Type::Unknown {
+                    type_u8: 3,
+                    code_u8: code,
+                    bytes5to8,
+                }
             }
-            IcmpRepr::TimeExceeded { code } => Icmpv4Type::Unknown { type_u8: 11, code_u8: code, bytes5to8: [0; 4] },
-            IcmpRepr::Other { icmp_type, code } => Icmpv4Type::Unknown { type_u8: icmp_type, code_u8: code, bytes5to8: [0; 4] },
+            IcmpRepr::TimeExceeded { code } => Icmpv4Type::Unknown {
+                type_u8: 11,
+                code_u8: code,
+                bytes5to8: [0; 4],
+            },
+            IcmpRepr::Other { icmp_type, code } => Icmpv4Type::Unknown {
+                type_u8: icmp_type,
+                code_u8: code,
+                bytes5to8: [0; 4],
+            },
         };
         let header = Icmpv4Header::with_checksum(icmp_type, payload);
         let bytes = header.to_bytes();
@@ -116,7 +135,8 @@ mod tests {
     #[test]
     fn emits_byte_exact() {
         let mut buf = [0u8; 12];
-        let n = IcmpRepr::EchoRequest { ident: 7, seq: 1 }.emit(&[0xde, 0xad, 0xbe, 0xef], &mut buf);
+        let n =
+            IcmpRepr::EchoRequest { ident: 7, seq: 1 }.emit(&[0xde, 0xad, 0xbe, 0xef], &mut buf);
         assert_eq!(n, 12);
         assert_eq!(buf, ECHO);
     }
@@ -125,7 +145,10 @@ mod tests {
     fn reply_round_trips_and_checks_checksum() {
         let mut buf = [0u8; 12];
         IcmpRepr::EchoReply { ident: 7, seq: 1 }.emit(&ECHO[8..], &mut buf);
-        assert_eq!(IcmpRepr::parse(&buf).unwrap().0, IcmpRepr::EchoReply { ident: 7, seq: 1 });
+        assert_eq!(
+            IcmpRepr::parse(&buf).unwrap().0,
+            IcmpRepr::EchoReply { ident: 7, seq: 1 }
+        );
         buf[11] ^= 1;
         assert_eq!(IcmpRepr::parse(&buf), Err(WireError::BadChecksum));
         assert_eq!(IcmpRepr::parse(&ECHO[..7]), Err(WireError::Truncated));
@@ -134,7 +157,17 @@ mod tests {
     #[test]
     fn unreachable_carries_the_mtu_for_frag_needed() {
         let mut buf = [0u8; 8];
-        IcmpRepr::DestUnreachable { code: 4, next_hop_mtu: 1400 }.emit(&[], &mut buf);
-        assert_eq!(IcmpRepr::parse(&buf).unwrap().0, IcmpRepr::DestUnreachable { code: 4, next_hop_mtu: 1400 });
+        IcmpRepr::DestUnreachable {
+            code: 4,
+            next_hop_mtu: 1400,
+        }
+        .emit(&[], &mut buf);
+        assert_eq!(
+            IcmpRepr::parse(&buf).unwrap().0,
+            IcmpRepr::DestUnreachable {
+                code: 4,
+                next_hop_mtu: 1400
+            }
+        );
     }
 }

@@ -104,12 +104,19 @@ impl Ipv4Repr {
     /// `frag_offset` is not a multiple of 8 below 65536 (caller bugs).
     pub fn emit(&self, buf: &mut [u8]) {
         let payload_len = u16::try_from(self.payload_len).expect("IPv4 payload over 65515 bytes");
-        let mut header = Ipv4Header::new(payload_len, self.ttl, IpNumber(self.protocol), self.src.octets(), self.dst.octets())
-            .expect("IPv4 payload over 65515 bytes");
+        let mut header = Ipv4Header::new(
+            payload_len,
+            self.ttl,
+            IpNumber(self.protocol),
+            self.src.octets(),
+            self.dst.octets(),
+        )
+        .expect("IPv4 payload over 65515 bytes");
         header.identification = self.ident;
         header.dont_fragment = self.dont_frag;
         header.more_fragments = self.more_frags;
-        header.fragment_offset = IpFragOffset::try_new(self.frag_offset / 8).expect("fragment offset over 65535");
+        header.fragment_offset =
+            IpFragOffset::try_new(self.frag_offset / 8).expect("fragment offset over 65535");
         header.header_checksum = header.calc_header_checksum();
         buf[..HEADER_LEN].copy_from_slice(&header.to_bytes());
     }
@@ -166,7 +173,9 @@ mod tests {
 
     #[test]
     fn options_are_skipped() {
-        let mut d = vec![0x46, 0x00, 0x00, 0x20, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 1, 1, 1, 0];
+        let mut d = vec![
+            0x46, 0x00, 0x00, 0x20, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 1, 1, 1, 0,
+        ];
         d.extend_from_slice(&[9; 8]);
         let c = checksum::checksum(&d[..24]);
         d[10..12].copy_from_slice(&c.to_be_bytes());
@@ -204,7 +213,12 @@ mod tests {
 
     #[test]
     fn fragment_fields_round_trip() {
-        let r = Ipv4Repr { more_frags: true, frag_offset: 1480, dont_frag: false, ..repr() };
+        let r = Ipv4Repr {
+            more_frags: true,
+            frag_offset: 1480,
+            dont_frag: false,
+            ..repr()
+        };
         let mut buf = vec![0u8; HEADER_LEN + 64];
         r.emit(&mut buf);
         let (parsed, _) = Ipv4Repr::parse(&buf).unwrap();

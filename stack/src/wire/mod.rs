@@ -86,7 +86,11 @@ impl MacAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -139,7 +143,13 @@ mod tests {
         assert_eq!(mac.to_string(), "02:00:00:00:00:02");
         assert!(mac.is_unicast());
         assert!(MacAddr::BROADCAST.is_multicast());
-        for bad in ["", "02:00:00:00:00", "02:00:00:00:00:02:03", "2:0:0:0:0:2", "zz:00:00:00:00:02"] {
+        for bad in [
+            "",
+            "02:00:00:00:00",
+            "02:00:00:00:00:02:03",
+            "2:0:0:0:0:2",
+            "zz:00:00:00:00:02",
+        ] {
             assert!(bad.parse::<MacAddr>().is_err(), "{bad:?} parsed");
         }
     }

@@ -1,0 +1,161 @@
+//! Test helpers: build frames as a peer on the link would, feed them to a stack, and
+//! expect exactly the frames it answers with. Each helper is `#[track_caller]` so a
+//! failure points at the line of the trace that broke.
+#![allow(dead_code)]
+
+use std::net::Ipv4Addr;
+
+use stack::wire::{
+    ethernet, ipv4, ArpOperation, ArpRepr, EtherType, EthernetRepr, IcmpRepr, Ipv4Repr, MacAddr,
+};
+use stack::{Config, Instant, Stack};
+
+/// The stack under test: 10.0.0.2, 02:00:00:00:00:02 (the project's convention).
+pub const US_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+pub const US_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+/// The peer playing the kernel: 10.0.0.1.
+pub const PEER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+pub const PEER_MAC: MacAddr = MacAddr([0x22, 0x12, 0x0f, 0x58, 0x80, 0xdb]);
+
+pub fn stack() -> Stack {
+    Stack::new(Config::default(), 1).expect("default config is valid")
+}
+
+pub fn at(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+/// An Ethernet frame around `payload`.
+pub fn frame(src: MacAddr, dst: MacAddr, ethertype: EtherType, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0; ethernet::HEADER_LEN];
+    EthernetRepr {
+        dst,
+        src,
+        ethertype,
+    }
+    .emit(&mut f);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// An ARP frame from the peer.
+pub fn arp(
+    op: ArpOperation,
+    sender: (MacAddr, Ipv4Addr),
+    target: (MacAddr, Ipv4Addr),
+    eth_dst: MacAddr,
+) -> Vec<u8> {
+    let mut p = vec![0; 28];
+    ArpRepr {
+        operation: op,
+        sender_mac: sender.0,
+        sender_ip: sender.1,
+        target_mac: target.0,
+        target_ip: target.1,
+    }
+    .emit(&mut p);
+    frame(sender.0, eth_dst, EtherType::Arp, &p)
+}
+
+/// "Who has 10.0.0.2? Tell 10.0.0.1", broadcast by the peer.
+pub fn who_has_us() -> Vec<u8> {
+    arp(
+        ArpOperation::Request,
+        (PEER_MAC, PEER_IP),
+        (MacAddr::ZERO, US_IP),
+        MacAddr::BROADCAST,
+    )
+}
+
+/// An IPv4 datagram from `src` to `dst` carrying `body` with protocol `proto`.
+pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, body: &[u8]) -> Vec<u8> {
+    let mut d = vec![0; ipv4::HEADER_LEN];
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: proto,
+        ttl: 64,
+        ident: 0x1234,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+        payload_len: body.len(),
+    }
+    .emit(&mut d);
+    d.extend_from_slice(body);
+    d
+}
+
+pub fn icmp(msg: IcmpRepr, data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0; 8 + data.len()];
+    msg.emit(data, &mut b);
+    b
+}
+
+/// An echo request from the peer to `dst`, in a frame to `eth_dst`.
+pub fn echo_request(dst: Ipv4Addr, eth_dst: MacAddr, ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
+    let body = icmp(IcmpRepr::EchoRequest { ident, seq }, data);
+    frame(
+        PEER_MAC,
+        eth_dst,
+        EtherType::Ipv4,
+        &ipv4(PEER_IP, dst, ipv4::protocol::ICMP, &body),
+    )
+}
+
+/// Everything the stack wants to send now.
+pub fn sent(stack: &mut Stack) -> Vec<Vec<u8>> {
+    let mut out = vec![];
+    stack.transmit(|f| out.push(f.to_vec()));
+    out
+}
+
+#[track_caller]
+pub fn expect_nothing(stack: &mut Stack) {
+    let out = sent(stack);
+    assert!(
+        out.is_empty(),
+        "expected silence, stack sent {:?}",
+        out.iter()
+            .map(|f| stack::wire::describe::describe(f))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[track_caller]
+pub fn expect_one(stack: &mut Stack) -> Vec<u8> {
+    let mut out = sent(stack);
+    assert_eq!(
+        out.len(),
+        1,
+        "expected one frame, got {:?}",
+        out.iter()
+            .map(|f| stack::wire::describe::describe(f))
+            .collect::<Vec<_>>()
+    );
+    out.remove(0)
+}
+
+/// Parses a frame the stack sent as an ARP packet.
+#[track_caller]
+pub fn as_arp(f: &[u8]) -> (EthernetRepr, ArpRepr) {
+    let (eth, payload) = EthernetRepr::parse(f).expect("ethernet");
+    assert_eq!(
+        eth.ethertype,
+        EtherType::Arp,
+        "not ARP: {}",
+        stack::wire::describe::describe(f)
+    );
+    (eth, ArpRepr::parse(payload).expect("arp"))
+}
+
+/// Parses a frame the stack sent as ICMP over IPv4, checking every checksum.
+#[track_caller]
+pub fn as_icmp(f: &[u8]) -> (EthernetRepr, Ipv4Repr, IcmpRepr, Vec<u8>) {
+    let (eth, payload) = EthernetRepr::parse(f).expect("ethernet");
+    assert_eq!(eth.ethertype, EtherType::Ipv4);
+    let (ip, body) = Ipv4Repr::parse(payload).expect("ipv4 (checksum verified)");
+    assert_eq!(ip.protocol, ipv4::protocol::ICMP);
+    let (msg, data) = IcmpRepr::parse(body).expect("icmp (checksum verified)");
+    (eth, ip, msg, data.to_vec())
+}
