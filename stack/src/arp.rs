@@ -30,7 +30,7 @@ use crate::wire::MacAddr;
 /// Addresses the cache holds at most (a power of two, as the map requires).
 pub const CACHE_SIZE: usize = 64;
 /// Packets waiting for resolution, over all addresses.
-pub const QUEUE_TOTAL: usize = 64;
+pub const QUEUE_TOTAL: usize = 256;
 
 /// What state an entry is in, for display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,6 +2,9 @@
 
 use core::fmt;
 use core::net::Ipv4Addr;
+use core::ops::RangeInclusive;
+
+pub use crate::ipv4::reassembly::ReassemblyConfig;
 
 use crate::time::Duration;
 use crate::wire::MacAddr;
@@ -23,6 +26,17 @@ pub struct Config {
     pub ttl: u8,
     /// ARP tunables.
     pub arp: ArpConfig,
+    /// IPv4 reassembly tunables.
+    pub reassembly: ReassemblyConfig,
+    /// Ports handed to sockets bound to port 0: IANA's dynamic range 49152-65535
+    /// (RFC 6335 section 6) by default.
+    pub ephemeral_ports: RangeInclusive<u16>,
+    /// Sockets open at once, of all protocols. 4096.
+    pub max_sockets: usize,
+    /// Bytes a UDP socket may hold unread before further datagrams are dropped; each
+    /// datagram is charged its length plus 64 bytes of bookkeeping, so a flood of empty
+    /// datagrams is bounded too. 256 KiB (Linux's default rmem is 208 KiB).
+    pub udp_recv_buffer: usize,
 }
 
 /// ARP tunables (RFC 826 leaves them all to the implementer; RFC 1122 2.3.2.1 asks for
@@ -43,8 +57,10 @@ pub struct ArpConfig {
     /// After giving up, how long new traffic to that address is dropped at once instead of
     /// re-triggering requests (a negative cache entry). 3 s.
     pub failed_hold: Duration,
-    /// Packets queued per unresolved address; the oldest is dropped past this. 3, as BSD's
-    /// and lwIP's ARP queue (Linux queues by bytes, 212 kB).
+    /// Frames queued per unresolved address; the oldest is dropped past this. 64: enough
+    /// for every fragment of a maximum-size datagram (45 at MTU 1500). Linux queues up to
+    /// 208 KiB per neighbour (unres_qlen_bytes); BSD and lwIP keep only one to three
+    /// packets, which loses all but the last fragments of a large first datagram.
     pub queue_per_address: usize,
 }
 
@@ -56,7 +72,7 @@ impl Default for ArpConfig {
             retry_interval: Duration::from_secs(1),
             max_requests: 3,
             failed_hold: Duration::from_secs(3),
-            queue_per_address: 3,
+            queue_per_address: 64,
         }
     }
 }
@@ -72,6 +88,10 @@ impl Default for Config {
             mtu: 1500,
             ttl: 64,
             arp: ArpConfig::default(),
+            reassembly: ReassemblyConfig::default(),
+            ephemeral_ports: 49152..=65535,
+            max_sockets: 4096,
+            udp_recv_buffer: 256 * 1024,
         }
     }
 }
@@ -91,6 +111,8 @@ pub enum ConfigError {
     BadMtu(u16),
     /// A TTL of zero would be discarded by the first hop.
     BadTtl,
+    /// The ephemeral port range is empty or includes port 0.
+    BadPortRange,
 }
 
 impl fmt::Display for ConfigError {
@@ -104,6 +126,9 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::BadMtu(m) => write!(f, "MTU {m} must be between 68 and 9000"),
             ConfigError::BadTtl => f.write_str("TTL must be at least 1"),
+            ConfigError::BadPortRange => {
+                f.write_str("the ephemeral port range must be non-empty and exclude port 0")
+            }
         }
     }
 }
@@ -162,6 +187,9 @@ impl Config {
         }
         if self.ttl == 0 {
             return Err(ConfigError::BadTtl);
+        }
+        if self.ephemeral_ports.is_empty() || *self.ephemeral_ports.start() == 0 {
+            return Err(ConfigError::BadPortRange);
         }
         Ok(())
     }

@@ -60,10 +60,25 @@ reasons! {
         Ipv4NotForUs => "ipv4_not_for_us",
         /// Source is broadcast, multicast or otherwise impossible (RFC 1122 3.2.1.3).
         Ipv4BadSource => "ipv4_bad_source",
-        /// A fragment; reassembly is not implemented yet.
-        Ipv4Fragment => "ipv4_fragment",
-        /// A protocol number we do not implement.
+        /// A fragment with a bad length, or one reaching past 65535 bytes.
+        Ipv4FragmentMalformed => "ipv4_fragment_malformed",
+        /// A fragment overlapping another of its datagram, or of a datagram already
+        /// discarded for that (RFC 5722 rule, see `ipv4::reassembly`).
+        Ipv4FragmentOverlap => "ipv4_fragment_overlap",
+        /// An exact duplicate of a fragment already held.
+        Ipv4FragmentDuplicate => "ipv4_fragment_duplicate",
+        /// A protocol number we do not implement (answered with protocol unreachable).
         Ipv4UnknownProtocol => "ipv4_unknown_protocol",
+        /// UDP datagram shorter than its header or its length field.
+        UdpMalformed => "udp_malformed",
+        /// UDP checksum does not verify.
+        UdpBadChecksum => "udp_bad_checksum",
+        /// No socket on the destination port (answered with port unreachable).
+        UdpNoSocket => "udp_no_socket",
+        /// The socket's receive buffer was full.
+        UdpRecvBufferFull => "udp_recv_buffer_full",
+        /// A broadcast datagram for a socket that did not ask for broadcasts.
+        UdpBroadcastNotWanted => "udp_broadcast_not_wanted",
         /// ICMP message shorter than its header.
         IcmpMalformed => "icmp_malformed",
         /// ICMP checksum does not verify.
@@ -77,6 +92,8 @@ reasons! {
         IcmpReplyQueueFull => "icmp_reply_queue_full",
         /// An ICMP type we do not act on.
         IcmpUnhandledType => "icmp_unhandled_type",
+        /// An ICMP error quoting a datagram we could not have sent, or no socket's.
+        IcmpErrorUnmatched => "icmp_error_unmatched",
     }
 }
 
@@ -91,6 +108,8 @@ reasons! {
         ArpTableFull => "arp_table_full",
         /// The transmit queue was full.
         TxQueueFull => "tx_queue_full",
+        /// An ICMP error we would have sent, suppressed by the rate limit.
+        IcmpRateLimited => "icmp_rate_limited",
     }
 }
 
@@ -117,6 +136,22 @@ pub struct Counters {
     pub icmp_echo_requests_sent: u64,
     /// ICMP echo replies delivered to the application.
     pub icmp_echo_replies_received: u64,
+    /// ICMP error messages we sent (unreachable, time exceeded).
+    pub icmp_errors_sent: u64,
+    /// ICMP error messages received and delivered to a socket.
+    pub icmp_errors_delivered: u64,
+    /// Datagrams we sent in fragments, and the fragments.
+    pub ipv4_fragmented: u64,
+    /// Fragments sent.
+    pub ipv4_fragments_sent: u64,
+    /// Datagrams reassembled from fragments.
+    pub ipv4_reassembled: u64,
+    /// Datagrams abandoned because reassembly timed out or was evicted for room.
+    pub ipv4_reassembly_failed: u64,
+    /// UDP datagrams delivered to sockets.
+    pub udp_datagrams_received: u64,
+    /// UDP datagrams sent.
+    pub udp_datagrams_sent: u64,
     rx_drops: [u64; RxDrop::COUNT],
     tx_drops: [u64; TxDrop::COUNT],
 }

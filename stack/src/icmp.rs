@@ -1,4 +1,8 @@
-//! ICMP (RFC 792, RFC 1122 3.2.2): answering echo requests and the ping API.
+//! ICMP (RFC 792, RFC 1122 3.2.2): answering echo requests, the ping API, and (in
+//! [`errors`]) sending and receiving error messages.
+
+pub mod errors;
+mod ratelimit;
 
 use core::fmt;
 use core::net::Ipv4Addr;
@@ -56,6 +60,7 @@ impl std::error::Error for PingError {}
 #[derive(Debug, Default)]
 pub(crate) struct IcmpState {
     pingers: Vec<(u16, VecDeque<EchoReply>)>,
+    pub(crate) limiter: ratelimit::IcmpRateLimiter,
 }
 
 impl Stack {
@@ -153,10 +158,10 @@ impl Stack {
                 self.counters.icmp_echo_replies_received += 1;
                 Ok(())
             }
-            // Errors for our datagrams reach sockets once UDP and TCP exist.
-            IcmpRepr::DestUnreachable { .. }
-            | IcmpRepr::TimeExceeded { .. }
-            | IcmpRepr::Other { .. } => Err(RxDrop::IcmpUnhandledType),
+            IcmpRepr::DestUnreachable { .. } | IcmpRepr::TimeExceeded { .. } => {
+                self.process_icmp_error(msg, data)
+            }
+            IcmpRepr::Other { .. } => Err(RxDrop::IcmpUnhandledType),
         }
     }
 }

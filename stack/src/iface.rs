@@ -14,11 +14,16 @@ use log::{debug, warn};
 use crate::arp::{self, ArpCache, EntryInfo, Lookup};
 use crate::config::{Config, ConfigError};
 use crate::counters::{Counters, RxDrop, TxDrop};
+use crate::icmp::errors::Origin;
 use crate::icmp::IcmpState;
+use crate::ipv4::reassembly::Reassembler;
 use crate::rng::Rng;
+use crate::socket::{demux::Demux, ports::PortAllocator, table::SocketTable, Sockets};
 use crate::time::Instant;
 use crate::tx::TxQueue;
-use crate::wire::{self, ArpOperation, ArpRepr, EtherType, EthernetRepr, MacAddr, WireError};
+use crate::wire::{
+    self, ArpOperation, ArpRepr, EtherType, EthernetRepr, IcmpRepr, MacAddr, WireError,
+};
 
 /// One IPv4 host on one Ethernet link. See the [crate docs](crate) for how to drive it.
 #[derive(Debug)]
@@ -29,6 +34,8 @@ pub struct Stack {
     pub(crate) arp: ArpCache<Vec<u8>>,
     pub(crate) tx: TxQueue,
     pub(crate) icmp: IcmpState,
+    pub(crate) reassembly: Reassembler,
+    pub(crate) sockets: Sockets,
     /// IPv4 Identification for the next datagram we originate.
     pub(crate) next_ip_ident: u16,
 }
@@ -70,8 +77,15 @@ impl Stack {
         config.validate()?;
         let mut rng = Rng::new(seed);
         let next_ip_ident = rng.next_u32() as u16;
+        let sockets = Sockets {
+            table: SocketTable::new(config.max_sockets),
+            demux: Demux::default(),
+            ports: PortAllocator::new(config.ephemeral_ports.clone(), &mut rng),
+        };
         Ok(Stack {
             arp: ArpCache::new(config.arp.clone()),
+            reassembly: Reassembler::new(config.reassembly.clone()),
+            sockets,
             config,
             counters: Counters::default(),
             rng,
@@ -118,8 +132,21 @@ impl Stack {
         }
     }
 
-    /// Runs every timer due at `now` (ARP retries and expiry). Harmless to call early.
+    /// Datagrams being reassembled and the buffer bytes they hold; both stay within
+    /// [`Config::reassembly`](crate::Config::reassembly)'s bounds.
+    pub fn reassembly_usage(&self) -> (usize, usize) {
+        self.reassembly.usage()
+    }
+
+    /// Sockets open, of all protocols.
+    pub fn socket_count(&self) -> usize {
+        self.sockets.table.len()
+    }
+
+    /// Runs every timer due at `now` (ARP retries and expiry, reassembly timeouts).
+    /// Harmless to call early.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.reassembly_timeout(now);
         let mut requests: heapless::Vec<arp::Request, { arp::CACHE_SIZE }> = heapless::Vec::new();
         let mut unresolved = 0;
         self.arp.handle_timeout(
@@ -145,7 +172,35 @@ impl Stack {
     /// `None` means no timer is running. Frames already queued are not a timer: call
     /// [`Stack::transmit`] after every `receive`/`handle_timeout`/send call.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.arp.poll_timeout()
+        [self.arp.poll_timeout(), self.reassembly.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Abandons datagrams whose fragments did not all arrive in time. RFC 792 / RFC 1122
+    /// 3.3.2: if fragment zero had arrived, tell the sender with Time Exceeded, code 1.
+    fn reassembly_timeout(&mut self, now: Instant) {
+        let mut expired = Vec::new();
+        self.reassembly.handle_timeout(now, |e| expired.push(e));
+        for e in expired {
+            self.counters.ipv4_reassembly_failed += 1;
+            if let Some(first) = e.first {
+                let mut header = [0u8; wire::ipv4::HEADER_LEN];
+                first.emit(&mut header);
+                let origin = Origin {
+                    link_broadcast: false,
+                    ip: first,
+                    header: &header,
+                };
+                self.send_icmp_error(
+                    now,
+                    &origin,
+                    &e.first_bytes[..e.first_len],
+                    IcmpRepr::TimeExceeded { code: 1 },
+                );
+            }
+        }
     }
 
     /// Hands every frame waiting to be sent to `emit`, oldest first, and returns how

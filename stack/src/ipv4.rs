@@ -1,18 +1,27 @@
-//! IPv4 input checks, routing and output (RFC 791, RFC 1122 3.2.1 and 3.3).
+//! IPv4 input checks, reassembly, routing and output with fragmentation (RFC 791,
+//! RFC 1122 3.2.1 and 3.3).
 //!
 //! We are a host, not a router: datagrams not addressed to us are dropped, never
 //! forwarded (RFC 1122 3.3.1.6 lets a host do exactly that).
 
+pub mod reassembly;
+
 use core::net::Ipv4Addr;
 
 use crate::counters::RxDrop;
+use crate::icmp::errors::Origin;
 use crate::iface::{is_host_address, SendError, Stack};
 use crate::time::Instant;
 use crate::wire::ipv4::{protocol, HEADER_LEN};
-use crate::wire::{ethernet, EthernetRepr, Ipv4Repr, WireError};
+use crate::wire::{ethernet, EthernetRepr, IcmpRepr, Ipv4Repr, WireError};
+use reassembly::Outcome;
+
+/// The largest IPv4 payload: 65535 bytes minus the header.
+pub const MAX_PAYLOAD: usize = 65535 - HEADER_LEN;
 
 impl Stack {
-    /// Checks a received IPv4 datagram and hands it to its protocol.
+    /// Checks a received IPv4 datagram, reassembles it if it is a fragment, and hands it
+    /// to its protocol.
     pub(crate) fn process_ipv4(
         &mut self,
         now: Instant,
@@ -41,12 +50,56 @@ impl Stack {
         {
             return Err(RxDrop::Ipv4BadSource);
         }
-        if ip.is_fragment() {
-            return Err(RxDrop::Ipv4Fragment);
+        // parse() checked IHL against the buffer, so this slice is in bounds.
+        let header = &payload[..usize::from(payload[0] & 0x0f) * 4];
+        if !ip.is_fragment() {
+            let origin = Origin {
+                link_broadcast: eth.dst.is_broadcast(),
+                ip,
+                header,
+            };
+            return self.dispatch(now, &origin, body);
         }
-        match ip.protocol {
-            protocol::ICMP => self.process_icmp(now, &ip, body),
-            _ => Err(RxDrop::Ipv4UnknownProtocol),
+        // RFC 791 3.2 / RFC 815: hold fragments until the datagram is whole.
+        match self.reassembly.add(now, &ip, body) {
+            Outcome::Held => Ok(()),
+            Outcome::Duplicate => Err(RxDrop::Ipv4FragmentDuplicate),
+            Outcome::Overlap => Err(RxDrop::Ipv4FragmentOverlap),
+            Outcome::Malformed => Err(RxDrop::Ipv4FragmentMalformed),
+            Outcome::Complete(whole, data) => {
+                self.counters.ipv4_reassembled += 1;
+                let mut rebuilt = [0u8; HEADER_LEN];
+                // The reassembled datagram fits 65535 bytes: the reassembler checked.
+                whole.emit(&mut rebuilt);
+                let origin = Origin {
+                    link_broadcast: eth.dst.is_broadcast(),
+                    ip: whole,
+                    header: &rebuilt,
+                };
+                self.dispatch(now, &origin, &data)
+            }
+        }
+    }
+
+    /// Hands a whole datagram to its protocol.
+    fn dispatch(&mut self, now: Instant, origin: &Origin<'_>, body: &[u8]) -> Result<(), RxDrop> {
+        match origin.ip.protocol {
+            protocol::ICMP => self.process_icmp(now, &origin.ip, body),
+            protocol::UDP => self.process_udp(now, origin, body),
+            _ => {
+                // RFC 1122 3.2.2.1: a host SHOULD answer a protocol it does not speak
+                // with Destination Unreachable, code 2.
+                self.send_icmp_error(
+                    now,
+                    origin,
+                    body,
+                    IcmpRepr::DestUnreachable {
+                        code: 2,
+                        next_hop_mtu: 0,
+                    },
+                );
+                Err(RxDrop::Ipv4UnknownProtocol)
+            }
         }
     }
 
@@ -61,7 +114,8 @@ impl Stack {
     }
 
     /// Builds a datagram of `payload_len` bytes to `dst`, lets `fill` write the payload,
-    /// and routes it. `fill` receives exactly `payload_len` bytes.
+    /// and routes it, in fragments if it does not fit the MTU (RFC 791 3.2). `fill`
+    /// receives exactly `payload_len` bytes.
     pub(crate) fn send_ipv4(
         &mut self,
         now: Instant,
@@ -71,19 +125,20 @@ impl Stack {
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<(), SendError> {
         let next_hop = self.route(dst)?;
-        if payload_len > self.max_ip_payload() {
+        if payload_len > MAX_PAYLOAD {
             return Err(SendError::TooBig {
                 len: payload_len,
-                max: self.max_ip_payload(),
+                max: MAX_PAYLOAD,
             });
         }
-        let ip = Ipv4Repr {
+        let mut ip = Ipv4Repr {
             src: self.config.addr,
             dst,
             protocol: proto,
             ttl: self.config.ttl,
             ident: self.next_ip_ident,
-            // We do not fragment yet, so every datagram we send is whole.
+            // No path MTU discovery for the datagrams we originate yet, so routers may
+            // fragment them further.
             dont_frag: false,
             more_frags: false,
             frag_offset: 0,
@@ -91,11 +146,36 @@ impl Stack {
         };
         self.next_ip_ident = self.next_ip_ident.wrapping_add(1);
         let start = ethernet::HEADER_LEN;
-        let mut buf = self.tx.buffer();
-        buf.resize(start + HEADER_LEN + payload_len, 0);
-        ip.emit(&mut buf[start..]);
-        fill(&mut buf[start + HEADER_LEN..]);
-        self.route_frame(now, buf, next_hop);
+        if payload_len <= self.max_ip_payload() {
+            let mut buf = self.tx.buffer();
+            buf.resize(start + HEADER_LEN + payload_len, 0);
+            ip.emit(&mut buf[start..]);
+            fill(&mut buf[start + HEADER_LEN..]);
+            self.route_frame(now, buf, next_hop);
+            return Ok(());
+        }
+        // RFC 791 3.2, "An Example Fragmentation Procedure": every fragment but the last
+        // carries a multiple of 8 bytes; all copy the header, with MF and the offset set.
+        let mut whole = self.tx.buffer();
+        whole.resize(payload_len, 0);
+        fill(&mut whole);
+        let chunk = self.max_ip_payload() & !7;
+        let mut offset = 0;
+        while offset < payload_len {
+            let len = chunk.min(payload_len - offset);
+            ip.frag_offset = offset as u16;
+            ip.more_frags = offset + len < payload_len;
+            ip.payload_len = len;
+            let mut buf = self.tx.buffer();
+            buf.resize(start + HEADER_LEN + len, 0);
+            ip.emit(&mut buf[start..]);
+            buf[start + HEADER_LEN..].copy_from_slice(&whole[offset..offset + len]);
+            self.route_frame(now, buf, next_hop);
+            self.counters.ipv4_fragments_sent += 1;
+            offset += len;
+        }
+        self.counters.ipv4_fragmented += 1;
+        self.tx.recycle(whole);
         Ok(())
     }
 

@@ -25,17 +25,23 @@
 pub mod arp;
 pub mod config;
 pub mod counters;
-mod icmp;
+pub mod icmp;
 mod iface;
-mod ipv4;
+pub mod ipv4;
 pub mod rng;
+pub mod socket;
 pub mod time;
 mod tx;
+pub mod udp;
 pub mod wire;
 
 pub use config::{ArpConfig, Config, ConfigError};
 pub use counters::{Counters, RxDrop, TxDrop};
+pub use icmp::errors::SoftError;
 pub use icmp::{EchoReply, PingError};
 pub use iface::{SendError, Stack};
+pub use ipv4::reassembly::ReassemblyConfig;
+pub use socket::SocketHandle;
 pub use time::{Duration, Instant};
+pub use udp::UdpError;
 pub use wire::MacAddr;

@@ -42,7 +42,10 @@ fn reply_resolves_and_releases_queued_packets_in_order() {
 
 #[test]
 fn per_address_queue_drops_the_oldest() {
-    let mut c = cache();
+    let mut c = ArpCache::new(ArpConfig {
+        queue_per_address: 3,
+        ..ArpConfig::default()
+    });
     c.lookup(t(0), PEER);
     for p in 1..=3 {
         assert_eq!(c.enqueue(PEER, p), None);

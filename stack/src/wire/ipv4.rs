@@ -92,6 +92,33 @@ impl Ipv4Repr {
         Ok((repr, &buf[header_len..total_len]))
     }
 
+    /// Parses the header of a datagram quoted in an ICMP error (RFC 792: the original
+    /// header plus at least 8 bytes of its data). The quote is usually cut short, so the
+    /// total length and the checksum are not checked; version and IHL are. Returns the
+    /// header and whatever data bytes were quoted.
+    pub fn parse_quoted(buf: &[u8]) -> Result<(Ipv4Repr, &[u8]), WireError> {
+        if buf.len() < HEADER_LEN {
+            return Err(WireError::Truncated);
+        }
+        if buf[0] >> 4 != 4 {
+            return Err(WireError::Unsupported);
+        }
+        let header = Ipv4HeaderSlice::from_slice(buf).map_err(|_| WireError::Malformed)?;
+        let header_len = header.slice().len();
+        let repr = Ipv4Repr {
+            src: header.source_addr(),
+            dst: header.destination_addr(),
+            protocol: header.protocol().0,
+            ttl: header.ttl(),
+            ident: header.identification(),
+            dont_frag: header.dont_fragment(),
+            more_frags: header.more_fragments(),
+            frag_offset: header.fragments_offset().value() * 8,
+            payload_len: usize::from(header.total_len()).saturating_sub(header_len),
+        };
+        Ok((repr, &buf[header_len..]))
+    }
+
     /// True when this datagram is a fragment of a larger one (RFC 791: MF set or offset > 0).
     pub fn is_fragment(&self) -> bool {
         self.more_frags || self.frag_offset != 0

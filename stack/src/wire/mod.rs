@@ -19,6 +19,7 @@ pub mod describe;
 pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
+pub mod udp;
 
 use core::fmt;
 use core::str::FromStr;
@@ -27,6 +28,7 @@ pub use arp::{ArpOperation, ArpRepr};
 pub use ethernet::{EtherType, EthernetRepr};
 pub use icmp::IcmpRepr;
 pub use ipv4::Ipv4Repr;
+pub use udp::UdpRepr;
 
 /// Why a buffer could not be parsed. Each maps to a drop counter in the stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -159,3 +159,68 @@ pub fn as_icmp(f: &[u8]) -> (EthernetRepr, Ipv4Repr, IcmpRepr, Vec<u8>) {
     let (msg, data) = IcmpRepr::parse(body).expect("icmp (checksum verified)");
     (eth, ip, msg, data.to_vec())
 }
+
+/// A UDP datagram from the peer (`src_port`) to `dst`:`dst_port`, framed to `eth_dst`.
+pub fn udp_from_peer(
+    dst: Ipv4Addr,
+    eth_dst: MacAddr,
+    src_port: u16,
+    dst_port: u16,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut body = vec![0; 8 + data.len()];
+    stack::wire::UdpRepr { src_port, dst_port }.emit(PEER_IP, dst, data, &mut body);
+    frame(
+        PEER_MAC,
+        eth_dst,
+        EtherType::Ipv4,
+        &ipv4(PEER_IP, dst, ipv4::protocol::UDP, &body),
+    )
+}
+
+/// Splits an IPv4 frame's datagram into fragments carrying at most `chunk` bytes each
+/// (a multiple of 8), in order.
+pub fn fragment(f: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+    let (eth, payload) = EthernetRepr::parse(f).unwrap();
+    let (ip, body) = Ipv4Repr::parse(payload).unwrap();
+    let mut out = vec![];
+    let mut off = 0;
+    while off < body.len() {
+        let len = chunk.min(body.len() - off);
+        let mut d = vec![0; ipv4::HEADER_LEN];
+        Ipv4Repr {
+            frag_offset: off as u16,
+            more_frags: off + len < body.len(),
+            dont_frag: false,
+            payload_len: len,
+            ..ip
+        }
+        .emit(&mut d);
+        d.extend_from_slice(&body[off..off + len]);
+        out.push(frame(eth.src, eth.dst, EtherType::Ipv4, &d));
+        off += len;
+    }
+    out
+}
+
+/// Parses a frame the stack sent as IPv4, checking the header checksum.
+#[track_caller]
+pub fn as_ipv4(f: &[u8]) -> (Ipv4Repr, Vec<u8>) {
+    let (eth, payload) = EthernetRepr::parse(f).expect("ethernet");
+    assert_eq!(
+        eth.ethertype,
+        EtherType::Ipv4,
+        "not IPv4: {}",
+        stack::wire::describe::describe(f)
+    );
+    let (ip, body) = Ipv4Repr::parse(payload).expect("ipv4");
+    (ip, body.to_vec())
+}
+
+/// A stack that already knows the peer's MAC (the peer ARPed for us).
+pub fn stack_knowing_peer() -> Stack {
+    let mut s = stack();
+    s.receive(at(0), &who_has_us());
+    sent(&mut s);
+    s
+}
