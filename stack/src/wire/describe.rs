@@ -8,9 +8,10 @@ use core::fmt::Write;
 use super::ipv4::protocol;
 use super::{ArpOperation, ArpRepr, EtherType, EthernetRepr, IcmpRepr, Ipv4Repr};
 
-/// Summarises an Ethernet frame, e.g.
-/// `02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff, ARP, Request who-has 10.0.0.1 tell 10.0.0.2, length 42`
-/// or `02:00:00:00:00:03 > 02:00:00:00:00:02, IPv4, 10.0.0.3 > 10.0.0.2: ICMP echo request, id 7, seq 1, length 64`.
+/// Summarises an Ethernet frame as `tcpdump -e` does: link addresses, EtherType and
+/// frame length, then the packet, e.g.
+/// `02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff, ARP, length 42: Request who-has 10.0.0.1 tell 10.0.0.2`
+/// or `02:00:00:00:00:03 > 02:00:00:00:00:02, IPv4, length 98: 10.0.0.3 > 10.0.0.2: ICMP echo request, id 7, seq 1, length 64, ttl 64`.
 pub fn describe(frame: &[u8]) -> String {
     let mut out = String::with_capacity(120);
     let (eth, payload) = match EthernetRepr::parse(frame) {
@@ -18,20 +19,24 @@ pub fn describe(frame: &[u8]) -> String {
         Err(e) => return format!("ethernet {e}, length {}", frame.len()),
     };
     let _ = write!(out, "{} > {}, ", eth.src, eth.dst);
+    let name = match eth.ethertype {
+        EtherType::Arp => "ARP",
+        EtherType::Ipv4 => "IPv4",
+        EtherType::Other(0x86dd) => "IPv6",
+        EtherType::Other(0x8100) => "802.1Q",
+        EtherType::Other(0x88cc) => "LLDP",
+        EtherType::Other(_) => "ethertype",
+    };
+    let _ = write!(out, "{name}");
+    if let EtherType::Other(t) = eth.ethertype {
+        let _ = write!(out, " (0x{t:04x})");
+    }
+    let _ = write!(out, ", length {}", frame.len());
     match eth.ethertype {
         EtherType::Arp => describe_arp(&mut out, payload),
         EtherType::Ipv4 => describe_ipv4(&mut out, payload),
-        EtherType::Other(t) => {
-            let name = match t {
-                0x86dd => "IPv6",
-                0x8100 => "802.1Q",
-                0x88cc => "LLDP",
-                _ => "ethertype",
-            };
-            let _ = write!(out, "{name} (0x{t:04x})");
-        }
+        EtherType::Other(_) => {}
     }
-    let _ = write!(out, ", length {}", frame.len());
     out
 }
 
@@ -41,16 +46,16 @@ fn describe_arp(out: &mut String, payload: &[u8]) {
             let _ = match arp.operation {
                 ArpOperation::Request => write!(
                     out,
-                    "ARP, Request who-has {} tell {}",
+                    ": Request who-has {} tell {}",
                     arp.target_ip, arp.sender_ip
                 ),
                 ArpOperation::Reply => {
-                    write!(out, "ARP, Reply {} is-at {}", arp.sender_ip, arp.sender_mac)
+                    write!(out, ": Reply {} is-at {}", arp.sender_ip, arp.sender_mac)
                 }
             };
         }
         Err(e) => {
-            let _ = write!(out, "ARP, {e}");
+            let _ = write!(out, ": {e}");
         }
     }
 }
@@ -59,11 +64,11 @@ fn describe_ipv4(out: &mut String, payload: &[u8]) {
     let (ip, body) = match Ipv4Repr::parse(payload) {
         Ok(x) => x,
         Err(e) => {
-            let _ = write!(out, "IPv4, {e}");
+            let _ = write!(out, ": {e}");
             return;
         }
     };
-    let _ = write!(out, "IPv4, {} > {}: ", ip.src, ip.dst);
+    let _ = write!(out, ": {} > {}: ", ip.src, ip.dst);
     if ip.is_fragment() {
         let _ = write!(
             out,
@@ -110,7 +115,16 @@ fn describe_ipv4(out: &mut String, payload: &[u8]) {
             }
         },
         protocol::UDP => {
-            let _ = write!(out, "UDP, length {}", body.len());
+            let _ = match super::UdpRepr::parse(ip.src, ip.dst, body) {
+                Ok((udp, data)) => write!(
+                    out,
+                    "UDP, {} > {}, length {}",
+                    udp.src_port,
+                    udp.dst_port,
+                    data.len()
+                ),
+                Err(e) => write!(out, "UDP, {e}"),
+            };
         }
         protocol::TCP => {
             let _ = write!(out, "TCP, length {}", body.len());
@@ -146,7 +160,7 @@ mod tests {
         ]);
         assert_eq!(
             describe(&frame),
-            "02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff, ARP, Request who-has 10.0.0.1 tell 10.0.0.2, length 42"
+            "02:00:00:00:00:02 > ff:ff:ff:ff:ff:ff, ARP, length 42: Request who-has 10.0.0.1 tell 10.0.0.2"
         );
     }
 
@@ -155,6 +169,9 @@ mod tests {
         assert_eq!(describe(&[1, 2, 3]), "ethernet truncated, length 3");
         let mut frame = vec![0xff; 12];
         frame.extend_from_slice(&[0x08, 0x00, 0x45]);
-        assert!(describe(&frame).contains("IPv4, truncated"));
+        assert_eq!(
+            describe(&frame),
+            "ff:ff:ff:ff:ff:ff > ff:ff:ff:ff:ff:ff, IPv4, length 15: truncated"
+        );
     }
 }

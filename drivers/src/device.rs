@@ -1,0 +1,88 @@
+//! The [`Device`] trait: one Ethernet link as the runtime drives it.
+//!
+//! A runtime loop uses a device like this:
+//!
+//! 1. `poll` the device's [`as_raw_fd`](Device::as_raw_fd) for readability (with the
+//!    stack's next deadline as the timeout, see [`crate::poll`]);
+//! 2. call [`recv`](Device::recv) until it returns `Ok(None)`, handing each frame to the
+//!    stack: wrappers such as [`Faulty`](crate::Faulty) may hold a frame back that the
+//!    descriptor no longer signals, so "read one frame per wake-up" can stall;
+//! 3. [`send`](Device::send) each frame the stack wants transmitted.
+//!
+//! Frames are whole Ethernet frames without the FCS: destination MAC, source MAC,
+//! EtherType, payload. A receive buffer of [`mtu`](Device::mtu)` + `[`ETHERNET_OVERHEAD`]
+//! bytes holds any frame a device delivers; a shorter buffer gets the frame truncated.
+
+use std::io;
+use std::os::unix::io::RawFd;
+
+/// Bytes an Ethernet frame carries beyond its IP MTU: 14 bytes of header plus room for
+/// one 802.1Q VLAN tag. Size receive buffers as `mtu() + ETHERNET_OVERHEAD`.
+pub const ETHERNET_OVERHEAD: usize = 14 + 4;
+
+/// What a device dropped on its own, the way a real link loses frames without an error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkDrops {
+    /// Frames not sent because the device's transmit queue (or socket buffer) was full.
+    pub tx_queue_full: u64,
+    /// Frames not sent because the link was down: the interface is administratively
+    /// down, or the peer of an in-memory link is gone.
+    pub tx_link_down: u64,
+    /// Frames received that were longer than the caller's buffer and were delivered
+    /// truncated. Counted only where the OS reports it (AF_PACKET).
+    pub rx_truncated: u64,
+}
+
+/// One Ethernet link. Implemented by the OS-backed devices and by the wrappers.
+pub trait Device: Send {
+    /// Reads one waiting frame into `buf` without blocking: `Ok(Some(len))`, or
+    /// `Ok(None)` when nothing waits. An `Err` is a real failure of the device.
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+
+    /// Writes one whole Ethernet frame (no FCS). A full device queue or a down link
+    /// drops the frame and returns `Ok`, as a real link would; the drop is counted in
+    /// [`drops`](Device::drops). An `Err` means the frame itself was refused (for
+    /// example longer than the link allows) or the device failed.
+    fn send(&mut self, frame: &[u8]) -> io::Result<()>;
+
+    /// A descriptor that polls readable (`POLLIN`) when a frame may be waiting. It stays
+    /// owned by the device: do not close it.
+    fn as_raw_fd(&self) -> RawFd;
+
+    /// The link's IP MTU (1500 for Ethernet unless the interface says otherwise).
+    fn mtu(&self) -> usize;
+
+    /// A short human name ("tap0", "veth0", "mem0").
+    fn name(&self) -> &str;
+
+    /// Frames this device dropped by itself so far. Wrappers report their inner device's.
+    fn drops(&self) -> LinkDrops {
+        LinkDrops::default()
+    }
+}
+
+impl<D: Device + ?Sized> Device for Box<D> {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        (**self).recv(buf)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        (**self).send(frame)
+    }
+
+    fn as_raw_fd(&self) -> RawFd {
+        (**self).as_raw_fd()
+    }
+
+    fn mtu(&self) -> usize {
+        (**self).mtu()
+    }
+
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn drops(&self) -> LinkDrops {
+        (**self).drops()
+    }
+}
