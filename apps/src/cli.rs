@@ -1,0 +1,380 @@
+//! The command line, as clap derives it, and the parsers for its values.
+//!
+//! Every malformed value is refused by clap with a one-line reason; what is well formed
+//! but makes no sense together (a gateway off our prefix) is refused later by
+//! `Config::validate`.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use stack::{Config, MacAddr};
+
+/// The address and prefix the project uses by default.
+pub const DEFAULT_ADDR: &str = "10.0.0.2/24";
+/// The gateway used when `--gateway` is not given and it lies on our prefix.
+pub const DEFAULT_GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+
+/// netstack: a userspace IPv4 stack on a TAP interface.
+#[derive(Debug, Parser)]
+#[command(
+    name = "netstack",
+    version,
+    about = "A userspace IPv4 stack: answers ARP and ping on a TAP interface, and pings",
+    after_help = "With no command, `serve` runs. `netstack demo` needs no privileges.\n\
+                  Create tap0 once with: sudo scripts/setup-tap.sh\n\
+                  Logging: RUST_LOG=debug netstack ..."
+)]
+pub struct Cli {
+    /// Where the stack lives and how it is seen.
+    #[command(flatten)]
+    pub net: NetOptions,
+
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by every command: the link, the stack's addresses, diagnostics.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Stack options (any command)")]
+pub struct NetOptions {
+    /// Interface to attach to
+    #[arg(long, global = true, value_name = "NAME", default_value = "tap0")]
+    pub iface: String,
+
+    /// A TAP (created if missing and permitted), or af-packet on an existing interface
+    #[arg(long, global = true, value_enum, default_value_t = Driver::Tap)]
+    pub driver: Driver,
+
+    /// The stack's own address and prefix length
+    #[arg(long, global = true, value_name = "A.B.C.D/N", default_value = DEFAULT_ADDR, value_parser = parse_cidr)]
+    pub addr: Cidr,
+
+    /// Next hop for off-prefix destinations, or "none" [default: 10.0.0.1 when it is on
+    /// our prefix, else none]
+    #[arg(long, global = true, value_name = "A.B.C.D|none", value_parser = parse_gateway)]
+    pub gateway: Option<Gateway>,
+
+    /// The stack's Ethernet address
+    #[arg(long, global = true, value_name = "MAC", default_value = "02:00:00:00:00:02", value_parser = parse_mac)]
+    pub mac: MacAddr,
+
+    /// Record every frame received and sent to this pcap file (Wireshark, tshark)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
+    /// Print one line per frame received and sent, on stderr
+    #[arg(long, global = true)]
+    pub trace: bool,
+
+    /// Seed the stack's random numbers with N, to replay a run exactly [default: from the OS]
+    #[arg(long, global = true, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// The commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Answer ARP and ping until Ctrl-C (the default)
+    Serve,
+    /// Send ICMP echo requests and print the replies, like ping(8)
+    Ping(PingArgs),
+    /// Two stacks in this process on a virtual cable: A pings B (no privileges needed)
+    Demo,
+}
+
+/// `netstack ping`'s options, named as ping(8)'s.
+#[derive(Debug, Clone, Args)]
+pub struct PingArgs {
+    /// The IPv4 address to ping
+    #[arg(value_name = "HOST", value_parser = parse_host)]
+    pub host: Ipv4Addr,
+
+    /// Stop after COUNT replies (or when the last request has timed out)
+    #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: Option<u32>,
+
+    /// Bytes of data per request
+    #[arg(short = 's', value_name = "SIZE", default_value_t = 56)]
+    pub size: u16,
+
+    /// Seconds between requests (fractions allowed, at least 0.01)
+    #[arg(short = 'i', value_name = "SECONDS", allow_negative_numbers = true, default_value = "1", value_parser = parse_interval)]
+    pub interval: Duration,
+
+    /// Seconds to wait for a reply after the last request, when none has come
+    #[arg(short = 'W', value_name = "TIMEOUT", allow_negative_numbers = true, default_value = "10", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Quiet: print only the header and the summary
+    #[arg(short = 'q')]
+    pub quiet: bool,
+}
+
+/// Which driver opens `--iface`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Driver {
+    // No doc comments here: clap would switch the whole help to its long layout.
+    Tap,
+    AfPacket,
+}
+
+/// An address with its prefix length, as `10.0.0.2/24`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// The address.
+    pub addr: Ipv4Addr,
+    /// The prefix length, 0 to 32.
+    pub prefix_len: u8,
+}
+
+/// `--gateway`'s value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gateway {
+    /// `none`: only on-link destinations are reachable.
+    None,
+    /// A next hop.
+    Addr(Ipv4Addr),
+}
+
+impl NetOptions {
+    /// The stack configuration these options describe (MTU and tunables at their
+    /// defaults). Not validated: `Config::validate` says what is wrong with it.
+    pub fn config(&self) -> Config {
+        let mut config = Config {
+            mac: self.mac,
+            addr: self.addr.addr,
+            prefix_len: self.addr.prefix_len,
+            gateway: None,
+            ..Config::default()
+        };
+        config.gateway = match self.gateway {
+            Some(Gateway::None) => None,
+            Some(Gateway::Addr(gateway)) => Some(gateway),
+            // The default only where it can be right, so `--addr 192.168.7.2/24` alone
+            // works (on-link only) instead of failing on a gateway nobody asked for.
+            None => (config.on_link(DEFAULT_GATEWAY) && config.addr != DEFAULT_GATEWAY)
+                .then_some(DEFAULT_GATEWAY),
+        };
+        config
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let (addr, len) = s
+            .split_once('/')
+            .ok_or("expected A.B.C.D/N, for example 10.0.0.2/24")?;
+        let addr = addr
+            .parse()
+            .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+        let prefix_len = len
+            .parse()
+            .ok()
+            .filter(|&n: &u8| n <= 32)
+            .ok_or_else(|| format!("prefix length {len:?} is not a number from 0 to 32"))?;
+        Ok(Cidr { addr, prefix_len })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix_len)
+    }
+}
+
+fn parse_cidr(s: &str) -> Result<Cidr, String> {
+    s.parse()
+}
+
+fn parse_gateway(s: &str) -> Result<Gateway, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(Gateway::None);
+    }
+    s.parse()
+        .map(Gateway::Addr)
+        .map_err(|_| "expected an IPv4 address or \"none\"".to_string())
+}
+
+fn parse_mac(s: &str) -> Result<MacAddr, String> {
+    s.parse().map_err(|_| {
+        "expected six hex bytes separated by colons, for example 02:00:00:00:00:02".to_string()
+    })
+}
+
+fn parse_host(s: &str) -> Result<Ipv4Addr, String> {
+    s.parse().map_err(|_| {
+        "expected an IPv4 address such as 10.0.0.1 (netstack resolves no names)".to_string()
+    })
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| "expected a number of seconds, such as 1 or 0.2".to_string())?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| "expected a non-negative number of seconds".to_string())
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let interval = parse_seconds(s)?;
+    if interval < Duration::from_millis(10) {
+        return Err(
+            "the interval must be at least 0.01 seconds (netstack does not flood)".to_string(),
+        );
+    }
+    Ok(interval)
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let timeout = parse_seconds(s)?;
+    if timeout.is_zero() {
+        return Err("the timeout must be more than 0 seconds".to_string());
+    }
+    Ok(timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("netstack").chain(args.iter().copied()))
+    }
+
+    #[track_caller]
+    fn refused(args: &[&str]) -> String {
+        match parse(args) {
+            Ok(cli) => panic!("{args:?} was accepted as {cli:?}"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_project_conventions() {
+        let cli = parse(&[]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.net.iface, "tap0");
+        assert_eq!(cli.net.driver, Driver::Tap);
+        assert_eq!(cli.net.config(), Config::default());
+        assert!(!cli.net.trace && cli.net.pcap.is_none() && cli.net.seed.is_none());
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_command() {
+        let before = parse(&[
+            "--iface", "tap7", "--seed", "42", "ping", "-c", "3", "10.0.0.1",
+        ])
+        .unwrap();
+        let after = parse(&[
+            "ping", "10.0.0.1", "-c", "3", "--iface", "tap7", "--seed", "42",
+        ])
+        .unwrap();
+        for cli in [before, after] {
+            assert_eq!(cli.net.iface, "tap7");
+            assert_eq!(cli.net.seed, Some(42));
+            let Some(Command::Ping(ping)) = cli.command else {
+                panic!("not ping: {cli:?}")
+            };
+            assert_eq!(ping.host, Ipv4Addr::new(10, 0, 0, 1));
+            assert_eq!(ping.count, Some(3));
+        }
+    }
+
+    #[test]
+    fn ping_options_read_like_ping8() {
+        let cli = parse(&[
+            "ping", "-c", "5", "-s", "100", "-i", "0.2", "-W", "2.5", "-q", "10.0.0.1",
+        ])
+        .unwrap();
+        let Some(Command::Ping(p)) = cli.command else {
+            panic!("not ping")
+        };
+        assert_eq!(p.count, Some(5));
+        assert_eq!(p.size, 100);
+        assert_eq!(p.interval, Duration::from_millis(200));
+        assert_eq!(p.timeout, Duration::from_millis(2500));
+        assert!(p.quiet);
+
+        let cli = parse(&["ping", "10.0.0.1"]).unwrap();
+        let Some(Command::Ping(p)) = cli.command else {
+            panic!("not ping")
+        };
+        assert_eq!(
+            (p.count, p.size, p.interval, p.timeout, p.quiet),
+            (
+                None,
+                56,
+                Duration::from_secs(1),
+                Duration::from_secs(10),
+                false
+            )
+        );
+    }
+
+    #[test]
+    fn nonsense_values_get_one_line_reasons() {
+        assert!(refused(&["--addr", "10.0.0.2"]).contains("expected A.B.C.D/N"));
+        assert!(refused(&["--addr", "10.0.0.300/24"]).contains("is not an IPv4 address"));
+        assert!(refused(&["--addr", "10.0.0.2/33"]).contains("from 0 to 32"));
+        assert!(refused(&["--mac", "02:00:00:00:02"]).contains("six hex bytes"));
+        assert!(refused(&["--gateway", "router"]).contains("IPv4 address or \"none\""));
+        assert!(refused(&["--driver", "pcap"]).contains("possible values: tap, af-packet"));
+        assert!(refused(&["ping", "example.com"]).contains("resolves no names"));
+        assert!(refused(&["ping", "-i", "0.001", "10.0.0.1"]).contains("at least 0.01"));
+        assert!(refused(&["ping", "-i", "-1", "10.0.0.1"]).contains("non-negative"));
+        assert!(refused(&["ping", "-W", "0", "10.0.0.1"]).contains("more than 0"));
+        assert!(refused(&["ping", "-c", "0", "10.0.0.1"]).contains("0"));
+        assert!(refused(&["ping", "-s", "70000", "10.0.0.1"]).contains("70000"));
+        let err = parse(&["ping"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn help_and_version_are_not_errors() {
+        assert_eq!(
+            parse(&["--help"]).unwrap_err().kind(),
+            ErrorKind::DisplayHelp
+        );
+        assert_eq!(
+            parse(&["--version"]).unwrap_err().kind(),
+            ErrorKind::DisplayVersion
+        );
+        assert_eq!(
+            parse(&["ping", "--help"]).unwrap_err().kind(),
+            ErrorKind::DisplayHelp
+        );
+    }
+
+    #[test]
+    fn gateway_defaults_to_10_0_0_1_only_where_it_is_on_link() {
+        let net = parse(&["--addr", "192.168.7.2/24"]).unwrap().net;
+        assert_eq!(net.config().gateway, None);
+        let net = parse(&["--addr", "10.0.0.1/24"]).unwrap().net;
+        assert_eq!(net.config().gateway, None);
+        let net = parse(&["--gateway", "none"]).unwrap().net;
+        assert_eq!(net.config().gateway, None);
+        let net = parse(&["--addr", "10.0.0.7/8", "--gateway", "10.1.1.1"])
+            .unwrap()
+            .net;
+        let config = net.config();
+        assert_eq!(
+            (config.addr, config.prefix_len, config.gateway),
+            (
+                Ipv4Addr::new(10, 0, 0, 7),
+                8,
+                Some(Ipv4Addr::new(10, 1, 1, 1))
+            )
+        );
+        // Well formed but wrong: refused by the stack's validation, not by clap.
+        let net = parse(&["--gateway", "192.168.1.1"]).unwrap().net;
+        assert!(net.config().validate().is_err());
+    }
+}

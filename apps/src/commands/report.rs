@@ -1,0 +1,145 @@
+//! Counters and the ARP cache in words, for the serve summary and the demo.
+
+use drivers::LinkDrops;
+use stack::arp::{EntryInfo, EntryState};
+use stack::Counters;
+
+/// One line saying what a stack did: frames in and out, what it answered and sent,
+/// what it dropped and why. Counters that are zero are left out, except the first.
+pub fn counters_line(c: &Counters, link: LinkDrops) -> String {
+    let mut parts = vec![format!(
+        "{} received, {} sent",
+        plural(c.rx_frames, "frame", "frames"),
+        c.tx_frames
+    )];
+    if c.icmp_echo_replies_sent > 0 {
+        parts.push(format!(
+            "{} answered",
+            plural(c.icmp_echo_replies_sent, "echo request", "echo requests")
+        ));
+    }
+    if c.arp_replies_sent > 0 {
+        parts.push(format!(
+            "{} answered",
+            plural(c.arp_replies_sent, "ARP request", "ARP requests")
+        ));
+    }
+    if c.arp_requests_sent > 0 {
+        parts.push(format!(
+            "{} sent",
+            plural(c.arp_requests_sent, "ARP request", "ARP requests")
+        ));
+    }
+    if c.icmp_echo_requests_sent > 0 {
+        parts.push(format!(
+            "{} sent, {} received",
+            plural(c.icmp_echo_requests_sent, "echo request", "echo requests"),
+            plural(c.icmp_echo_replies_received, "reply", "replies")
+        ));
+    }
+    let rx_dropped = c.rx_dropped_total();
+    if rx_dropped == 0 {
+        parts.push("none dropped".to_string());
+    } else {
+        parts.push(format!(
+            "{rx_dropped} dropped ({})",
+            reasons(c.rx_drops().map(|(r, n)| (r.as_str(), n)))
+        ));
+    }
+    let tx_dropped: u64 = c.tx_drops().map(|(_, n)| n).sum();
+    if tx_dropped > 0 {
+        parts.push(format!(
+            "{tx_dropped} not sent ({})",
+            reasons(c.tx_drops().map(|(r, n)| (r.as_str(), n)))
+        ));
+    }
+    let link_reasons = [
+        ("tx_queue_full", link.tx_queue_full),
+        ("tx_link_down", link.tx_link_down),
+        ("rx_truncated", link.rx_truncated),
+    ];
+    let link_lost: u64 = link_reasons.iter().map(|&(_, n)| n).sum();
+    if link_lost > 0 {
+        parts.push(format!(
+            "{link_lost} lost by the link ({})",
+            reasons(link_reasons.into_iter())
+        ));
+    }
+    parts.join("; ")
+}
+
+/// One ARP cache entry as `ip neigh` would show it, with its timer:
+/// `10.0.0.3 lladdr 02:00:00:00:00:03 REACHABLE (expires in 59.8 s)`.
+pub fn arp_entry_line(entry: &EntryInfo, now: stack::Instant) -> String {
+    let mut line = match entry.mac {
+        Some(mac) => format!("{} lladdr {mac} {}", entry.ip, entry.state),
+        None => format!("{} {}", entry.ip, entry.state),
+    };
+    if let Some(at) = entry.expires_at {
+        let what = match entry.state {
+            EntryState::Reachable | EntryState::Refreshing => "expires",
+            EntryState::Incomplete => "next request",
+            EntryState::Failed => "forgotten",
+        };
+        let secs = at.saturating_since(now).total_millis() as f64 / 1000.0;
+        line.push_str(&format!(" ({what} in {secs:.1} s)"));
+    }
+    line
+}
+
+fn reasons<'a>(list: impl Iterator<Item = (&'a str, u64)>) -> String {
+    list.filter(|&(_, n)| n > 0)
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn a_quiet_stack_says_so_briefly() {
+        assert_eq!(
+            counters_line(&Counters::default(), LinkDrops::default()),
+            "0 frames received, 0 sent; none dropped"
+        );
+    }
+
+    #[test]
+    fn a_busy_stack_lists_what_it_did_and_lost() {
+        let mut c = Counters::default();
+        c.rx_frames = 5;
+        c.tx_frames = 4;
+        c.icmp_echo_replies_sent = 3;
+        c.arp_replies_sent = 1;
+        let link = LinkDrops {
+            tx_link_down: 2,
+            ..LinkDrops::default()
+        };
+        assert_eq!(
+            counters_line(&c, link),
+            "5 frames received, 4 sent; 3 echo requests answered; 1 ARP request answered; none dropped; \
+             2 lost by the link (tx_link_down 2)"
+        );
+    }
+
+    #[test]
+    fn arp_entries_read_like_ip_neigh() {
+        let entry = EntryInfo {
+            ip: Ipv4Addr::new(10, 0, 0, 3),
+            mac: Some("02:00:00:00:00:03".parse().expect("valid MAC")),
+            state: EntryState::Reachable,
+            expires_at: Some(stack::Instant::from_millis(60_000)),
+        };
+        assert_eq!(
+            arp_entry_line(&entry, stack::Instant::from_millis(250)),
+            "10.0.0.3 lladdr 02:00:00:00:00:03 REACHABLE (expires in 59.8 s)"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! `netstack serve`: answer ARP and ping on the interface until Ctrl-C or SIGTERM, then
+//! print what happened in one line.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::cli::NetOptions;
+use crate::commands::{report, setup, write_out};
+use crate::error::CliError;
+use crate::signals;
+
+/// Runs the command; the exit status is 0 after Ctrl-C, 1 if the device failed.
+pub fn run(net: &NetOptions) -> Result<u8, CliError> {
+    let runtime = setup::start(net, setup::seed(net))?;
+    let handle = runtime.handle();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, waiter) = (Arc::clone(&stop), handle.clone());
+    signals::on_interrupt(move || {
+        flag.store(true, Ordering::Release);
+        waiter.notify_waiters();
+    })?;
+
+    let config = handle.with_stack(|stack, _| stack.config().clone());
+    let mut out = io::stdout();
+    write_out(
+        &mut out,
+        &format!(
+            "netstack {}/{} ({}) on {}\n\
+             Answering ARP and ping; Ctrl-C to stop. From the host, try: ping {}\n\
+             (To have netstack ping the host instead, stop this and run: netstack ping {})\n",
+            config.addr,
+            config.prefix_len,
+            config.mac,
+            handle.device_name(),
+            config.addr,
+            config
+                .gateway
+                .map_or_else(|| "<host address>".to_string(), |g| g.to_string()),
+        ),
+    )?;
+
+    // Returns on Ctrl-C, or at once if the loop stops on its own (device failure).
+    handle.wait_until(None, |_| stop.load(Ordering::Acquire).then_some(()));
+
+    let counters = handle.with_stack(|stack, _| stack.counters().clone());
+    let link = handle.link_drops();
+    let stopped = runtime.shutdown();
+    write_out(
+        &mut out,
+        &format!(
+            "\nnetstack stopped: {}\n",
+            report::counters_line(&counters, link)
+        ),
+    )?;
+    out.flush().ok();
+    stopped.map_err(|err| CliError::failure(err.to_string()))?;
+    Ok(0)
+}

@@ -1,0 +1,143 @@
+//! From options to a running runtime: check the configuration, open and wrap the device,
+//! build the stack, start the loop. Every failure becomes a [`CliError`] that tells the
+//! user what to do next.
+
+use std::io;
+
+use drivers::{AfPacketDevice, Device, Pcap, TapDevice, Trace};
+use stack::{Config, Stack};
+
+use crate::cli::{Driver, NetOptions};
+use crate::error::CliError;
+use crate::runtime::Runtime;
+
+/// The largest MTU the stack accepts; a bigger link MTU is used only up to this.
+const MAX_STACK_MTU: usize = 9000;
+
+/// The remedy printed under a TAP permission error.
+const TAP_REMEDY: &str =
+    "Create it once with: sudo scripts/setup-tap.sh (then run netstack without sudo), \
+                          or try: netstack demo (no privileges needed).";
+
+/// The seed for the stack: `--seed`, or fresh from the OS.
+pub fn seed(net: &NetOptions) -> u64 {
+    net.seed.unwrap_or_else(crate::seed::from_os)
+}
+
+/// The configuration from the options, checked before any device is touched.
+pub fn config(net: &NetOptions) -> Result<Config, CliError> {
+    let config = net.config();
+    config
+        .validate()
+        .map_err(|err| CliError::usage(format!("bad configuration: {err}")))?;
+    Ok(config)
+}
+
+/// Opens `--iface` with `--driver`, validates the configuration, and starts a runtime on
+/// it with `seed`. The stack's MTU is the interface's.
+pub fn start(net: &NetOptions, seed: u64) -> Result<Runtime, CliError> {
+    let mut config = config(net)?;
+    let device = open_device(net)?;
+    config.mtu = u16::try_from(device.mtu().min(MAX_STACK_MTU)).unwrap_or(1500);
+    let stack = Stack::new(config, seed)
+        .map_err(|err| CliError::usage(format!("{} cannot carry IPv4: {err}", device.name())))?;
+    spawn(stack, device)
+}
+
+/// Starts a runtime, turning the OS's refusal into a [`CliError`].
+pub fn spawn(stack: Stack, device: Box<dyn Device>) -> Result<Runtime, CliError> {
+    Runtime::spawn(stack, device)
+        .map_err(|err| CliError::failure(format!("cannot start the event loop: {err}")))
+}
+
+/// Opens the device the options name, wrapped for `--pcap` and `--trace`.
+pub fn open_device(net: &NetOptions) -> Result<Box<dyn Device>, CliError> {
+    let opened: io::Result<Box<dyn Device>> = match net.driver {
+        Driver::Tap => TapDevice::open_existing(&net.iface).map(|d| Box::new(d) as Box<dyn Device>),
+        Driver::AfPacket => {
+            AfPacketDevice::open(&net.iface).map(|d| Box::new(d) as Box<dyn Device>)
+        }
+    };
+    let device = opened.map_err(|err| explain_open_error(net, &err))?;
+    wrap(device, net)
+}
+
+/// Adds the capture and the trace the options ask for. The capture is nearest the device,
+/// so it records what the wire carries.
+pub fn wrap(device: Box<dyn Device>, net: &NetOptions) -> Result<Box<dyn Device>, CliError> {
+    let device: Box<dyn Device> = match &net.pcap {
+        Some(path) => Box::new(Pcap::new(device, path).map_err(|err| {
+            CliError::failure(format!(
+                "cannot create capture file {}: {err}",
+                path.display()
+            ))
+        })?),
+        None => device,
+    };
+    Ok(if net.trace {
+        Box::new(Trace::new(device))
+    } else {
+        device
+    })
+}
+
+/// The driver's message (which names the interface and the cause) plus what to do.
+fn explain_open_error(net: &NetOptions, err: &io::Error) -> CliError {
+    let iface = &net.iface;
+    let remedy = match net.driver {
+        _ if drivers::is_busy(err) => {
+            format!(
+                "Is another netstack using {iface}? Only one process at a time can attach to it."
+            )
+        }
+        Driver::Tap
+            if drivers::is_permission_problem(err) || drivers::is_missing_interface(err) =>
+        {
+            TAP_REMEDY.to_string()
+        }
+        Driver::Tap if drivers::is_missing_tun(err) => {
+            "Or try: netstack demo (no privileges needed).".to_string()
+        }
+        Driver::AfPacket if drivers::is_permission_problem(err) => {
+            "Or use the TAP driver (the default), or try: netstack demo (no privileges needed)."
+                .to_string()
+        }
+        _ if err.kind() == io::ErrorKind::InvalidInput => return CliError::usage(err.to_string()),
+        _ => return CliError::failure(err.to_string()),
+    };
+    CliError::failure(format!("{err}.\n{remedy}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn net(args: &[&str]) -> NetOptions {
+        crate::cli::Cli::try_parse_from(std::iter::once("netstack").chain(args.iter().copied()))
+            .expect("test arguments parse")
+            .net
+    }
+
+    #[test]
+    fn a_gateway_off_the_prefix_is_a_usage_error_before_any_device_is_opened() {
+        // tap0 may not exist here; the configuration is refused first.
+        let err = start(&net(&["--gateway", "192.168.1.1"]), 1).expect_err("refused");
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert_eq!(
+            err.message(),
+            "bad configuration: gateway 192.168.1.1 is not another host on our prefix"
+        );
+        let err = config(&net(&["--mac", "01:00:5e:00:00:01"])).unwrap_err();
+        assert!(err.message().contains("not a unicast address"), "{err}");
+    }
+
+    #[test]
+    fn an_overlong_interface_name_is_a_usage_error() {
+        let err = open_device(&net(&["--iface", "a-very-long-interface-name"]))
+            .err()
+            .expect("refused");
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE, "{err}");
+        assert!(err.message().contains("longer than"), "{err}");
+    }
+}

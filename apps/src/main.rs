@@ -1,0 +1,32 @@
+//! The `netstack` binary: parse the command line, set up logging, run the command, and
+//! turn any failure into one `netstack: ...` message and an exit status.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use apps::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Help and version go to stdout with status 0; errors to stderr with 2.
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    // Quiet unless asked: RUST_LOG=info (or debug, trace) shows more.
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    match apps::commands::run(&cli) {
+        Ok(status) => ExitCode::from(status),
+        Err(err) => {
+            if !err.message().is_empty() {
+                let _ = writeln!(std::io::stderr(), "netstack: {err}");
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! One runtime thread's loop. Each round:
+//!
+//! 1. wait until the device may have a frame, a handle woke us, or the stack's next
+//!    deadline ([`Stack::poll_timeout`]) comes;
+//! 2. read every waiting frame, up to [`BATCH`], each stamped with the time it was read;
+//! 3. with the stack locked: [`Stack::receive`] each frame, [`Stack::handle_timeout`],
+//!    then [`Stack::transmit`] every frame it wants sent to the device;
+//! 4. tell the handles' waiters that the stack changed.
+//!
+//! Frames are read before the lock is taken, so other threads wait for the stack only
+//! while it computes, never while the device is read.
+
+use std::io;
+use std::os::unix::io::RawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant as StdInstant};
+
+use drivers::{Device, Poller, ETHERNET_OVERHEAD};
+
+use super::{lock, RuntimeError, Shared};
+
+/// Frames read per round at most, so that a flood cannot starve timers and transmission.
+pub(super) const BATCH: usize = 64;
+
+/// Consecutive failed reads after which a device that keeps erroring is given up on
+/// rather than spun on.
+const MAX_READ_FAILURES: u32 = 1000;
+
+/// The loop's state: the device it owns and its receive buffers.
+pub(super) struct EventLoop<'a> {
+    shared: &'a Arc<Shared>,
+    device: Box<dyn Device>,
+    poller: Poller,
+    /// `BATCH` buffers of `mtu + ETHERNET_OVERHEAD` bytes, reused every round.
+    buffers: Vec<Vec<u8>>,
+    /// For each buffer filled this round: the frame's length and when it was read.
+    filled: Vec<(usize, stack::Instant)>,
+    read_failures: u32,
+    send_failures: u64,
+}
+
+impl<'a> EventLoop<'a> {
+    pub(super) fn new(shared: &'a Arc<Shared>, device: Box<dyn Device>) -> EventLoop<'a> {
+        let frame_len = device.mtu() + ETHERNET_OVERHEAD;
+        EventLoop {
+            shared,
+            device,
+            poller: Poller::new(),
+            buffers: vec![vec![0; frame_len]; BATCH],
+            filled: Vec::with_capacity(BATCH),
+            read_failures: 0,
+            send_failures: 0,
+        }
+    }
+
+    /// Runs rounds until asked to stop (`Ok`) or the device fails for good (`Err`).
+    pub(super) fn run(mut self) -> Result<(), RuntimeError> {
+        let fds = [self.device.as_raw_fd(), self.shared.waker.as_raw_fd()];
+        let mut more_waiting = false;
+        let mut deadline = self.shared.lock_stack().poll_timeout();
+        while !self.shared.stop.load(Ordering::Acquire) {
+            let timeout = if more_waiting {
+                Some(Duration::ZERO)
+            } else {
+                self.timeout(deadline)
+            };
+            if self.wait(&fds, timeout)? {
+                // Before the work it announces, so a wake during this round is not lost.
+                self.shared.waker.drain();
+            }
+            more_waiting = self.read_batch()?;
+            deadline = self.process()?;
+            self.shared.changed.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Sleeps until the device or the waker (`fds[1]`) is readable, or for `timeout`.
+    /// True when the waker was woken. Whether the device is readable does not matter:
+    /// it is read every round anyway, because wrappers such as `Faulty` may hold frames
+    /// its descriptor does not signal.
+    fn wait(&mut self, fds: &[RawFd; 2], timeout: Option<Duration>) -> Result<bool, RuntimeError> {
+        match self.poller.wait(fds, timeout) {
+            Ok(ready) => Ok(ready.get(1).copied().unwrap_or(false)),
+            Err(err) => Err(RuntimeError::Poll(Arc::new(err))),
+        }
+    }
+
+    /// How long `poll` may sleep: until the stack's `deadline`, or forever without one.
+    /// A handle that moves the deadline wakes the loop, which then recomputes it.
+    fn timeout(&self, deadline: Option<stack::Instant>) -> Option<Duration> {
+        // A deadline too far to represent is as good as none.
+        let deadline = self.shared.clock.to_std(deadline?)?;
+        Some(deadline.saturating_duration_since(StdInstant::now()))
+    }
+
+    /// Reads up to [`BATCH`] frames. True when the batch filled up, so more may wait.
+    fn read_batch(&mut self) -> Result<bool, RuntimeError> {
+        self.filled.clear();
+        while self.filled.len() < BATCH {
+            let buf = &mut self.buffers[self.filled.len()];
+            match self.device.recv(buf) {
+                Ok(Some(len)) => {
+                    self.read_failures = 0;
+                    self.filled
+                        .push((len.min(buf.len()), self.shared.clock.now()));
+                }
+                Ok(None) => return Ok(false),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(err) if is_fatal(&err) => return Err(self.device_error(err)),
+                // The other end of an in-memory link went away with frames unread: the
+                // cable was unplugged, which is not worth a warning.
+                Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {
+                    log::debug!("{}: {err}", self.device.name());
+                    return Ok(false);
+                }
+                Err(err) => {
+                    self.read_failures += 1;
+                    if self.read_failures >= MAX_READ_FAILURES {
+                        return Err(self.device_error(err));
+                    }
+                    log::warn!("{}: receive failed: {err}", self.device.name());
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Feeds the batch to the stack, runs its timers and sends what it queued. Returns
+    /// the stack's next deadline.
+    fn process(&mut self) -> Result<Option<stack::Instant>, RuntimeError> {
+        let mut stack = self.shared.lock_stack();
+        for (buf, &(len, at)) in self.buffers.iter().zip(&self.filled) {
+            stack.receive(at, &buf[..len]);
+        }
+        stack.handle_timeout(self.shared.clock.now());
+
+        let device = &mut self.device;
+        let failures = &mut self.send_failures;
+        let mut fatal = None;
+        stack.transmit(|frame| {
+            if fatal.is_some() {
+                return;
+            }
+            match device.send(frame) {
+                Ok(()) => {}
+                Err(err) if is_fatal(&err) => fatal = Some(err),
+                Err(err) => {
+                    // A refused frame (too long, say) is lost like any frame on a real
+                    // link; say so, but not a thousand times a second.
+                    *failures += 1;
+                    if failures.is_power_of_two() {
+                        log::warn!(
+                            "{}: send failed ({} so far): {err}",
+                            device.name(),
+                            failures
+                        );
+                    }
+                }
+            }
+        });
+        let deadline = stack.poll_timeout();
+        drop(stack);
+        *lock(&self.shared.link_drops) = self.device.drops();
+        match fatal {
+            Some(err) => Err(self.device_error(err)),
+            None => Ok(deadline),
+        }
+    }
+
+    fn device_error(&self, err: io::Error) -> RuntimeError {
+        RuntimeError::Device {
+            device: self.device.name().to_string(),
+            error: Arc::new(err),
+        }
+    }
+}
+
+/// Errors after which the device will never work again: its descriptor is closed or
+/// detached (`EBADF`, `EBADFD`: the TAP interface was deleted), or the interface is
+/// gone (`ENODEV`, `ENXIO`), or the device reports an I/O failure (`EIO`). Everything
+/// else (a full buffer, a refused frame) loses one frame and the loop goes on.
+fn is_fatal(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EBADF | libc::EBADFD | libc::ENODEV | libc::ENXIO | libc::EIO)
+    )
+}

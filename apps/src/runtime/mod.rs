@@ -1,0 +1,349 @@
+//! The runtime: one [`Stack`], one [`Device`], and a thread that moves frames between
+//! them.
+//!
+//! The stack is sans-IO: it never reads a clock or a file descriptor. [`Runtime::spawn`]
+//! starts the event loop that does that for it (see [`event_loop`] for one round). Other
+//! threads reach the stack through a [`Handle`]:
+//!
+//! - [`Handle::with_stack`] locks the stack, runs a closure with the current time, then
+//!   wakes the loop so any frame the closure queued (an echo request, later a TCP segment)
+//!   is sent at once rather than at the loop's next deadline;
+//! - [`Handle::wait_until`] blocks until a condition on the stack holds (a reply arrived,
+//!   later "data readable"), re-checking after every loop round.
+//!
+//! This is the seam the BSD-style socket facade (`UdpSocket`, `TcpStream`) is built on:
+//! a blocking `recv` is a `wait_until` on "the socket has data", a `send` a `with_stack`.
+
+mod clock;
+mod event_loop;
+
+use std::any::Any;
+use std::fmt;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Instant as StdInstant;
+
+use drivers::{Device, LinkDrops, Waker};
+use stack::Stack;
+
+pub use clock::Clock;
+
+/// A running event loop that owns a stack and a device. Dropping it stops the loop.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A cheap, cloneable reference to a runtime's stack, usable from any thread.
+///
+/// A handle outlives its [`Runtime`] safely: once the loop has stopped,
+/// [`wait_until`](Handle::wait_until) returns `None` at once and frames queued by
+/// [`with_stack`](Handle::with_stack) are no longer sent.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+/// Why an event loop stopped on its own.
+#[derive(Clone, Debug)]
+pub enum RuntimeError {
+    /// The device failed for good (for example the TAP interface was deleted).
+    Device {
+        /// The device's name ("tap0").
+        device: String,
+        /// What the device reported.
+        error: Arc<io::Error>,
+    },
+    /// Waiting for the device (the `poll` system call) failed.
+    Poll(Arc<io::Error>),
+    /// The loop thread panicked: a bug in the stack or the runtime.
+    Panicked(String),
+}
+
+/// What the loop thread and the handles share.
+struct Shared {
+    stack: Mutex<Stack>,
+    /// Notified after every loop round, and when the loop ends.
+    changed: Condvar,
+    /// Interrupts the loop's `poll` so it acts on new work at once.
+    waker: Waker,
+    /// Asks the loop to stop at its next round.
+    stop: AtomicBool,
+    /// Set by the loop thread as it exits, however it exits.
+    finished: AtomicBool,
+    /// Why the loop stopped on its own, if it did.
+    error: Mutex<Option<RuntimeError>>,
+    /// Frames the device dropped by itself, refreshed every round.
+    link_drops: Mutex<LinkDrops>,
+    clock: Clock,
+    device_name: String,
+}
+
+impl Runtime {
+    /// Starts the event loop for `stack` on `device` in a new thread.
+    ///
+    /// Fails only if the OS refuses the waker descriptor or the thread.
+    pub fn spawn<D: Device + 'static>(stack: Stack, device: D) -> io::Result<Runtime> {
+        let device_name = device.name().to_string();
+        let shared = Arc::new(Shared {
+            stack: Mutex::new(stack),
+            changed: Condvar::new(),
+            waker: Waker::new()?,
+            stop: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            error: Mutex::new(None),
+            link_drops: Mutex::new(LinkDrops::default()),
+            clock: Clock::start(),
+            device_name,
+        });
+        let looped = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("netstack-{}", shared.device_name))
+            .spawn(move || {
+                let run = || event_loop::EventLoop::new(&looped, Box::new(device)).run();
+                // A panic is a bug, but waiters must still learn that the loop is over, and
+                // why, instead of waiting forever.
+                let outcome = match panic::catch_unwind(AssertUnwindSafe(run)) {
+                    Ok(outcome) => outcome,
+                    Err(payload) => Err(RuntimeError::Panicked(panic_message(payload.as_ref()))),
+                };
+                if let Err(err) = outcome {
+                    // Reported through `Handle::error` and `Runtime::shutdown`; the
+                    // application decides how to tell the user.
+                    log::info!("event loop stopped: {err}");
+                    *lock(&looped.error) = Some(err);
+                }
+                looped.finish();
+            })?;
+        Ok(Runtime {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The current time on this runtime's clock.
+    pub fn now(&self) -> stack::Instant {
+        self.shared.clock.now()
+    }
+
+    /// Stops the loop, waits for its thread, and reports why it had stopped early, if it
+    /// had (a device failure or a panic).
+    pub fn shutdown(mut self) -> Result<(), RuntimeError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), RuntimeError> {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.waker.wake();
+        if let Some(thread) = self.thread.take() {
+            if let Err(payload) = thread.join() {
+                // Only reachable if the catch_unwind above itself failed.
+                *lock(&self.shared.error) =
+                    Some(RuntimeError::Panicked(panic_message(payload.as_ref())));
+            }
+        }
+        match lock(&self.shared.error).clone() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            if let Err(err) = self.stop_and_join() {
+                log::debug!("runtime dropped after: {err}");
+            }
+        }
+    }
+}
+
+impl Handle {
+    /// Runs `f` on the locked stack with the current time, then wakes the loop so any
+    /// frames `f` queued are transmitted promptly. Keep `f` short: the loop waits for it.
+    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, stack::Instant) -> R) -> R {
+        let result = {
+            let mut stack = self.shared.lock_stack();
+            let now = self.shared.clock.now();
+            f(&mut stack, now)
+        };
+        self.shared.waker.wake();
+        result
+    }
+
+    /// Blocks until `ready` returns `Some`, and returns that.
+    ///
+    /// `ready` runs on the locked stack now and again after every loop round (every
+    /// received frame batch, every timer) and after [`notify_waiters`](Handle::notify_waiters).
+    /// Returns `None` when `deadline` passes first, or when the loop has stopped (see
+    /// [`error`](Handle::error)). If `ready` queued frames or moved a timer, the loop is
+    /// woken afterwards, as by [`with_stack`](Handle::with_stack).
+    pub fn wait_until<R>(
+        &self,
+        deadline: Option<StdInstant>,
+        mut ready: impl FnMut(&mut Stack) -> Option<R>,
+    ) -> Option<R> {
+        let shared = &self.shared;
+        let mut stack = shared.lock_stack();
+        let timer_before = stack.poll_timeout();
+        let result = loop {
+            if let Some(r) = ready(&mut stack) {
+                break Some(r);
+            }
+            if shared.finished.load(Ordering::Acquire) {
+                break None;
+            }
+            stack = match deadline {
+                None => shared
+                    .changed
+                    .wait(stack)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(StdInstant::now());
+                    if left.is_zero() {
+                        break None;
+                    }
+                    shared
+                        .changed
+                        .wait_timeout(stack, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        };
+        let wake = stack.pending_transmit() > 0 || stack.poll_timeout() != timer_before;
+        drop(stack);
+        if wake {
+            shared.waker.wake();
+        }
+        result
+    }
+
+    /// Makes every [`wait_until`](Handle::wait_until) re-check its condition now. Call it
+    /// after changing state the condition reads outside the stack (say, a Ctrl-C flag).
+    pub fn notify_waiters(&self) {
+        // Taking the lock orders this after any waiter's check, so none misses the news.
+        drop(self.shared.lock_stack());
+        self.shared.changed.notify_all();
+    }
+
+    /// The current time on the runtime's clock.
+    pub fn now(&self) -> stack::Instant {
+        self.shared.clock.now()
+    }
+
+    /// The runtime's clock, to turn stack instants into `std` ones and back.
+    pub fn clock(&self) -> Clock {
+        self.shared.clock
+    }
+
+    /// The device's name ("tap0").
+    pub fn device_name(&self) -> &str {
+        &self.shared.device_name
+    }
+
+    /// Frames the device dropped by itself (full queue, link down), as of the last round.
+    pub fn link_drops(&self) -> LinkDrops {
+        *lock(&self.shared.link_drops)
+    }
+
+    /// True until the loop stops (shutdown, device failure or panic).
+    pub fn is_running(&self) -> bool {
+        !self.shared.finished.load(Ordering::Acquire)
+    }
+
+    /// Why the loop stopped on its own, if it did.
+    pub fn error(&self) -> Option<RuntimeError> {
+        lock(&self.shared.error).clone()
+    }
+}
+
+impl Shared {
+    fn lock_stack(&self) -> MutexGuard<'_, Stack> {
+        lock(&self.stack)
+    }
+
+    /// Marks the loop finished and wakes every waiter.
+    fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+        // Under the lock, so that a waiter between its check and its wait cannot miss it.
+        drop(self.lock_stack());
+        self.changed.notify_all();
+    }
+}
+
+/// Locks `m`, recovering from poisoning: a panic elsewhere ends the loop and is reported
+/// by [`Runtime::shutdown`]; the handles should still read counters rather than panic too.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The text of a panic, for [`RuntimeError::Panicked`].
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("device", &self.shared.device_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("device", &self.shared.device_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuntimeError::Device { device, error } => {
+                write!(f, "device {device} failed: {error}")?;
+                if matches!(
+                    error.raw_os_error(),
+                    Some(libc::EBADFD | libc::ENODEV | libc::ENXIO)
+                ) {
+                    write!(f, " (was the interface deleted?)")?;
+                }
+                Ok(())
+            }
+            RuntimeError::Poll(error) => write!(f, "waiting for the device failed: {error}"),
+            RuntimeError::Panicked(what) => write!(f, "event loop panicked: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+impl From<RuntimeError> for io::Error {
+    fn from(err: RuntimeError) -> io::Error {
+        match &err {
+            RuntimeError::Device { error, .. } | RuntimeError::Poll(error) => {
+                io::Error::new(error.kind(), err)
+            }
+            RuntimeError::Panicked(_) => io::Error::other(err),
+        }
+    }
+}
