@@ -46,7 +46,7 @@ pub struct NetOptions {
     #[arg(long, global = true, value_name = "NAME", default_value = "tap0")]
     pub iface: String,
 
-    /// A TAP (created if missing and permitted), or af-packet on an existing interface
+    /// A TAP made by scripts/setup-tap.sh, or af-packet on an existing interface
     #[arg(long, global = true, value_enum, default_value_t = Driver::Tap)]
     pub driver: Driver,
 
@@ -83,8 +83,30 @@ pub enum Command {
     Serve,
     /// Send ICMP echo requests and print the replies, like ping(8)
     Ping(PingArgs),
+    /// Copy each line of stdin to an echo server and print what comes back (UDP with --udp)
+    Echo(EchoArgs),
     /// Two stacks in this process on a virtual cable: A pings B (no privileges needed)
     Demo,
+}
+
+/// `netstack echo`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct EchoArgs {
+    /// The echo server's IPv4 address
+    #[arg(value_name = "HOST", value_parser = parse_host)]
+    pub host: Ipv4Addr,
+
+    /// The server's port
+    #[arg(long, short = 'p', default_value_t = 7)]
+    pub port: u16,
+
+    /// Use UDP: one datagram per line
+    #[arg(long)]
+    pub udp: bool,
+
+    /// Seconds to wait for each reply
+    #[arg(short = 'W', long = "timeout", value_name = "SECONDS", default_value = "2", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 /// `netstack ping`'s options, named as ping(8)'s.

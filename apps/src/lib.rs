@@ -2,7 +2,8 @@
 //!
 //! - [`runtime`]: the event loop that drives a sans-IO [`stack::Stack`] over a
 //!   [`drivers::Device`] on its own thread, and the [`runtime::Handle`] other threads use
-//!   to reach the stack (the base of the BSD-style socket facade to come);
+//!   to reach the stack;
+//! - [`net`]: the BSD-style socket facade shaped like `std::net` (`UdpSocket`);
 //! - [`ping`]: a ping session with iputils' output, over a handle;
 //! - [`cli`] and [`commands`]: the `netstack` binary (`serve`, `ping`, `demo`).
 #![forbid(unsafe_code)]
@@ -10,7 +11,9 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod net;
 pub mod ping;
 pub mod runtime;
 pub mod seed;
+pub mod services;
 pub mod signals;

@@ -57,10 +57,11 @@ pub struct ArpConfig {
     /// After giving up, how long new traffic to that address is dropped at once instead of
     /// re-triggering requests (a negative cache entry). 3 s.
     pub failed_hold: Duration,
-    /// Frames queued per unresolved address; the oldest is dropped past this. 64: enough
-    /// for every fragment of a maximum-size datagram (45 at MTU 1500). Linux queues up to
-    /// 208 KiB per neighbour (unres_qlen_bytes); BSD and lwIP keep only one to three
-    /// packets, which loses all but the last fragments of a large first datagram.
+    /// Frames queued per unresolved address; the oldest is dropped past this. 128: room
+    /// for every fragment of two maximum-size datagrams (45 each at MTU 1500) or a burst
+    /// of small ones. Linux queues up to 208 KiB per neighbour (unres_qlen_bytes); BSD and
+    /// lwIP keep one to three packets, which loses all but the last fragments of a large
+    /// first datagram.
     pub queue_per_address: usize,
 }
 
@@ -72,7 +73,7 @@ impl Default for ArpConfig {
             retry_interval: Duration::from_secs(1),
             max_requests: 3,
             failed_hold: Duration::from_secs(3),
-            queue_per_address: 64,
+            queue_per_address: 128,
         }
     }
 }

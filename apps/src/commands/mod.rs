@@ -2,6 +2,7 @@
 //! the exit status; each command lives in its own file.
 
 pub mod demo;
+pub mod echo;
 pub mod ping;
 pub mod report;
 pub mod serve;
@@ -18,6 +19,7 @@ pub fn run(cli: &Cli) -> Result<u8, CliError> {
     match &cli.command {
         None | Some(Command::Serve) => serve::run(&cli.net),
         Some(Command::Ping(args)) => ping::run(&cli.net, args),
+        Some(Command::Echo(args)) => echo::run(&cli.net, args),
         Some(Command::Demo) => demo::run(&cli.net),
     }
 }

@@ -37,6 +37,27 @@ pub fn counters_line(c: &Counters, link: LinkDrops) -> String {
             plural(c.icmp_echo_replies_received, "reply", "replies")
         ));
     }
+    if c.udp_datagrams_received + c.udp_datagrams_sent > 0 {
+        parts.push(format!(
+            "{} received, {} sent",
+            plural(c.udp_datagrams_received, "UDP datagram", "UDP datagrams"),
+            c.udp_datagrams_sent
+        ));
+    }
+    if c.ipv4_reassembled + c.ipv4_fragmented > 0 {
+        parts.push(format!(
+            "{} reassembled, {} fragmented",
+            plural(c.ipv4_reassembled, "datagram", "datagrams"),
+            c.ipv4_fragmented
+        ));
+    }
+    if c.icmp_errors_sent > 0 {
+        parts.push(plural(
+            c.icmp_errors_sent,
+            "ICMP error sent",
+            "ICMP errors sent",
+        ));
+    }
     let rx_dropped = c.rx_dropped_total();
     if rx_dropped == 0 {
         parts.push("none dropped".to_string());

@@ -1,5 +1,5 @@
-//! `netstack serve`: answer ARP and ping on the interface until Ctrl-C or SIGTERM, then
-//! print what happened in one line.
+//! `netstack serve`: answer ARP and ping, and run the services (UDP echo on port 7), on
+//! the interface until Ctrl-C or SIGTERM, then print what happened in one line.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,18 +22,24 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
         waiter.notify_waiters();
     })?;
 
+    let services = crate::services::start_all(&handle)
+        .map_err(|err| CliError::failure(format!("cannot start the services: {err}")))?;
+    let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
     let config = handle.with_stack(|stack, _| stack.config().clone());
     let mut out = io::stdout();
     write_out(
         &mut out,
         &format!(
             "netstack {}/{} ({}) on {}\n\
-             Answering ARP and ping; Ctrl-C to stop. From the host, try: ping {}\n\
+             Answering ARP and ping; {}. Ctrl-C to stop.\n\
+             From the host, try: ping {}   or: echo hi | nc -u -w1 {} 7\n\
              (To have netstack ping the host instead, stop this and run: netstack ping {})\n",
             config.addr,
             config.prefix_len,
             config.mac,
             handle.device_name(),
+            names.join(", "),
+            config.addr,
             config.addr,
             config
                 .gateway
@@ -47,6 +53,10 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     let counters = handle.with_stack(|stack, _| stack.counters().clone());
     let link = handle.link_drops();
     let stopped = runtime.shutdown();
+    for service in services {
+        // Each service's socket call fails once the loop stops, which ends its thread.
+        let _ = service.thread.join();
+    }
     write_out(
         &mut out,
         &format!(

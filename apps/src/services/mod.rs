@@ -1,0 +1,22 @@
+//! The services `netstack serve` runs, each written against the socket facade exactly as
+//! an ordinary `std::net` program would be, each on its own thread.
+
+pub mod udp_echo;
+
+use std::io;
+use std::thread::JoinHandle;
+
+use crate::runtime::Handle;
+
+/// A running service: its name for the banner, and its thread.
+pub struct Service {
+    /// What the banner says, e.g. "udp echo on port 7".
+    pub name: String,
+    /// The service's thread; it ends when the runtime stops.
+    pub thread: JoinHandle<()>,
+}
+
+/// Starts every service on `net`.
+pub fn start_all(net: &Handle) -> io::Result<Vec<Service>> {
+    Ok(vec![udp_echo::start(net, udp_echo::PORT)?])
+}
