@@ -14,13 +14,10 @@
 //! ## Offloaded checksums on veth
 //!
 //! A veth peer hands frames over with checksum offload still pending: TCP and UDP
-//! packets the kernel sends can arrive here with a partial checksum (only the
-//! pseudo-header sum filled in), which the stack's checksum check rejects. ARP and ICMP
-//! are unaffected (their checksums are always complete). Two remedies exist for when
-//! UDP and TCP run over this device: turn transmit offload off on the kernel's end
-//! (`ethtool -K veth1 tx off`), or enable `PACKET_AUXDATA` and treat packets whose
-//! `tp_status` has `TP_STATUS_CSUMNOTREADY` as having a valid checksum. Neither is done
-//! here yet: today's traffic is ARP and ICMP.
+//! packets the kernel sends arrive with only the pseudo-header sum in their checksum
+//! field. The socket asks for `PACKET_AUXDATA`; when the kernel marks a frame
+//! `TP_STATUS_CSUMNOTREADY`, [`crate::offload`] completes the checksum as a NIC would,
+//! so the stack still verifies every checksum it receives.
 
 use std::io;
 use std::mem;
@@ -67,6 +64,10 @@ impl AfPacketDevice {
         bind_to(&fd, ifindex).map_err(|e| OpenError::wrap(format!("{what}: bind: {e}"), e))?;
         // Without it (Linux < 4.20) every frame we send is also read back; recv filters
         // those by packet type, so failure here only costs a little work.
+        // Tells us, per frame, whether the kernel left a checksum for offload to finish.
+        setsockopt(&fd, libc::PACKET_AUXDATA, &1).map_err(|e| {
+            OpenError::wrap(format!("cannot enable PACKET_AUXDATA on {ifname}: {e}"), e)
+        })?;
         if let Err(e) = setsockopt(&fd, libc::PACKET_IGNORE_OUTGOING, &1) {
             log::debug!("PACKET_IGNORE_OUTGOING unsupported on {ifname} ({e}); filtering");
         }
@@ -157,6 +158,25 @@ fn setsockopt<T: Copy>(fd: &OwnedFd, option: libc::c_int, value: &T) -> io::Resu
     Ok(())
 }
 
+/// `tp_status` from the `PACKET_AUXDATA` control message `recvmsg` filled in, or 0.
+fn auxdata_status(msg: &libc::msghdr) -> u32 {
+    // SAFETY: `msg` was filled by a successful recvmsg, so its control buffer holds
+    // `msg_controllen` bytes of well-formed cmsghdrs that CMSG_FIRSTHDR/CMSG_NXTHDR walk
+    // without leaving it; a PACKET_AUXDATA message's data is a tpacket_auxdata, read
+    // unaligned because CMSG_DATA gives no alignment promise for it.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_PACKET && (*cmsg).cmsg_type == libc::PACKET_AUXDATA {
+                let data = libc::CMSG_DATA(cmsg).cast::<libc::tpacket_auxdata>();
+                return std::ptr::read_unaligned(data).tp_status;
+            }
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+        }
+    }
+    0
+}
+
 /// The size of `T` as a `socklen_t`. Only used for small socket structures.
 fn socklen_of<T>() -> libc::socklen_t {
     // sockaddr_ll, packet_mreq and c_int are a few dozen bytes; no truncation.
@@ -175,20 +195,25 @@ impl Device for AfPacketDevice {
                 sll_halen: 0,
                 sll_addr: [0; 8],
             };
-            let mut from_len = socklen_of::<libc::sockaddr_ll>();
-            // SAFETY: `buf` is valid for writes of `buf.len()` bytes and `from` for
-            // `from_len` bytes; both outlive the call. MSG_TRUNC makes the kernel
-            // return the frame's real length but still write at most `buf.len()`.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast::<libc::c_void>(),
-                    buf.len(),
-                    libc::MSG_TRUNC,
-                    (&mut from as *mut libc::sockaddr_ll).cast::<libc::sockaddr>(),
-                    &mut from_len,
-                )
+            // Room for one PACKET_AUXDATA control message, u64-aligned as cmsghdr wants.
+            let mut control = [0u64; 8];
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast::<libc::c_void>(),
+                iov_len: buf.len(),
             };
+            // SAFETY: msghdr is a plain C struct for which all-zero is a valid value.
+            let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+            msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast::<libc::c_void>();
+            msg.msg_namelen = socklen_of::<libc::sockaddr_ll>();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast::<libc::c_void>();
+            msg.msg_controllen = mem::size_of_val(&control) as _;
+            // SAFETY: every pointer in `msg` (name, the one iovec over `buf`, control)
+            // points to memory that is valid for writes of the stated lengths and outlives
+            // the call. MSG_TRUNC makes the kernel return the frame's real length but
+            // still write at most `buf.len()`.
+            let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 return match e.raw_os_error() {
@@ -206,11 +231,15 @@ impl Device for AfPacketDevice {
             if from.sll_pkttype == libc::PACKET_OUTGOING {
                 continue; // our own transmission, on kernels without IGNORE_OUTGOING
             }
+            let checksum_pending = auxdata_status(&msg) & libc::TP_STATUS_CSUMNOTREADY != 0;
             // n >= 0 was checked above.
             let len = n.unsigned_abs();
             if len > buf.len() {
                 self.drops.rx_truncated += 1;
                 return Ok(Some(buf.len()));
+            }
+            if checksum_pending {
+                crate::offload::complete_checksum(&mut buf[..len]);
             }
             return Ok(Some(len));
         }
