@@ -146,7 +146,8 @@ pub struct Counters {
     pub ipv4_fragments_sent: u64,
     /// Datagrams reassembled from fragments.
     pub ipv4_reassembled: u64,
-    /// Datagrams abandoned because reassembly timed out or was evicted for room.
+    /// Datagrams abandoned unfinished: their reassembly timed out, or they were evicted
+    /// (oldest first) to keep reassembly within its bounds.
     pub ipv4_reassembly_failed: u64,
     /// UDP datagrams delivered to sockets.
     pub udp_datagrams_received: u64,

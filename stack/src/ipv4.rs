@@ -61,7 +61,10 @@ impl Stack {
             return self.dispatch(now, &origin, body);
         }
         // RFC 791 3.2 / RFC 815: hold fragments until the datagram is whole.
-        match self.reassembly.add(now, &ip, body) {
+        let evicted_before = self.reassembly.evicted();
+        let outcome = self.reassembly.add(now, &ip, body);
+        self.counters.ipv4_reassembly_failed += self.reassembly.evicted() - evicted_before;
+        match outcome {
             Outcome::Held => Ok(()),
             Outcome::Duplicate => Err(RxDrop::Ipv4FragmentDuplicate),
             Outcome::Overlap => Err(RxDrop::Ipv4FragmentOverlap),

@@ -39,6 +39,11 @@ impl Netstack {
         }
     }
 
+    /// The runtime's handle, for the socket facade (`apps::net::UdpSocket::bind(net.handle(), ..)`).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
     /// Runs `f` on the locked stack with the current time; frames it queues are sent
     /// at once.
     pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, stack::Instant) -> R) -> R {
