@@ -279,17 +279,7 @@ impl Stack {
         h: SocketHandle,
         buf: &mut [u8],
     ) -> Result<Option<(usize, SocketAddrV4)>, UdpError> {
-        let s = self.udp_mut(h)?;
-        if let Some(e) = s.error.take() {
-            return Err(e.into());
-        }
-        let Some(d) = s.queue.pop_front() else {
-            return Ok(None);
-        };
-        s.queued_bytes -= d.data.len() + DATAGRAM_OVERHEAD;
-        let n = d.data.len().min(buf.len());
-        buf[..n].copy_from_slice(&d.data[..n]);
-        Ok(Some((n, d.from)))
+        self.udp_read(h, buf, true)
     }
 
     /// Like [`Stack::udp_recv_from`] but leaves the datagram queued.
@@ -298,6 +288,15 @@ impl Stack {
         h: SocketHandle,
         buf: &mut [u8],
     ) -> Result<Option<(usize, SocketAddrV4)>, UdpError> {
+        self.udp_read(h, buf, false)
+    }
+
+    fn udp_read(
+        &mut self,
+        h: SocketHandle,
+        buf: &mut [u8],
+        consume: bool,
+    ) -> Result<Option<(usize, SocketAddrV4)>, UdpError> {
         let s = self.udp_mut(h)?;
         if let Some(e) = s.error.take() {
             return Err(e.into());
@@ -305,9 +304,14 @@ impl Stack {
         let Some(d) = s.queue.front() else {
             return Ok(None);
         };
-        let n = d.data.len().min(buf.len());
+        let (n, from) = (d.data.len().min(buf.len()), d.from);
         buf[..n].copy_from_slice(&d.data[..n]);
-        Ok(Some((n, d.from)))
+        if consume {
+            if let Some(d) = s.queue.pop_front() {
+                s.queued_bytes -= d.data.len() + DATAGRAM_OVERHEAD;
+            }
+        }
+        Ok(Some((n, from)))
     }
 
     /// True when a datagram or an error is waiting, i.e. a receive would not block.

@@ -78,18 +78,10 @@ impl Ipv4Repr {
         if checksum::checksum(header.slice()) != 0 {
             return Err(WireError::BadChecksum);
         }
-        let repr = Ipv4Repr {
-            src: header.source_addr(),
-            dst: header.destination_addr(),
-            protocol: header.protocol().0,
-            ttl: header.ttl(),
-            ident: header.identification(),
-            dont_frag: header.dont_fragment(),
-            more_frags: header.more_fragments(),
-            frag_offset: header.fragments_offset().value() * 8,
-            payload_len: total_len - header_len,
-        };
-        Ok((repr, &buf[header_len..total_len]))
+        Ok((
+            Ipv4Repr::from_header(&header, total_len - header_len),
+            &buf[header_len..total_len],
+        ))
     }
 
     /// Parses the header of a datagram quoted in an ICMP error (RFC 792: the original
@@ -105,7 +97,15 @@ impl Ipv4Repr {
         }
         let header = Ipv4HeaderSlice::from_slice(buf).map_err(|_| WireError::Malformed)?;
         let header_len = header.slice().len();
-        let repr = Ipv4Repr {
+        let payload_len = usize::from(header.total_len()).saturating_sub(header_len);
+        Ok((
+            Ipv4Repr::from_header(&header, payload_len),
+            &buf[header_len..],
+        ))
+    }
+
+    fn from_header(header: &Ipv4HeaderSlice<'_>, payload_len: usize) -> Ipv4Repr {
+        Ipv4Repr {
             src: header.source_addr(),
             dst: header.destination_addr(),
             protocol: header.protocol().0,
@@ -114,9 +114,8 @@ impl Ipv4Repr {
             dont_frag: header.dont_fragment(),
             more_frags: header.more_fragments(),
             frag_offset: header.fragments_offset().value() * 8,
-            payload_len: usize::from(header.total_len()).saturating_sub(header_len),
-        };
-        Ok((repr, &buf[header_len..]))
+            payload_len,
+        }
     }
 
     /// True when this datagram is a fragment of a larger one (RFC 791: MF set or offset > 0).
