@@ -30,6 +30,7 @@ mod iface;
 pub mod ipv4;
 pub mod rng;
 pub mod socket;
+pub mod tcp;
 pub mod time;
 mod tx;
 pub mod udp;

@@ -127,7 +127,20 @@ fn describe_ipv4(out: &mut String, payload: &[u8]) {
             };
         }
         protocol::TCP => {
-            let _ = write!(out, "TCP, length {}", body.len());
+            let _ = match super::TcpRepr::parse(ip.src, ip.dst, body) {
+                Ok((tcp, data)) => {
+                    let _ = write!(
+                        out,
+                        "TCP, {} > {}, Flags [{}], seq {}",
+                        tcp.src_port, tcp.dst_port, tcp.flags, tcp.seq
+                    );
+                    if tcp.flags.has(super::tcp::Flags::ACK) {
+                        let _ = write!(out, ", ack {}", tcp.ack);
+                    }
+                    write!(out, ", win {}, length {}", tcp.window, data.len())
+                }
+                Err(e) => write!(out, "TCP, {e}"),
+            };
         }
         p => {
             let _ = write!(out, "ip-proto-{p} {}", body.len());

@@ -19,6 +19,7 @@ pub mod describe;
 pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
+pub mod tcp;
 pub mod udp;
 
 use core::fmt;
@@ -28,6 +29,7 @@ pub use arp::{ArpOperation, ArpRepr};
 pub use ethernet::{EtherType, EthernetRepr};
 pub use icmp::IcmpRepr;
 pub use ipv4::Ipv4Repr;
+pub use tcp::TcpRepr;
 pub use udp::UdpRepr;
 
 /// Why a buffer could not be parsed. Each maps to a drop counter in the stack.
