@@ -5,6 +5,7 @@ use core::net::Ipv4Addr;
 use core::ops::RangeInclusive;
 
 pub use crate::ipv4::reassembly::ReassemblyConfig;
+pub use crate::tcp::config::TcpConfig;
 
 use crate::time::Duration;
 use crate::wire::MacAddr;
@@ -37,6 +38,8 @@ pub struct Config {
     /// datagram is charged its length plus 64 bytes of bookkeeping, so a flood of empty
     /// datagrams is bounded too. 256 KiB (Linux's default rmem is 208 KiB).
     pub udp_recv_buffer: usize,
+    /// TCP tunables.
+    pub tcp: TcpConfig,
 }
 
 /// ARP tunables (RFC 826 leaves them all to the implementer; RFC 1122 2.3.2.1 asks for
@@ -93,6 +96,7 @@ impl Default for Config {
             ephemeral_ports: 49152..=65535,
             max_sockets: 4096,
             udp_recv_buffer: 256 * 1024,
+            tcp: TcpConfig::default(),
         }
     }
 }

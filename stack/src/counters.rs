@@ -79,6 +79,18 @@ reasons! {
         UdpRecvBufferFull => "udp_recv_buffer_full",
         /// A broadcast datagram for a socket that did not ask for broadcasts.
         UdpBroadcastNotWanted => "udp_broadcast_not_wanted",
+        /// TCP segment shorter than its header, with a bad data offset, or port 0.
+        TcpMalformed => "tcp_malformed",
+        /// TCP checksum does not verify.
+        TcpBadChecksum => "tcp_bad_checksum",
+        /// TCP to a broadcast address (TCP is unicast only, RFC 1122 4.2.3.10).
+        TcpBroadcast => "tcp_broadcast",
+        /// No connection or listener for the segment (answered with a reset).
+        TcpNoSocket => "tcp_no_socket",
+        /// A segment a listener ignores (RST, or neither SYN nor ACK).
+        TcpListenerIgnored => "tcp_listener_ignored",
+        /// A SYN that found no room in the socket table.
+        TcpNoRoom => "tcp_no_room",
         /// ICMP message shorter than its header.
         IcmpMalformed => "icmp_malformed",
         /// ICMP checksum does not verify.
@@ -114,7 +126,7 @@ reasons! {
 }
 
 /// The stack's counters. Read them with [`Stack::counters`](crate::Stack::counters).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counters {
     /// Frames handed to [`Stack::receive`](crate::Stack::receive).
     pub rx_frames: u64,
@@ -149,12 +161,54 @@ pub struct Counters {
     /// Datagrams abandoned unfinished: their reassembly timed out, or they were evicted
     /// (oldest first) to keep reassembly within its bounds.
     pub ipv4_reassembly_failed: u64,
+    /// TCP segments sent (data, ACKs, resets).
+    pub tcp_segments_sent: u64,
+    /// TCP resets sent for segments no connection takes.
+    pub tcp_resets_sent: u64,
+    /// RFC 5961 challenge ACKs sent.
+    pub tcp_challenge_acks: u64,
+    /// Half-open connections evicted from a full SYN queue.
+    pub tcp_syn_queue_evictions: u64,
+    /// Connections reset because a listener's accept queue was full.
+    pub tcp_accept_queue_overflows: u64,
     /// UDP datagrams delivered to sockets.
     pub udp_datagrams_received: u64,
     /// UDP datagrams sent.
     pub udp_datagrams_sent: u64,
     rx_drops: [u64; RxDrop::COUNT],
     tx_drops: [u64; TxDrop::COUNT],
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            rx_frames: 0,
+            rx_bytes: 0,
+            rx_accepted: 0,
+            tx_frames: 0,
+            tx_bytes: 0,
+            arp_requests_sent: 0,
+            arp_replies_sent: 0,
+            icmp_echo_replies_sent: 0,
+            icmp_echo_requests_sent: 0,
+            icmp_echo_replies_received: 0,
+            icmp_errors_sent: 0,
+            icmp_errors_delivered: 0,
+            ipv4_fragmented: 0,
+            ipv4_fragments_sent: 0,
+            ipv4_reassembled: 0,
+            ipv4_reassembly_failed: 0,
+            tcp_segments_sent: 0,
+            tcp_resets_sent: 0,
+            tcp_challenge_acks: 0,
+            tcp_syn_queue_evictions: 0,
+            tcp_accept_queue_overflows: 0,
+            udp_datagrams_received: 0,
+            udp_datagrams_sent: 0,
+            rx_drops: [0; RxDrop::COUNT],
+            tx_drops: [0; TxDrop::COUNT],
+        }
+    }
 }
 
 impl Counters {

@@ -36,6 +36,7 @@ pub struct Stack {
     pub(crate) icmp: IcmpState,
     pub(crate) reassembly: Reassembler,
     pub(crate) sockets: Sockets,
+    pub(crate) tcp: crate::tcp::host::TcpHost,
     /// IPv4 Identification for the next datagram we originate.
     pub(crate) next_ip_ident: u16,
 }
@@ -82,7 +83,9 @@ impl Stack {
             demux: Demux::default(),
             ports: PortAllocator::new(config.ephemeral_ports.clone(), &mut rng),
         };
+        let tcp = crate::tcp::host::TcpHost::new(config.tcp.clone(), &mut rng);
         Ok(Stack {
+            tcp,
             arp: ArpCache::new(config.arp.clone()),
             reassembly: Reassembler::new(config.reassembly.clone()),
             sockets,
@@ -147,6 +150,7 @@ impl Stack {
     /// Harmless to call early.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.reassembly_timeout(now);
+        self.tcp_handle_timeout(now);
         let mut requests: heapless::Vec<arp::Request, { arp::CACHE_SIZE }> = heapless::Vec::new();
         let mut unresolved = 0;
         self.arp.handle_timeout(
@@ -172,10 +176,12 @@ impl Stack {
     /// `None` means no timer is running. Frames already queued are not a timer: call
     /// [`Stack::transmit`] after every `receive`/`handle_timeout`/send call.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.arp.poll_timeout(), self.reassembly.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        let timers = [
+            self.arp.poll_timeout(),
+            self.reassembly.poll_timeout(),
+            self.tcp_poll_timeout(),
+        ];
+        timers.into_iter().flatten().min()
     }
 
     /// Abandons datagrams whose fragments did not all arrive in time. RFC 792 / RFC 1122

@@ -89,6 +89,7 @@ impl Stack {
         match origin.ip.protocol {
             protocol::ICMP => self.process_icmp(now, &origin.ip, body),
             protocol::UDP => self.process_udp(now, origin, body),
+            protocol::TCP => self.process_tcp(now, origin, body),
             _ => {
                 // RFC 1122 3.2.2.1: a host SHOULD answer a protocol it does not speak
                 // with Destination Unreachable, code 2.

@@ -43,6 +43,7 @@ pub use icmp::{EchoReply, PingError};
 pub use iface::{SendError, Stack};
 pub use ipv4::reassembly::ReassemblyConfig;
 pub use socket::SocketHandle;
+pub use tcp::{State as TcpState, TcpConfig, TcpError, TcpSocketInfo};
 pub use time::{Duration, Instant};
 pub use udp::UdpError;
 pub use wire::MacAddr;

@@ -118,6 +118,13 @@ impl Stack {
         };
         let delivered = match inner.protocol {
             protocol::UDP => self.udp_icmp_error(local, remote, error),
+            protocol::TCP => {
+                // The quoted TCP header's sequence number, when the quote reaches it.
+                let seq = transport
+                    .get(4..8)
+                    .map(|b| crate::tcp::seq::Seq(u32::from_be_bytes([b[0], b[1], b[2], b[3]])));
+                self.tcp_icmp_error(local, remote, error, seq)
+            }
             _ => false,
         };
         if delivered {

@@ -50,6 +50,8 @@ impl fmt::Display for Protocol {
 #[derive(Debug)]
 pub(crate) enum Socket {
     Udp(crate::udp::UdpSocket),
+    TcpListener(crate::tcp::listen::Listener),
+    Tcp(Box<crate::tcp::tcb::Tcb>),
 }
 
 /// The socket table with its demultiplexer and port allocator.

@@ -98,6 +98,36 @@ impl<S> SocketTable<S> {
         Ok(s)
     }
 
+    /// Takes the socket out of its slot for a while, keeping the slot and its handle
+    /// reserved; put it back with [`restore`](Self::restore) or free the slot with
+    /// [`release`](Self::release). Lets the stack work on one socket while it sends.
+    pub fn take(&mut self, h: SocketHandle) -> Result<S, StaleHandle> {
+        match self.slots.get_mut(h.index as usize) {
+            Some(slot) if slot.generation == h.generation => slot.socket.take().ok_or(StaleHandle),
+            _ => Err(StaleHandle),
+        }
+    }
+
+    /// Puts back a socket taken with [`take`](Self::take).
+    pub fn restore(&mut self, h: SocketHandle, socket: S) {
+        if let Some(slot) = self.slots.get_mut(h.index as usize) {
+            if slot.generation == h.generation && slot.socket.is_none() {
+                slot.socket = Some(socket);
+            }
+        }
+    }
+
+    /// Frees the slot of a socket taken with [`take`](Self::take); its handle goes stale.
+    pub fn release(&mut self, h: SocketHandle) {
+        if let Some(slot) = self.slots.get_mut(h.index as usize) {
+            if slot.generation == h.generation && slot.socket.is_none() {
+                slot.generation = slot.generation.wrapping_add(1);
+                self.free.push(h.index);
+                self.len -= 1;
+            }
+        }
+    }
+
     /// Sockets stored.
     pub fn len(&self) -> usize {
         self.len

@@ -230,12 +230,28 @@ impl TcpRepr {
     /// # Panics
     /// If `buf` is shorter than `header_len() + data.len()` (a caller bug).
     pub fn emit(&self, src: Ipv4Addr, dst: Ipv4Addr, data: &[u8], buf: &mut [u8]) -> usize {
+        self.emit_with(src, dst, data.len(), buf, |out| out.copy_from_slice(data))
+    }
+
+    /// Like [`emit`](Self::emit), but `fill` writes the `data_len` data bytes in place
+    /// (straight from a send buffer, with no intermediate copy).
+    ///
+    /// # Panics
+    /// If `buf` is shorter than `header_len() + data_len` (a caller bug).
+    pub fn emit_with(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        data_len: usize,
+        buf: &mut [u8],
+        fill: impl FnOnce(&mut [u8]),
+    ) -> usize {
         let header = self.header();
         let bytes = header.to_bytes();
         let hlen = bytes.len();
-        let total = hlen + data.len();
+        let total = hlen + data_len;
         buf[..hlen].copy_from_slice(&bytes);
-        buf[hlen..total].copy_from_slice(data);
+        fill(&mut buf[hlen..total]);
         buf[16..18].fill(0);
         let acc = checksum::pseudo_header(src, dst, protocol::TCP, total as u16);
         let sum = checksum::finish(checksum::accumulate(acc, &buf[..total]));

@@ -1,0 +1,62 @@
+//! TCP tunables, with the value each defaults to and why.
+
+use crate::time::Duration;
+
+/// TCP tunables. Part of [`Config`](crate::Config).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// Bytes the application may queue for sending per connection. 256 KiB.
+    pub send_buffer: usize,
+    /// Bytes of received data held per connection (in order and out of order); the
+    /// advertised window is what is free of it. 256 KiB: enough for full speed on a
+    /// LAN, and a 64 KiB window cap applies until window scaling arrives.
+    pub recv_buffer: usize,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this. 30 s, so TIME-WAIT is 60 s,
+    /// Linux's TCP_TIMEWAIT_LEN (RFC 9293 3.4.2 suggests MSL = 2 minutes, which ties up
+    /// ports for 4 minutes; every mainstream stack chose shorter).
+    pub msl: Duration,
+    /// How long an ACK may be delayed. 40 ms, Linux's minimum delayed-ACK time; RFC 1122
+    /// 4.2.3.2 sets the bound at 500 ms, and shorter delays keep Nagle's algorithm from
+    /// stalling request/response traffic for long. Every second full-sized segment is
+    /// acknowledged at once regardless.
+    pub delayed_ack: Duration,
+    /// SYN (and SYN-ACK) transmissions before a connect fails with "timed out": 6 retries
+    /// with exponential backoff from 1 s, about 127 s in all, as Linux's tcp_syn_retries.
+    pub syn_retries: u32,
+    /// Retransmissions of data before the connection is abandoned: 15, as Linux's
+    /// tcp_retries2 (RFC 1122 4.2.3.5 asks for at least 100 s; this is about 15 minutes).
+    pub data_retries: u32,
+    /// Half-open connections a listener holds at most (its SYN queue). 128.
+    pub syn_backlog: usize,
+    /// How long an orphaned connection (closed by the application) waits in FIN-WAIT-2
+    /// for the peer's FIN. 60 s, Linux's tcp_fin_timeout.
+    pub fin_wait2_timeout: Duration,
+    /// Keep-alive idle time before the first probe (RFC 1122 4.2.3.6: at least two hours).
+    pub keepalive_idle: Duration,
+    /// Time between keep-alive probes. 75 s, as Linux.
+    pub keepalive_interval: Duration,
+    /// Unanswered probes before the connection is dropped. 9, as Linux.
+    pub keepalive_probes: u32,
+    /// Challenge ACKs (RFC 5961 7) sent per second, over all connections. 1000, as Linux's
+    /// tcp_challenge_ack_limit.
+    pub challenge_ack_limit: u32,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            msl: Duration::from_secs(30),
+            delayed_ack: Duration::from_millis(40),
+            syn_retries: 6,
+            data_retries: 15,
+            syn_backlog: 128,
+            fin_wait2_timeout: Duration::from_secs(60),
+            keepalive_idle: Duration::from_secs(7200),
+            keepalive_interval: Duration::from_secs(75),
+            keepalive_probes: 9,
+            challenge_ack_limit: 1000,
+        }
+    }
+}

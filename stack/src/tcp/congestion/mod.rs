@@ -1,0 +1,130 @@
+//! Congestion control behind a trait, so the sender does not care which algorithm runs.
+//!
+//! The split of work follows RFC 5681 and RFC 6582 (NewReno):
+//!
+//! - The **sender** owns the bookkeeping that depends on sequence numbers: counting
+//!   duplicate ACKs, the NewReno `recover` point, deciding whether an ACK is new, partial
+//!   or full, measuring FlightSize (SND.NXT - SND.UNA), and retransmitting.
+//! - The **controller** ([`CongestionControl`]) owns the window arithmetic: cwnd and
+//!   ssthresh, in bytes. It is told what happened through the hooks below and never sees
+//!   a segment.
+//!
+//! The sender drives the hooks like this (SMSS is the sender's current effective MSS,
+//! passed to every hook so path MTU changes take effect):
+//!
+//! ```text
+//! ACK advances SND.UNA by `acked` bytes:
+//!     in fast recovery, ACK covers `recover`    (full ACK, RFC 6582 3.2 step 6):
+//!         leave recovery; cc.on_exit_recovery(SND.NXT - SND.UNA after the ACK, SMSS)
+//!     in fast recovery, ACK below `recover`     (partial ACK, RFC 6582 3.2 step 5):
+//!         retransmit the first unacknowledged segment; cc.on_partial_ack(acked, SMSS)
+//!     otherwise:
+//!         cc.on_ack(now, acked, SMSS)
+//!     reset the duplicate-ACK count
+//! duplicate ACK (RFC 5681 2's definition):
+//!     in fast recovery:                         cc.on_dup_ack_in_recovery(SMSS)
+//!     third one, and ACK - 1 is beyond `recover` (RFC 6582 3.2 step 2):
+//!         recover = highest sequence number sent
+//!         cc.on_enter_recovery(SND.NXT - SND.UNA, SMSS); fast-retransmit SND.UNA
+//! retransmission timer expires:
+//!     cc.on_rto(SND.NXT - SND.UNA before rewinding, SMSS), unless SND.UNA has not moved
+//!     since the previous expiry (RFC 5681 3.1 holds ssthresh for a segment that
+//!     already timed out; cwnd is still one SMSS then); leave fast recovery;
+//!     recover = highest sequence number sent (RFC 6582 4)
+//! about to send after sending nothing for longer than one RTO:
+//!     cc.on_idle_restart(now, rto, SMSS)                          (RFC 5681 4.1)
+//! every RTT sample taken (Karn's algorithm, see `tcp::rtt`):
+//!     cc.on_rtt_sample(now, rtt)
+//! ```
+//!
+//! The sender may send while FlightSize < cwnd (and within the peer's window). An
+//! implementation is [`NewReno`]; CUBIC (RFC 9438) fits the same hooks: it needs the
+//! time in [`on_ack`], an RTT from [`on_rtt_sample`], and its own reduction factor in
+//! [`on_enter_recovery`] and [`on_rto`].
+//!
+//! [`on_ack`]: CongestionControl::on_ack
+//! [`on_rtt_sample`]: CongestionControl::on_rtt_sample
+//! [`on_enter_recovery`]: CongestionControl::on_enter_recovery
+//! [`on_rto`]: CongestionControl::on_rto
+
+pub mod newreno;
+
+pub use newreno::NewReno;
+
+use crate::time::{Duration, Instant};
+
+/// A congestion control algorithm: the cwnd and ssthresh arithmetic of one connection.
+///
+/// Sizes are bytes. `mss` is SMSS, the sender's effective maximum segment size.
+/// Implementations must not panic on any input and saturate instead of overflowing.
+/// The module documentation shows when the sender calls each hook.
+pub trait CongestionControl: core::fmt::Debug + Send {
+    /// A short lowercase name for logs and statistics ("newreno").
+    fn name(&self) -> &'static str;
+
+    /// The congestion window, cwnd, in bytes: the sender keeps FlightSize below it.
+    fn cwnd(&self) -> usize;
+
+    /// The slow start threshold, ssthresh, in bytes; `usize::MAX` means "not yet set"
+    /// (RFC 5681 3.1's "arbitrarily high" initial value).
+    fn ssthresh(&self) -> usize;
+
+    /// An ACK acknowledged `acked` bytes of new data outside fast recovery: grow cwnd
+    /// by slow start below ssthresh, by congestion avoidance above it (RFC 5681 3.1).
+    ///
+    /// Not called for partial or full ACKs during fast recovery (those have their own
+    /// hooks) nor for duplicate ACKs.
+    fn on_ack(&mut self, now: Instant, acked: usize, mss: usize);
+
+    /// The third duplicate ACK started fast retransmit / fast recovery: reduce ssthresh
+    /// and set cwnd for recovery (RFC 5681 3.2 steps 2 and 3). `flight_size` is the data
+    /// outstanding (SND.NXT - SND.UNA) when the third duplicate ACK arrived.
+    fn on_enter_recovery(&mut self, flight_size: usize, mss: usize);
+
+    /// Another duplicate ACK arrived during fast recovery: a segment left the network,
+    /// so inflate cwnd (RFC 5681 3.2 step 4).
+    fn on_dup_ack_in_recovery(&mut self, mss: usize);
+
+    /// A partial ACK (below `recover`) acknowledged `acked` new bytes during fast
+    /// recovery: deflate cwnd (RFC 6582 3.2 step 5). The sender retransmits the next
+    /// unacknowledged segment and stays in recovery.
+    fn on_partial_ack(&mut self, acked: usize, mss: usize);
+
+    /// A full ACK (covering `recover`) ended fast recovery: deflate cwnd (RFC 6582 3.2
+    /// step 6). `flight_size` is the data still outstanding after this ACK.
+    fn on_exit_recovery(&mut self, flight_size: usize, mss: usize);
+
+    /// The retransmission timer expired: reduce ssthresh and collapse cwnd to the loss
+    /// window (RFC 5681 3.1, equation 4). `flight_size` is the data that was outstanding
+    /// when the timer fired. Also ends any fast recovery.
+    fn on_rto(&mut self, flight_size: usize, mss: usize);
+
+    /// The connection is about to send after being idle (nothing sent) for longer than
+    /// `rto`: restart from a smaller window rather than burst a stale cwnd into the
+    /// network (RFC 5681 4.1). The default does nothing.
+    fn on_idle_restart(&mut self, now: Instant, rto: Duration, mss: usize) {
+        let _ = (now, rto, mss);
+    }
+
+    /// A valid RTT sample `rtt` was taken at `now` (see `tcp::rtt::RttSampler`).
+    /// NewReno ignores it; delay-aware algorithms (CUBIC's W_cubic(t + RTT), HyStart)
+    /// need it. The default does nothing.
+    fn on_rtt_sample(&mut self, now: Instant, rtt: Duration) {
+        let _ = (now, rtt);
+    }
+}
+
+/// Bytes below which RFC 6928's initial window never goes (for MSS values of 1460 and
+/// less, ten segments fit).
+const IW_BYTES: usize = 14_600;
+
+/// The initial congestion window, IW, for an SMSS of `mss`:
+/// min(10*MSS, max(2*MSS, 14600)) (RFC 6928 2, the "IW10" Linux uses since 2.6.39).
+/// Also the restart window after idle (RFC 5681 4.1).
+pub fn initial_window(mss: usize) -> usize {
+    mss.saturating_mul(10)
+        .min(mss.saturating_mul(2).max(IW_BYTES))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,409 @@
+//! Segment arrival for an existing connection: RFC 9293 3.10.7.3 (SYN-SENT) and
+//! 3.10.7.4 (every other state), in the RFC's order of checks, with RFC 5961's
+//! defences against blind resets and injection.
+
+use super::error::TcpError;
+use super::seq::Seq;
+use super::state::State;
+use super::tcb::{Tcb, MAX_WINDOW};
+use super::timer::Timer;
+use crate::time::Instant;
+use crate::wire::tcp::{Flags, TcpRepr};
+
+/// What arrival processing asks of the stack besides the segments `output` will send.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// A reset to send that the connection's own output cannot (it uses SEG.ACK).
+    pub rst: Option<TcpRepr>,
+    /// SYN-RECEIVED became ESTABLISHED: hand the connection to its listener.
+    pub established: bool,
+    /// Send a challenge ACK (RFC 5961), subject to the stack-wide rate limit.
+    pub challenge_ack: bool,
+}
+
+impl Tcb {
+    /// Processes one segment that arrived for this connection.
+    pub fn on_segment(&mut self, now: Instant, seg: &TcpRepr, data: &[u8]) -> Outcome {
+        self.counters.segments_in += 1;
+        self.last_heard = now;
+        self.keepalive_probes = 0;
+        if self.state == State::SynSent {
+            return self.on_segment_syn_sent(now, seg, data);
+        }
+        let mut out = Outcome::default();
+
+        // First: is the sequence number acceptable (RFC 9293 3.10.7.4, the four cases)?
+        let seg_len = seg.segment_len(data.len());
+        let rcv_wnd = self.rcv_wnd();
+        let acceptable = match (seg_len, rcv_wnd) {
+            (0, 0) => seg.seq == self.rcv_nxt,
+            (0, _) => seg.seq.in_window(self.rcv_nxt, self.rcv_nxt + rcv_wnd),
+            (_, 0) => false,
+            (_, _) => {
+                let last = seg.seq + (seg_len - 1);
+                seg.seq.in_window(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
+                    || last.in_window(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
+            }
+        };
+        if !acceptable {
+            // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
+            if self.state == State::SynReceived && seg.flags.has(Flags::SYN) && seg.seq == self.irs
+            {
+                self.snd_nxt = self.iss;
+                return out;
+            }
+            // RFC 9293 3.10.7.4: anything unacceptable gets an ACK, unless it is a RST. In
+            // TIME-WAIT that is the retransmitted FIN, and the 2*MSL wait restarts.
+            if !seg.flags.has(Flags::RST) {
+                self.ack_now = true;
+                if self.state == State::TimeWait && seg.flags.has(Flags::FIN) {
+                    self.timers.stop(Timer::Close);
+                }
+            }
+            return out;
+        }
+
+        // Second: RST (RFC 5961 3.2). Only an exact RCV.NXT match resets; any other
+        // in-window RST draws a challenge ACK.
+        if seg.flags.has(Flags::RST) {
+            if seg.seq != self.rcv_nxt {
+                out.challenge_ack = true;
+                return out;
+            }
+            match self.state {
+                State::SynReceived if self.parent.is_some() => self.set_state(State::Closed),
+                State::SynReceived => self.fail(TcpError::ConnectionRefused),
+                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                    self.fail(TcpError::ConnectionReset)
+                }
+                _ => {
+                    self.timers.clear();
+                    self.set_state(State::Closed);
+                }
+            }
+            return out;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
+        // (A new SYN for TIME-WAIT is taken up by the stack before it gets here.)
+        if seg.flags.has(Flags::SYN) {
+            out.challenge_ack = true;
+            return out;
+        }
+
+        // Fifth: ACK. Without it, drop.
+        if !seg.flags.has(Flags::ACK) {
+            return out;
+        }
+        if self.state == State::SynReceived {
+            // RFC 9293 3.10.7.4: SND.UNA < SEG.ACK =< SND.NXT moves us to ESTABLISHED.
+            if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_nxt) {
+                self.set_state(State::Established);
+                self.syn_acked = true;
+                self.snd_una = self.iss + 1;
+                self.update_window(seg);
+                self.timers.stop(Timer::Retransmit);
+                self.retries = 0;
+                if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
+                    self.rtt.sample(rtt);
+                }
+                out.established = true;
+            } else {
+                out.rst = Some(TcpRepr {
+                    seq: seg.ack,
+                    flags: Flags::RST,
+                    ..reply_to(self, seg)
+                });
+                return out;
+            }
+        }
+        if !self.on_ack(now, seg, data.len(), &mut out) {
+            return out;
+        }
+
+        // Seventh: segment text, in the states that still receive.
+        let mut seq = seg.seq;
+        let mut data = data;
+        if seg.flags.has(Flags::SYN) {
+            seq += 1;
+        }
+        if self.state.can_receive() && !data.is_empty() {
+            // Trim what we already have (RFC 9293 3.10.7.4: "trim ... to the window").
+            if seq.lt(self.rcv_nxt) {
+                let skip = (self.rcv_nxt - seq).min(data.len());
+                data = &data[skip..];
+                seq += skip;
+            }
+            let offset = seq - self.rcv_nxt;
+            let had_holes = self.recv.has_out_of_order();
+            let advanced = self.recv.insert(offset, data);
+            self.rcv_nxt += advanced;
+            if offset > 0 {
+                // RFC 5681 4.2: out-of-order data is acknowledged at once (a duplicate ACK).
+                self.counters.out_of_order += 1;
+                self.ack_now = true;
+            } else if had_holes {
+                // ... and so is data that fills a hole.
+                self.ack_now = true;
+            } else if advanced > 0 {
+                // RFC 1122 4.2.3.2: acknowledge at least every second full segment; else
+                // within the delayed-ACK time.
+                self.unacked_segments += 1;
+                if self.unacked_segments >= 2 {
+                    self.ack_now = true;
+                }
+            } else {
+                // Nothing new (a duplicate): tell the sender where we are.
+                self.ack_now = true;
+            }
+        }
+
+        // Eighth: FIN. Note where it is; act on it once every byte before it is in.
+        if seg.flags.has(Flags::FIN) {
+            // The FIN is the last unit of the segment's sequence space.
+            self.peer_fin = Some(seg.seq + (seg_len - 1));
+            self.ack_now = true;
+        }
+        self.take_fin(now);
+        out
+    }
+
+    /// Acts on the peer's FIN once RCV.NXT reaches it (RFC 9293 3.10.7.4, eighth).
+    fn take_fin(&mut self, now: Instant) {
+        let Some(fin) = self.peer_fin else { return };
+        if fin != self.rcv_nxt
+            || !matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2 | State::SynReceived
+            )
+        {
+            if self.state == State::TimeWait && fin.lt(self.rcv_nxt) {
+                // A retransmitted FIN: acknowledge it and restart the 2*MSL wait.
+                self.ack_now = true;
+            }
+            return;
+        }
+        self.rcv_nxt += 1;
+        self.ack_now = true;
+        match self.state {
+            State::SynReceived | State::Established => self.set_state(State::CloseWait),
+            State::FinWait1 if self.fin_acked => self.enter_time_wait(now),
+            State::FinWait1 => self.set_state(State::Closing),
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+    }
+
+    /// The ACK field (RFC 9293 3.10.7.4, fifth; RFC 5961 5.2). Returns false when the
+    /// segment must be dropped here.
+    fn on_ack(&mut self, now: Instant, seg: &TcpRepr, data_len: usize, out: &mut Outcome) -> bool {
+        let ack = seg.ack;
+        // RFC 5961 5.2: acceptable only within [SND.UNA - MAX.SND.WND, SND.NXT]; an ACK
+        // for data never sent, or far in the past, draws a challenge ACK and is dropped.
+        let oldest = Seq(self
+            .snd_una
+            .0
+            .wrapping_sub(self.max_snd_wnd.min(MAX_WINDOW) as u32));
+        if ack.gt(self.snd_max) || ack.lt(oldest) {
+            out.challenge_ack = true;
+            return false;
+        }
+        if ack.gt(self.snd_una) {
+            self.ack_new_data(now, ack);
+        } else if ack == self.snd_una {
+            self.maybe_dup_ack(seg, data_len);
+        }
+        // RFC 9293 3.10.7.4: update the send window if the segment is newer.
+        if self.snd_una.le(ack)
+            && (self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)))
+        {
+            self.update_window(seg);
+        }
+        match self.state {
+            State::FinWait1 if self.fin_acked => self.set_state(State::FinWait2),
+            State::Closing if self.fin_acked => self.enter_time_wait(now),
+            State::LastAck if self.fin_acked => {
+                self.timers.clear();
+                self.set_state(State::Closed);
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// SND.UNA advances to `ack`: free acknowledged data, time the round trip, grow the
+    /// congestion window or leave recovery, and restart or stop the retransmission timer.
+    fn ack_new_data(&mut self, now: Instant, ack: Seq) {
+        let mut acked = ack - self.snd_una;
+        if !self.syn_acked {
+            self.syn_acked = true;
+            acked -= 1;
+            self.snd_una += 1;
+        }
+        let data = acked.min(self.send.len());
+        self.send.consume(data);
+        self.snd_una += data;
+        if acked > data && self.fin_queued {
+            self.fin_acked = true;
+            self.snd_una += 1;
+        }
+        if self.snd_nxt.lt(self.snd_una) {
+            self.snd_nxt = self.snd_una;
+        }
+        if let Some(rtt) = self.sampler.on_ack(ack, now) {
+            self.rtt.sample(rtt);
+        }
+        self.retries = 0;
+        let mss = self.mss;
+        match self.recover {
+            // RFC 6582 3.2 step 6: a full acknowledgment ends fast recovery.
+            Some(recover) if ack.ge(recover) => {
+                self.recover = None;
+                self.cc.on_exit_recovery(self.outstanding(), mss);
+            }
+            // Step 5: a partial acknowledgment retransmits the next hole at once.
+            Some(_) => {
+                self.cc.on_partial_ack(acked, mss);
+                self.retransmit_first = true;
+                self.counters.retransmits += 1;
+            }
+            None => self.cc.on_ack(now, acked, mss),
+        }
+        self.dup_acks = 0;
+        // RFC 6298 (5.2)/(5.3): all acknowledged stops the timer, else restart it.
+        if self.snd_una == self.snd_max {
+            self.timers.stop(Timer::Retransmit);
+        } else {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+    }
+
+    /// RFC 5681 2 ("DUPLICATE ACKNOWLEDGMENT") and 3.2: the third one starts fast
+    /// retransmit and NewReno recovery (RFC 6582 3.2 step 2 guards re-entry).
+    fn maybe_dup_ack(&mut self, seg: &TcpRepr, data_len: usize) {
+        let duplicate = self.snd_una != self.snd_max
+            && data_len == 0
+            && !seg.flags.has(Flags::SYN)
+            && !seg.flags.has(Flags::FIN)
+            && usize::from(seg.window) == self.snd_wnd;
+        if !duplicate {
+            return;
+        }
+        self.counters.dup_acks += 1;
+        self.dup_acks += 1;
+        let mss = self.mss;
+        if self.recover.is_some() {
+            self.cc.on_dup_ack_in_recovery(mss);
+        } else if self.dup_acks == 3 {
+            self.recover = Some(self.snd_max);
+            self.cc.on_enter_recovery(self.outstanding(), mss);
+            // RFC 5681 3.2 step 2: retransmit the first unacknowledged segment now.
+            self.retransmit_first = true;
+            self.sampler.on_retransmit();
+            self.counters.retransmits += 1;
+            self.counters.fast_retransmits += 1;
+        }
+    }
+
+    fn update_window(&mut self, seg: &TcpRepr) {
+        self.snd_wnd = usize::from(seg.window);
+        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = seg.ack;
+        if self.snd_wnd > 0 {
+            self.timers.stop(Timer::Persist);
+            self.persist_backoff = 0;
+        }
+    }
+
+    /// RFC 9293 3.10.7.3: a segment in SYN-SENT.
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr, _data: &[u8]) -> Outcome {
+        let mut out = Outcome::default();
+        let ack_ok = seg.flags.has(Flags::ACK) && self.iss.lt(seg.ack) && seg.ack.le(self.snd_max);
+        if seg.flags.has(Flags::ACK) && !ack_ok {
+            if !seg.flags.has(Flags::RST) {
+                out.rst = Some(TcpRepr {
+                    seq: seg.ack,
+                    flags: Flags::RST,
+                    ..reply_to(self, seg)
+                });
+            }
+            return out;
+        }
+        if seg.flags.has(Flags::RST) {
+            // RFC 5961 3.2: in SYN-SENT a RST is believed only if it acknowledges our SYN.
+            if ack_ok {
+                self.fail(TcpError::ConnectionRefused);
+            }
+            return out;
+        }
+        if !seg.flags.has(Flags::SYN) {
+            return out;
+        }
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1;
+        self.rcv_adv = self.rcv_nxt;
+        self.set_peer_mss(seg);
+        if ack_ok {
+            self.snd_una = self.iss + 1;
+            self.syn_acked = true;
+            self.snd_wnd = usize::from(seg.window);
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+            self.timers.stop(Timer::Retransmit);
+            self.retries = 0;
+            if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
+                self.rtt.sample(rtt);
+            }
+            self.set_state(State::Established);
+            self.ack_now = true;
+        } else {
+            // Simultaneous open: answer with SYN-ACK from SYN-RECEIVED.
+            self.set_state(State::SynReceived);
+            self.snd_nxt = self.iss;
+            self.snd_wnd = usize::from(seg.window);
+            self.snd_wl1 = seg.seq;
+        }
+        out
+    }
+
+    /// Takes the peer's MSS option (RFC 9293 3.7.1: 536 when absent), within ours.
+    pub fn set_peer_mss(&mut self, seg: &TcpRepr) {
+        let peer = seg.options.mss.map_or(super::tcb::DEFAULT_MSS, usize::from);
+        self.mss = peer.clamp(64, self.our_mss);
+        self.cc = Box::new(super::congestion::newreno::NewReno::new(self.mss));
+    }
+
+    /// RCV.WND as last advertised.
+    fn rcv_wnd(&self) -> usize {
+        if self.rcv_adv.gt(self.rcv_nxt) {
+            self.rcv_adv - self.rcv_nxt
+        } else {
+            0
+        }
+    }
+
+    /// Enters TIME-WAIT and starts its 2*MSL timer (set by the caller's config in output).
+    pub fn enter_time_wait(&mut self, _now: Instant) {
+        self.timers.stop(Timer::Retransmit);
+        self.timers.stop(Timer::Persist);
+        self.timers.stop(Timer::Keepalive);
+        self.timers.stop(Timer::Close);
+        self.set_state(State::TimeWait);
+    }
+}
+
+/// The addresses and ports of a reply to `seg` from this connection.
+fn reply_to(tcb: &Tcb, seg: &TcpRepr) -> TcpRepr {
+    TcpRepr {
+        src_port: seg.dst_port,
+        dst_port: seg.src_port,
+        window: 0,
+        ..TcpRepr {
+            ack: tcb.rcv_nxt,
+            ..TcpRepr::default()
+        }
+    }
+}

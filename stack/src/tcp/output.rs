@@ -1,0 +1,328 @@
+//! What a connection sends, and its timers: RFC 9293 3.8 (data communication), RFC 1122
+//! 4.2.3.4 (Nagle and the sender's silly window rule), RFC 6298 (retransmission), RFC
+//! 9293 3.8.6.1 (zero-window probes), RFC 1122 4.2.3.6 (keep-alive).
+
+use super::config::TcpConfig;
+use super::error::TcpError;
+use super::state::State;
+use super::tcb::Tcb;
+use super::timer::Timer;
+use crate::time::{Duration, Instant};
+use crate::wire::tcp::{Flags, Options, TcpRepr};
+
+/// One segment to put on the wire: the header, and which bytes of the send buffer
+/// (`data_offset` past SND.UNA, `data_len` long) follow it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment {
+    pub repr: TcpRepr,
+    pub data_offset: usize,
+    pub data_len: usize,
+}
+
+/// How long a zero-window probe waits at most between tries.
+const MAX_PERSIST: Duration = Duration::from_secs(60);
+
+impl Tcb {
+    /// The next segment this connection should send now, if any. Call until `None`.
+    pub fn next_segment(&mut self, now: Instant, cfg: &TcpConfig) -> Option<Segment> {
+        match self.state {
+            State::Closed | State::Listen => return None,
+            State::SynSent | State::SynReceived if self.snd_nxt == self.iss => {
+                return Some(self.syn(now))
+            }
+            State::SynSent => return None,
+            State::TimeWait if !self.timers.is_set(Timer::Close) => {
+                self.timers
+                    .set(Timer::Close, now + cfg.msl.saturating_mul(2));
+            }
+            _ => {}
+        }
+        if self.state == State::SynReceived {
+            return self.ack_only();
+        }
+        if let Some(seg) = self.data_segment(now) {
+            return Some(seg);
+        }
+        self.ack_only()
+    }
+
+    fn syn(&mut self, now: Instant) -> Segment {
+        let mut flags = Flags::SYN;
+        let mut ack = crate::tcp::seq::Seq(0);
+        if self.state == State::SynReceived {
+            flags = flags | Flags::ACK;
+            ack = self.rcv_nxt;
+        }
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        self.sampler.start(self.snd_nxt, now);
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+        let window = self.advertised_window();
+        self.rcv_adv = self.rcv_nxt + window;
+        self.ack_now = false;
+        self.counters.segments_out += 1;
+        Segment {
+            repr: TcpRepr {
+                src_port: self.local.port(),
+                dst_port: self.remote.port(),
+                seq: self.iss,
+                ack,
+                flags,
+                window: window as u16,
+                urgent: 0,
+                // RFC 9293 3.7.1: announce our MSS on the SYN.
+                options: Options {
+                    mss: Some(self.our_mss as u16),
+                    ..Options::default()
+                },
+            },
+            data_offset: 0,
+            data_len: 0,
+        }
+    }
+
+    /// A segment of new or retransmitted data, possibly carrying our FIN.
+    fn data_segment(&mut self, now: Instant) -> Option<Segment> {
+        if !self.syn_acked || matches!(self.state, State::Closed | State::TimeWait) {
+            return None;
+        }
+        if self.retransmit_first {
+            self.retransmit_first = false;
+            if let Some(seg) = self.first_unacked() {
+                return Some(seg);
+            }
+        }
+        let offset = self.snd_nxt - self.snd_una;
+        let fin_pending = self.fin_queued && !self.fin_acked && !self.fin_sent();
+        if offset > self.send.len() {
+            return None; // only the FIN is beyond the data, and it is out
+        }
+        let unsent = self.send.len() - offset;
+        let window = self.snd_wnd.min(self.cc.cwnd());
+        let flight = self.flight_size();
+        let usable = window.saturating_sub(flight);
+        let len = unsent.min(self.mss).min(usable);
+        let with_fin = fin_pending && len == unsent;
+        let held = if len == 0 && !with_fin {
+            true
+        } else if len > 0 && len < self.mss && !with_fin && !self.force_send {
+            // RFC 1122 4.2.3.4: Nagle's algorithm: while data is unacknowledged, hold a
+            // small segment until it fills or everything is acknowledged; and the
+            // sender's silly window rule: send less than an MSS only if it is all we
+            // have, or at least half the largest window the peer has offered.
+            (!self.nodelay && flight > 0) || (len < unsent && len < self.max_snd_wnd / 2)
+        } else {
+            false
+        };
+        if held {
+            // With nothing in flight no ACK will come to wake us: a closed window needs
+            // probing (RFC 9293 3.8.6.1), and a small one the SWS override timeout (RFC
+            // 1122 4.2.3.4 (d)); the persist timer serves both.
+            if unsent > 0 && flight == 0 && !self.timers.is_set(Timer::Persist) {
+                self.timers
+                    .set(Timer::Persist, now + self.persist_interval());
+            }
+            return None;
+        }
+        self.force_send = false;
+        let seq = self.snd_nxt;
+        let mut flags = Flags::ACK;
+        if len > 0 && len == unsent {
+            flags = flags | Flags::PSH;
+        }
+        if with_fin {
+            flags = flags | Flags::FIN;
+        }
+        let retransmit = seq.lt(self.snd_max);
+        self.snd_nxt += len + usize::from(with_fin);
+        if self.snd_nxt.gt(self.snd_max) {
+            self.snd_max = self.snd_nxt;
+        }
+        if !retransmit {
+            self.sampler.start(self.snd_nxt, now);
+        }
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+        Some(self.segment(seq, flags, offset, len))
+    }
+
+    /// The segment at SND.UNA again (data, or our FIN if only it is unacknowledged).
+    fn first_unacked(&mut self) -> Option<Segment> {
+        let data = self.outstanding().min(self.send.len()).min(self.mss);
+        let fin = self.fin_queued
+            && !self.fin_acked
+            && self.snd_max.gt(self.fin_seq())
+            && data == self.send.len();
+        if data == 0 && !fin {
+            return None;
+        }
+        let mut flags = Flags::ACK;
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        let seq = self.snd_una;
+        Some(self.segment(seq, flags, 0, data))
+    }
+
+    /// A bare ACK, if one is owed.
+    fn ack_only(&mut self) -> Option<Segment> {
+        if !self.ack_now {
+            return None;
+        }
+        let seq = self.snd_nxt;
+        Some(self.segment(seq, Flags::ACK, 0, 0))
+    }
+
+    fn segment(
+        &mut self,
+        seq: crate::tcp::seq::Seq,
+        flags: Flags,
+        data_offset: usize,
+        data_len: usize,
+    ) -> Segment {
+        let window = self.advertised_window();
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + window);
+        // Every segment carries our ACK, so whatever was owed is paid.
+        self.ack_now = false;
+        self.unacked_segments = 0;
+        self.timers.stop(Timer::DelayedAck);
+        self.counters.segments_out += 1;
+        Segment {
+            repr: TcpRepr {
+                src_port: self.local.port(),
+                dst_port: self.remote.port(),
+                seq,
+                ack: self.rcv_nxt,
+                flags,
+                window: window as u16,
+                urgent: 0,
+                options: Options::default(),
+            },
+            data_offset,
+            data_len,
+        }
+    }
+
+    /// Arms the delayed-ACK timer when data arrived that we have not acknowledged yet.
+    pub fn schedule_ack(&mut self, now: Instant, cfg: &TcpConfig) {
+        if self.unacked_segments > 0 && !self.ack_now && !self.timers.is_set(Timer::DelayedAck) {
+            self.timers.set(Timer::DelayedAck, now + cfg.delayed_ack);
+        }
+        if self.keepalive && self.state.is_synchronized() && !self.timers.is_set(Timer::Keepalive) {
+            self.timers
+                .set(Timer::Keepalive, self.last_heard + cfg.keepalive_idle);
+        }
+        if self.orphaned && self.state == State::FinWait2 && !self.timers.is_set(Timer::Close) {
+            self.timers.set(Timer::Close, now + cfg.fin_wait2_timeout);
+        }
+    }
+
+    fn persist_interval(&self) -> Duration {
+        let base = self.rtt.rto();
+        let d = base.saturating_mul(1u64 << self.persist_backoff.min(16));
+        d.min(MAX_PERSIST)
+    }
+
+    /// Runs one expired timer. Returns a keep-alive or window probe to send, if any.
+    pub fn on_timer(&mut self, now: Instant, cfg: &TcpConfig, timer: Timer) -> Option<Segment> {
+        match timer {
+            Timer::Retransmit => {
+                self.retransmit_timeout(now, cfg);
+                None
+            }
+            Timer::DelayedAck => {
+                if self.unacked_segments > 0 {
+                    self.ack_now = true;
+                }
+                None
+            }
+            Timer::Persist => {
+                self.persist_backoff += 1;
+                if self.flight_size() > 0 {
+                    return None;
+                }
+                let offset = self.snd_nxt - self.snd_una;
+                if offset >= self.send.len() {
+                    return None;
+                }
+                if self.snd_wnd > 0 {
+                    // RFC 1122 4.2.3.4 (d): the override timeout; send what the window allows.
+                    self.force_send = true;
+                    return None;
+                }
+                // RFC 9293 3.8.6.1: send one byte past the closed window, and back off.
+                self.timers
+                    .set(Timer::Persist, now + self.persist_interval());
+                let seq = self.snd_nxt;
+                Some(self.segment(seq, Flags::ACK, offset, 1))
+            }
+            Timer::Keepalive => {
+                if !self.keepalive || !self.state.is_synchronized() {
+                    return None;
+                }
+                let idle_until = self.last_heard + cfg.keepalive_idle;
+                if now < idle_until {
+                    self.timers.set(Timer::Keepalive, idle_until);
+                    return None;
+                }
+                if self.keepalive_probes >= cfg.keepalive_probes {
+                    self.fail(TcpError::TimedOut);
+                    return None;
+                }
+                self.keepalive_probes += 1;
+                self.timers
+                    .set(Timer::Keepalive, now + cfg.keepalive_interval);
+                // RFC 1122 4.2.3.6: a probe is an ACK with SEG.SEQ = SND.NXT - 1.
+                let seq = crate::tcp::seq::Seq(self.snd_nxt.0.wrapping_sub(1));
+                Some(self.segment(seq, Flags::ACK, 0, 0))
+            }
+            Timer::Close => {
+                // TIME-WAIT over, or an orphan gave up waiting in FIN-WAIT-2.
+                self.timers.clear();
+                self.set_state(State::Closed);
+                None
+            }
+        }
+    }
+
+    /// RFC 6298 (5.4)-(5.6): retransmit the earliest unacknowledged segment, back the
+    /// timer off, and collapse the congestion window (RFC 5681 3.1 eq. 4). Gives up after
+    /// the configured retries.
+    fn retransmit_timeout(&mut self, now: Instant, cfg: &TcpConfig) {
+        if self.snd_una == self.snd_max
+            && self.state != State::SynSent
+            && self.state != State::SynReceived
+        {
+            return;
+        }
+        self.retries += 1;
+        let limit = if self.syn_acked {
+            cfg.data_retries
+        } else {
+            cfg.syn_retries
+        };
+        if self.retries > limit {
+            self.fail(TcpError::TimedOut);
+            return;
+        }
+        self.counters.timeouts += 1;
+        self.counters.retransmits += 1;
+        self.rtt.backoff();
+        let mss = self.mss;
+        self.cc.on_rto(self.outstanding(), mss);
+        self.retransmit_first = false;
+        self.sampler.on_retransmit();
+        self.dup_acks = 0;
+        // RFC 6582 4.2: after a timeout, remember the highest sequence sent.
+        self.recover = None;
+        self.snd_nxt = if self.syn_acked {
+            self.snd_una
+        } else {
+            self.iss
+        };
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+    }
+}

@@ -1,0 +1,237 @@
+//! The send buffer: bytes the application wrote that the peer has not acknowledged yet.
+//!
+//! Byte 0 of the buffer is always SND.UNA, the oldest unacknowledged byte (RFC 9293 3.3.1,
+//! figure 4). Everything held is either sent and unacknowledged (SND.UNA..SND.NXT) or not
+//! sent yet (SND.NXT on); the buffer does not know where SND.NXT is, the TCP sender does,
+//! and reads what it needs with [`SendBuffer::read_at`].
+//!
+//! The storage is a fixed-capacity ring allocated once by [`SendBuffer::new`]: no call
+//! allocates, and each copies with one `copy_from_slice`, two when the ring wraps. No
+//! argument makes a method panic: lengths and offsets are clamped.
+
+use core::fmt;
+
+/// Unacknowledged and unsent application bytes, starting at SND.UNA.
+pub struct SendBuffer {
+    /// The ring, `capacity` bytes, allocated once.
+    storage: Box<[u8]>,
+    /// Index in `storage` of the byte at SND.UNA. Always `< capacity` (0 when empty).
+    head: usize,
+    /// Bytes held from `head` on, wrapping.
+    len: usize,
+}
+
+impl SendBuffer {
+    /// An empty buffer that holds up to `capacity` bytes; the only allocation it makes.
+    /// The capacity bounds how far SND.NXT may run ahead of SND.UNA.
+    pub fn new(capacity: usize) -> Self {
+        SendBuffer {
+            storage: vec![0; capacity].into_boxed_slice(),
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// The most bytes the buffer can hold.
+    pub fn capacity(&self) -> usize {
+        self.storage.len()
+    }
+
+    /// Bytes held: sent but unacknowledged, plus not yet sent.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether every byte written has been acknowledged.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many more bytes [`SendBuffer::write`] would take now.
+    pub fn free(&self) -> usize {
+        self.capacity() - self.len
+    }
+
+    /// Appends as much of `data` as fits (up to [`SendBuffer::free`]) after the bytes held,
+    /// and returns how many bytes it took. Called on the application's send; the TCP
+    /// sender then transmits them when windows allow (RFC 9293 3.10.2, SEND call).
+    pub fn write(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.free());
+        if n == 0 {
+            return 0;
+        }
+        let tail = wrap(self.head + self.len, self.capacity());
+        ring_write(&mut self.storage, tail, &data[..n]);
+        self.len += n;
+        n
+    }
+
+    /// Copies bytes starting `offset` bytes after SND.UNA into `out`, as many as fit and
+    /// are held, and returns how many it copied (0 if `offset >= len()`). Called to fill a
+    /// segment: with `offset = SND.NXT - SND.UNA` for new data, or a smaller offset to
+    /// retransmit (RFC 9293 3.8.1; offset 0 on a retransmission timeout). Nothing is
+    /// removed: bytes stay until [`SendBuffer::consume`] says they were acknowledged.
+    pub fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
+        if offset >= self.len {
+            return 0;
+        }
+        let n = out.len().min(self.len - offset);
+        let start = wrap(self.head + offset, self.capacity());
+        ring_read(&self.storage, start, &mut out[..n]);
+        n
+    }
+
+    /// Drops the first `n` bytes (clamped to [`SendBuffer::len`]): they were acknowledged.
+    /// Called when an acceptable ACK advances SND.UNA by `n` (RFC 9293 3.10.7.4,
+    /// ESTABLISHED: "SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK"); the bytes
+    /// after them become byte 0. The caller must not count a SYN or FIN in `n`: they
+    /// occupy sequence space but no byte here.
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.len -= n;
+        self.head = if self.len == 0 {
+            // Restarting at index 0 makes the next writes and reads contiguous.
+            0
+        } else {
+            wrap(self.head + n, self.capacity())
+        };
+    }
+}
+
+impl fmt::Debug for SendBuffer {
+    /// A summary: the bytes themselves would flood a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendBuffer")
+            .field("capacity", &self.capacity())
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// `index` reduced into a ring of `capacity` bytes, for any `index < 2 * capacity`.
+pub(super) fn wrap(index: usize, capacity: usize) -> usize {
+    if index >= capacity {
+        index - capacity
+    } else {
+        index
+    }
+}
+
+/// Copies `data` into the ring `ring` from index `at` on, continuing at index 0 past the
+/// end: one or two `copy_from_slice`. Callers ensure `at < ring.len()` and
+/// `data.len() <= ring.len()`. Shared with the receive buffer.
+pub(super) fn ring_write(ring: &mut [u8], at: usize, data: &[u8]) {
+    debug_assert!(at < ring.len() && data.len() <= ring.len());
+    let first = data.len().min(ring.len() - at);
+    let (before, after) = data.split_at(first);
+    ring[at..at + first].copy_from_slice(before);
+    ring[..after.len()].copy_from_slice(after);
+}
+
+/// Fills `out` from the ring `ring` starting at index `at`, continuing at index 0 past the
+/// end: one or two `copy_from_slice`. Callers ensure `at < ring.len()` and
+/// `out.len() <= ring.len()`. Shared with the receive buffer.
+pub(super) fn ring_read(ring: &[u8], at: usize, out: &mut [u8]) {
+    debug_assert!(at < ring.len() && out.len() <= ring.len());
+    let first = out.len().min(ring.len() - at);
+    let (before, after) = out.split_at_mut(first);
+    before.copy_from_slice(&ring[at..at + first]);
+    let rest = after.len();
+    after.copy_from_slice(&ring[..rest]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Byte `i` of the application's stream, so a misplaced byte shows.
+    fn stream(from: usize, len: usize) -> Vec<u8> {
+        (from..from + len).map(|i| (i % 251) as u8).collect()
+    }
+
+    fn read_all_at(b: &SendBuffer, offset: usize) -> Vec<u8> {
+        let mut out = vec![0; b.capacity() + 8];
+        let n = b.read_at(offset, &mut out);
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn write_send_acknowledge() {
+        let mut b = SendBuffer::new(10);
+        assert!(b.is_empty());
+        assert_eq!((b.capacity(), b.len(), b.free()), (10, 0, 10));
+
+        assert_eq!(b.write(&stream(0, 6)), 6);
+        assert_eq!((b.len(), b.free()), (6, 4));
+        // Send the first segment (SND.NXT = SND.UNA + 4), then the rest.
+        let mut seg = [0; 4];
+        assert_eq!(b.read_at(0, &mut seg), 4);
+        assert_eq!(seg.to_vec(), stream(0, 4));
+        assert_eq!(read_all_at(&b, 4), stream(4, 2));
+        // ACK of the first segment: byte 4 becomes SND.UNA.
+        b.consume(4);
+        assert_eq!((b.len(), b.free()), (2, 8));
+        assert_eq!(read_all_at(&b, 0), stream(4, 2));
+        b.consume(2);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn write_takes_only_what_fits() {
+        let mut b = SendBuffer::new(8);
+        assert_eq!(b.write(&stream(0, 5)), 5);
+        assert_eq!(b.write(&stream(5, 5)), 3);
+        assert_eq!(b.write(&[1]), 0);
+        assert_eq!(read_all_at(&b, 0), stream(0, 8));
+        assert_eq!(b.write(&[]), 0);
+    }
+
+    #[test]
+    fn retransmission_reads_the_same_bytes_again() {
+        let mut b = SendBuffer::new(16);
+        b.write(&stream(0, 12));
+        assert_eq!(read_all_at(&b, 0), stream(0, 12));
+        // Partial ACK, then the RTO retransmits from SND.UNA.
+        b.consume(5);
+        assert_eq!(read_all_at(&b, 0), stream(5, 7));
+        assert_eq!(read_all_at(&b, 3), stream(8, 4));
+    }
+
+    #[test]
+    fn offsets_and_acks_past_the_end_are_clamped() {
+        let mut b = SendBuffer::new(8);
+        b.write(&stream(0, 5));
+        let mut out = [0; 8];
+        assert_eq!(b.read_at(5, &mut out), 0);
+        assert_eq!(b.read_at(usize::MAX, &mut out), 0);
+        assert_eq!(b.read_at(4, &mut []), 0);
+        b.consume(usize::MAX);
+        assert!(b.is_empty());
+        assert_eq!(b.free(), 8);
+    }
+
+    #[test]
+    fn zero_capacity_holds_nothing_and_does_not_panic() {
+        let mut b = SendBuffer::new(0);
+        assert_eq!(b.write(&[1, 2, 3]), 0);
+        assert_eq!(b.read_at(0, &mut [0; 4]), 0);
+        b.consume(3);
+        assert_eq!((b.len(), b.free()), (0, 0));
+    }
+
+    #[test]
+    fn ring_wraps_many_times_over() {
+        // Odd sizes so writes, reads and ACKs straddle the end of the ring at varying points.
+        let mut b = SendBuffer::new(13);
+        let (mut written, mut acked) = (0, 0);
+        while acked < 13 * 200 {
+            written += b.write(&stream(written, 7));
+            assert_eq!(read_all_at(&b, 0), stream(acked, written - acked));
+            assert_eq!(read_all_at(&b, 2), stream(acked + 2, written - acked - 2));
+            b.consume(5);
+            acked = (acked + 5).min(written);
+            assert_eq!(b.len(), written - acked);
+        }
+    }
+}
