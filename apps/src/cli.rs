@@ -83,7 +83,7 @@ pub enum Command {
     Serve,
     /// Send ICMP echo requests and print the replies, like ping(8)
     Ping(PingArgs),
-    /// Copy each line of stdin to an echo server and print what comes back (UDP with --udp)
+    /// Copy stdin to an echo server over TCP (or each line as a UDP datagram with --udp) and print what comes back
     Echo(EchoArgs),
     /// Two stacks in this process on a virtual cable: A pings B (no privileges needed)
     Demo,
@@ -100,7 +100,7 @@ pub struct EchoArgs {
     #[arg(long, short = 'p', default_value_t = 7)]
     pub port: u16,
 
-    /// Use UDP: one datagram per line
+    /// Use UDP: one datagram per line (default: TCP)
     #[arg(long)]
     pub udp: bool,
 

@@ -1,7 +1,8 @@
-//! `netstack echo HOST --udp`: each line of stdin goes to the server as one datagram and
-//! each reply is printed as it comes back. Exit status 0 when every line was echoed,
-//! 1 when a reply was missing or the server refused (ICMP port unreachable), 2 for
-//! usage errors.
+//! `netstack echo HOST`: copy stdin to an echo server over TCP and everything it sends
+//! back to stdout; at the end of stdin, half-close and keep printing until the server
+//! closes. With `--udp`, each line goes as one datagram and each reply is printed as it
+//! comes back. Exit status 0 on success, 1 when the connection failed (refused, reset,
+//! timed out) or a UDP reply was missing, 2 for usage errors.
 
 use std::io::{self, BufRead, Write};
 
@@ -12,13 +13,15 @@ use crate::net::UdpSocket;
 
 /// Runs the command.
 pub fn run(net: &NetOptions, args: &EchoArgs) -> Result<u8, CliError> {
-    if !args.udp {
-        return Err(CliError::usage(
-            "TCP echo is not available yet; use --udp for UDP echo",
-        ));
-    }
     let runtime = setup::start(net, setup::seed(net))?;
     let handle = runtime.handle();
+    if !args.udp {
+        let status = tcp(&handle, args)?;
+        runtime
+            .shutdown()
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        return Ok(status);
+    }
     let server = (args.host, args.port);
     let socket = UdpSocket::bind(&handle, "0.0.0.0:0")
         .and_then(|s| s.connect(server).map(|()| s))
@@ -60,10 +63,41 @@ pub fn run(net: &NetOptions, args: &EchoArgs) -> Result<u8, CliError> {
 }
 
 fn refused(args: &EchoArgs, e: io::Error) -> CliError {
-    let hint = if e.kind() == io::ErrorKind::ConnectionRefused {
-        " (ICMP port unreachable)"
-    } else {
-        ""
+    let hint = match (e.kind(), args.udp) {
+        (io::ErrorKind::ConnectionRefused, true) => " (ICMP port unreachable)",
+        (io::ErrorKind::ConnectionRefused, false) => " (reset: nothing listens there)",
+        _ => "",
     };
     CliError::failure(format!("{}:{}: {e}{hint}", args.host, args.port))
+}
+
+/// The TCP client: one thread copies stdin to the connection and half-closes at its end;
+/// this one copies the connection to stdout until the server closes.
+fn tcp(handle: &crate::runtime::Handle, args: &EchoArgs) -> Result<u8, CliError> {
+    let stream = crate::net::TcpStream::connect(handle, (args.host, args.port))
+        .map_err(|e| refused(args, e))?;
+    let writer = stream.clone();
+    let sender = std::thread::spawn(move || -> io::Result<()> {
+        let mut w = &writer;
+        io::copy(&mut io::stdin().lock(), &mut w)?;
+        writer.shutdown(std::net::Shutdown::Write)
+    });
+    let mut out = io::stdout().lock();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut r = &stream;
+    loop {
+        match io::Read::read(&mut r, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => out
+                .write_all(&buf[..n])
+                .and_then(|()| out.flush())
+                .map_err(output_error)?,
+            Err(e) => return Err(refused(args, e)),
+        }
+    }
+    match sender.join() {
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(e)) => Err(refused(args, e)),
+        Err(_) => Err(CliError::failure("the stdin copier panicked")),
+    }
 }

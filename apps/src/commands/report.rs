@@ -44,6 +44,13 @@ pub fn counters_line(c: &Counters, link: LinkDrops) -> String {
             c.udp_datagrams_sent
         ));
     }
+    if c.tcp_segments_sent > 0 {
+        parts.push(format!(
+            "{} sent ({} resets)",
+            plural(c.tcp_segments_sent, "TCP segment", "TCP segments"),
+            c.tcp_resets_sent
+        ));
+    }
     if c.ipv4_reassembled + c.ipv4_fragmented > 0 {
         parts.push(format!(
             "{} reassembled, {} fragmented",

@@ -1,4 +1,5 @@
-//! `netstack serve`: answer ARP and ping, and run the services (UDP echo on port 7), on
+//! `netstack serve`: answer ARP and ping, and run the services (TCP and UDP echo on port
+//! 7, TCP discard on 9), on
 //! the interface until Ctrl-C or SIGTERM, then print what happened in one line.
 
 use std::io::{self, Write};
@@ -32,7 +33,7 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
         &format!(
             "netstack {}/{} ({}) on {}\n\
              Answering ARP and ping; {}. Ctrl-C to stop.\n\
-             From the host, try: ping {}   or: echo hi | nc -u -w1 {} 7\n\
+             From the host, try: ping {}   or: nc {} 7   (echo; add -u for UDP)\n\
              (To have netstack ping the host instead, stop this and run: netstack ping {})\n",
             config.addr,
             config.prefix_len,

@@ -13,8 +13,10 @@
 //! [`Runtime`]: crate::runtime::Runtime
 
 mod options;
+mod tcp;
 mod udp;
 
+pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
 use std::io;

@@ -66,6 +66,16 @@ impl Options {
         self.update(|v| v.nonblocking = on);
     }
 
+    /// How a blocking write should wait, as [`read_deadline`](Self::read_deadline).
+    pub fn write_deadline(&self) -> Option<Option<Instant>> {
+        let v = self.get();
+        if v.nonblocking {
+            None
+        } else {
+            Some(v.write_timeout.map(|t| Instant::now() + t))
+        }
+    }
+
     /// How a blocking read should wait: `None` = return at once (non-blocking),
     /// `Some(None)` = forever, `Some(Some(t))` = until `t`.
     pub fn read_deadline(&self) -> Option<Option<Instant>> {

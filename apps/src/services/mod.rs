@@ -1,6 +1,7 @@
 //! The services `netstack serve` runs, each written against the socket facade exactly as
 //! an ordinary `std::net` program would be, each on its own thread.
 
+pub mod tcp_echo;
 pub mod udp_echo;
 
 use std::io;
@@ -18,5 +19,9 @@ pub struct Service {
 
 /// Starts every service on `net`.
 pub fn start_all(net: &Handle) -> io::Result<Vec<Service>> {
-    Ok(vec![udp_echo::start(net, udp_echo::PORT)?])
+    Ok(vec![
+        tcp_echo::start_echo(net, tcp_echo::ECHO_PORT)?,
+        udp_echo::start(net, udp_echo::PORT)?,
+        tcp_echo::start_discard(net, tcp_echo::DISCARD_PORT)?,
+    ])
 }

@@ -311,6 +311,11 @@ impl Stack {
         Ok(())
     }
 
+    /// Takes the error that ended or troubles the connection, if any (SO_ERROR).
+    pub fn tcp_take_error(&mut self, h: SocketHandle) -> Result<Option<TcpError>, TcpError> {
+        Ok(self.tcb_mut(h)?.error.take())
+    }
+
     /// The connection's state (LISTEN for a listener).
     pub fn tcp_state(&self, h: SocketHandle) -> Result<State, TcpError> {
         match self.sockets.table.get(h) {

@@ -1,0 +1,370 @@
+//! [`TcpListener`] and [`TcpStream`]: `std::net`'s shapes over netstack's TCP.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant as StdInstant};
+
+use stack::{SocketHandle, Stack, TcpError, TcpState};
+
+use super::options::Options;
+use super::{stopped, to_v4};
+use crate::runtime::Handle;
+
+/// Connections a listener keeps ready for `accept`.
+const BACKLOG: usize = 128;
+
+/// TCP errors as the `io::ErrorKind` Linux's errno maps to in std.
+pub(crate) fn tcp_io(e: TcpError) -> io::Error {
+    use io::ErrorKind as K;
+    let kind = match e {
+        TcpError::InvalidHandle | TcpError::NotConnected => K::NotConnected,
+        TcpError::InvalidState | TcpError::InvalidAddress => K::InvalidInput,
+        TcpError::AddrInUse => K::AddrInUse,
+        TcpError::AddrNotAvailable | TcpError::PortsExhausted => K::AddrNotAvailable,
+        TcpError::TooManySockets => K::OutOfMemory,
+        TcpError::NoRoute | TcpError::NetworkUnreachable => K::NetworkUnreachable,
+        TcpError::HostUnreachable => K::HostUnreachable,
+        TcpError::ConnectionRefused => K::ConnectionRefused,
+        TcpError::ConnectionReset => K::ConnectionReset,
+        TcpError::ConnectionAborted => K::ConnectionAborted,
+        TcpError::TimedOut => K::TimedOut,
+        TcpError::BrokenPipe => K::BrokenPipe,
+    };
+    io::Error::new(kind, e)
+}
+
+#[derive(Debug)]
+struct Inner {
+    net: Handle,
+    socket: SocketHandle,
+    options: Options,
+    read_shut: AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let socket = self.socket;
+        self.net.with_stack(|stack, now| {
+            let _ = stack.tcp_close(now, socket);
+        });
+    }
+}
+
+impl Inner {
+    /// Waits as the socket's mode says until `ready` gives a result. `what` names the
+    /// wait for the timeout error.
+    fn wait<R>(
+        &self,
+        deadline: Option<Option<StdInstant>>,
+        mut ready: impl FnMut(&mut Stack, stack::Instant) -> Option<io::Result<R>>,
+    ) -> io::Result<R> {
+        let clock = self.net.clock();
+        let Some(deadline) = deadline else {
+            return self
+                .net
+                .with_stack(|stack, now| ready(stack, now))
+                .unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()));
+        };
+        match self
+            .net
+            .wait_until(deadline, |stack| ready(stack, clock.now()))
+        {
+            Some(r) => r,
+            None if !self.net.is_running() => Err(stopped()),
+            // Linux's SO_RCVTIMEO/SO_SNDTIMEO expiry is EAGAIN, which std calls WouldBlock.
+            None => Err(io::Error::new(io::ErrorKind::WouldBlock, "timed out")),
+        }
+    }
+}
+
+/// A listening TCP socket on a netstack runtime, like `std::net::TcpListener`.
+#[derive(Debug, Clone)]
+pub struct TcpListener {
+    inner: Arc<Inner>,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (port 0 picks an ephemeral port).
+    pub fn bind(net: &Handle, addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let addr = to_v4(addr)?;
+        let socket = net
+            .with_stack(|stack, _| stack.tcp_listen(addr, BACKLOG))
+            .map_err(tcp_io)?;
+        Ok(TcpListener {
+            inner: Arc::new(Inner {
+                net: net.clone(),
+                socket,
+                options: Options::default(),
+                read_shut: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let socket = self.inner.socket;
+        let deadline = self.inner.options.read_deadline().map(|_| None);
+        let h = self.inner.wait(deadline, |stack, _| {
+            stack.tcp_accept(socket).map_err(tcp_io).transpose()
+        })?;
+        let peer = self
+            .inner
+            .net
+            .with_stack(|stack, _| stack.tcp_peer_addr(h))
+            .map_err(tcp_io)?;
+        let stream = TcpStream::from_handle(&self.inner.net, h);
+        Ok((stream, SocketAddr::V4(peer)))
+    }
+
+    /// An endless iterator of accepted connections, as std's `incoming`.
+    pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
+        std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let socket = self.inner.socket;
+        self.inner
+            .net
+            .with_stack(|stack, _| stack.tcp_local_addr(socket))
+            .map(SocketAddr::V4)
+            .map_err(tcp_io)
+    }
+
+    /// In non-blocking mode `accept` with nothing waiting fails with `WouldBlock`.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.inner.options.set_nonblocking(on);
+        Ok(())
+    }
+
+    /// Another handle to the same listener.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        Ok(self.clone())
+    }
+}
+
+/// A TCP connection on a netstack runtime, like `std::net::TcpStream`: `Read` and
+/// `Write` (also through `&TcpStream`), shutdown, timeouts, no-delay, non-blocking.
+#[derive(Debug, Clone)]
+pub struct TcpStream {
+    inner: Arc<Inner>,
+}
+
+impl TcpStream {
+    fn from_handle(net: &Handle, socket: SocketHandle) -> TcpStream {
+        TcpStream {
+            inner: Arc::new(Inner {
+                net: net.clone(),
+                socket,
+                options: Options::default(),
+                read_shut: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Connects to `addr`, waiting as long as the SYN retries last (about two minutes).
+    pub fn connect(net: &Handle, addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        Self::connect_inner(net, addr, None)
+    }
+
+    /// Connects to `addr`, giving up with `TimedOut` after `timeout`.
+    pub fn connect_timeout(
+        net: &Handle,
+        addr: &SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        if timeout.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        Self::connect_inner(net, addr, Some(StdInstant::now() + timeout))
+    }
+
+    fn connect_inner(
+        net: &Handle,
+        addr: impl ToSocketAddrs,
+        deadline: Option<StdInstant>,
+    ) -> io::Result<TcpStream> {
+        let addr = to_v4(addr)?;
+        if !net.is_running() {
+            return Err(stopped());
+        }
+        let socket = net
+            .with_stack(|stack, now| stack.tcp_connect(now, addr))
+            .map_err(tcp_io)?;
+        let stream = TcpStream::from_handle(net, socket);
+        let result = net.wait_until(deadline, |stack| match stack.tcp_state(socket) {
+            Ok(TcpState::SynSent | TcpState::SynReceived) => None,
+            Ok(TcpState::Closed) => {
+                let error = stack
+                    .tcp_take_error(socket)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(TcpError::ConnectionRefused);
+                Some(Err(tcp_io(error)))
+            }
+            Ok(_) => Some(Ok(())),
+            Err(e) => Some(Err(tcp_io(e))),
+        });
+        match result {
+            Some(Ok(())) => Ok(stream),
+            Some(Err(e)) => Err(e),
+            None if !net.is_running() => Err(stopped()),
+            None => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection timed out",
+            )),
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let socket = self.inner.socket;
+        self.inner
+            .net
+            .with_stack(|stack, _| stack.tcp_peer_addr(socket))
+            .map(SocketAddr::V4)
+            .map_err(tcp_io)
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let socket = self.inner.socket;
+        self.inner
+            .net
+            .with_stack(|stack, _| stack.tcp_local_addr(socket))
+            .map(SocketAddr::V4)
+            .map_err(tcp_io)
+    }
+
+    /// `Write` closes our sending side (a FIN follows the data); `Read` makes further
+    /// reads return end of stream; `Both` does both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.inner.read_shut.store(true, Ordering::Release);
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            let socket = self.inner.socket;
+            self.inner
+                .net
+                .with_stack(|stack, now| stack.tcp_shutdown(now, socket))
+                .map_err(tcp_io)?;
+        }
+        Ok(())
+    }
+
+    /// Limits how long a read waits; `None` waits forever. Zero is `InvalidInput`.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.inner.options.set_read_timeout(t)
+    }
+
+    /// Limits how long a write waits for buffer space.
+    pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.inner.options.set_write_timeout(t)
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.inner.options.read_timeout())
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.inner.options.write_timeout())
+    }
+
+    /// Disables (true) or enables Nagle's algorithm.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        let socket = self.inner.socket;
+        self.inner
+            .net
+            .with_stack(|stack, _| stack.tcp_set_nodelay(socket, on))
+            .map_err(tcp_io)
+    }
+
+    /// Whether Nagle's algorithm is disabled.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        let socket = self.inner.socket;
+        self.inner
+            .net
+            .with_stack(|stack, _| stack.tcp_nodelay(socket))
+            .map_err(tcp_io)
+    }
+
+    /// In non-blocking mode reads and writes that would wait fail with `WouldBlock`.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.inner.options.set_nonblocking(on);
+        Ok(())
+    }
+
+    /// Another handle to the same connection.
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        Ok(self.clone())
+    }
+
+    fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.inner.read_shut.load(Ordering::Acquire) || buf.is_empty() {
+            return Ok(0);
+        }
+        let socket = self.inner.socket;
+        self.inner
+            .wait(self.inner.options.read_deadline(), |stack, now| {
+                stack.tcp_recv(now, socket, buf).map_err(tcp_io).transpose()
+            })
+    }
+
+    fn write_inner(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let socket = self.inner.socket;
+        self.inner
+            .wait(self.inner.options.write_deadline(), |stack, now| {
+                if !stack.tcp_can_write(socket) {
+                    return None;
+                }
+                match stack.tcp_send(now, socket, buf) {
+                    Ok(0) => None,
+                    Ok(n) => Some(Ok(n)),
+                    Err(e) => Some(Err(tcp_io(e))),
+                }
+            })
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_inner(buf)
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_inner(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_inner(buf)
+    }
+
+    /// Data is handed to the stack by `write`; there is nothing to flush.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_inner(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
