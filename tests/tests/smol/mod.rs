@@ -135,4 +135,33 @@ impl Link {
         self.now += stack::Duration::from_millis(ms);
         self.drive();
     }
+
+    /// How long until the earlier of the two sides' next timers, if either has one.
+    pub fn next_timer(&mut self) -> Option<stack::Duration> {
+        let ours = self
+            .ours
+            .poll_timeout()
+            .map(|at| at.saturating_since(self.now));
+        let now = self.smol_now();
+        let smol = self
+            .smol
+            .poll_delay(now, &self.sockets)
+            .map(|d| stack::Duration::from_micros(d.total_micros()));
+        ours.into_iter()
+            .chain(smol)
+            .min_by_key(|d| d.total_micros())
+    }
+
+    /// Advances the virtual clock to the next timer of either side, by at least 1 ms and
+    /// at most `max`, and drives. For when nothing moves. Returns the step.
+    pub fn advance_to_next_timer(&mut self, max: stack::Duration) -> stack::Duration {
+        let step = self
+            .next_timer()
+            .map_or(max.total_micros(), |d| d.total_micros())
+            .clamp(1000, max.total_micros().max(1000));
+        let step = stack::Duration::from_micros(step);
+        self.now += step;
+        self.drive();
+        step
+    }
 }
