@@ -91,6 +91,8 @@ reasons! {
         TcpListenerIgnored => "tcp_listener_ignored",
         /// A SYN that found no room in the socket table.
         TcpNoRoom => "tcp_no_room",
+        /// A SYN, or a handshake's last ACK, while the listener's accept queue was full.
+        TcpAcceptQueueFull => "tcp_accept_queue_full",
         /// ICMP message shorter than its header.
         IcmpMalformed => "icmp_malformed",
         /// ICMP checksum does not verify.
@@ -169,7 +171,7 @@ pub struct Counters {
     pub tcp_challenge_acks: u64,
     /// Half-open connections evicted from a full SYN queue.
     pub tcp_syn_queue_evictions: u64,
-    /// Connections reset because a listener's accept queue was full.
+    /// SYNs and handshake ACKs dropped because a listener's accept queue was full.
     pub tcp_accept_queue_overflows: u64,
     /// UDP datagrams delivered to sockets.
     pub udp_datagrams_received: u64,

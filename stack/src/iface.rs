@@ -18,7 +18,9 @@ use crate::icmp::errors::Origin;
 use crate::icmp::IcmpState;
 use crate::ipv4::reassembly::Reassembler;
 use crate::rng::Rng;
-use crate::socket::{demux::Demux, ports::PortAllocator, table::SocketTable, Sockets};
+use crate::socket::{
+    demux::Demux, ports::PortAllocator, table::SocketTable, SocketHandle, Sockets,
+};
 use crate::time::Instant;
 use crate::tx::TxQueue;
 use crate::wire::{
@@ -39,7 +41,14 @@ pub struct Stack {
     pub(crate) tcp: crate::tcp::host::TcpHost,
     /// IPv4 Identification for the next datagram we originate.
     pub(crate) next_ip_ident: u16,
+    /// Sockets whose readiness may have changed since [`Stack::take_touched`] was last
+    /// called; `touched_all` when too many to list.
+    pub(crate) touched: Vec<SocketHandle>,
+    pub(crate) touched_all: bool,
 }
+
+/// Touched sockets listed at most before the stack just says "all of them".
+const TOUCHED_LIMIT: usize = 4096;
 
 /// Why the stack could not send a datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +104,8 @@ impl Stack {
             tx: TxQueue::default(),
             icmp: IcmpState::default(),
             next_ip_ident,
+            touched: Vec::new(),
+            touched_all: false,
         })
     }
 
@@ -139,6 +150,28 @@ impl Stack {
     /// [`Config::reassembly`](crate::Config::reassembly)'s bounds.
     pub fn reassembly_usage(&self) -> (usize, usize) {
         self.reassembly.usage()
+    }
+
+    /// Moves into `out` the sockets whose readiness (data, room, connection state, an
+    /// error) may have changed since the last call, so a runtime wakes only their waiters,
+    /// as epoll does. Returns true when there were too many to list: wake every waiter.
+    pub fn take_touched(&mut self, out: &mut Vec<SocketHandle>) -> bool {
+        out.clear();
+        std::mem::swap(out, &mut self.touched);
+        std::mem::take(&mut self.touched_all)
+    }
+
+    /// Notes that socket `h`'s readiness may have changed.
+    pub(crate) fn touch(&mut self, h: SocketHandle) {
+        if self.touched.last() == Some(&h) || self.touched_all {
+            return;
+        }
+        if self.touched.len() >= TOUCHED_LIMIT {
+            self.touched.clear();
+            self.touched_all = true;
+            return;
+        }
+        self.touched.push(h);
     }
 
     /// Sockets open, of all protocols.

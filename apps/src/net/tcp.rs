@@ -12,8 +12,8 @@ use super::options::Options;
 use super::{stopped, to_v4};
 use crate::runtime::Handle;
 
-/// Connections a listener keeps ready for `accept`.
-const BACKLOG: usize = 128;
+/// Connections a listener keeps ready for `accept` (Linux caps listen(2) at somaxconn, 4096).
+const BACKLOG: usize = 1024;
 
 /// TCP errors as the `io::ErrorKind` Linux's errno maps to in std.
 pub(crate) fn tcp_io(e: TcpError) -> io::Error {
@@ -69,7 +69,7 @@ impl Inner {
         };
         match self
             .net
-            .wait_until(deadline, |stack| ready(stack, clock.now()))
+            .wait_socket(self.socket, deadline, |stack| ready(stack, clock.now()))
         {
             Some(r) => r,
             None if !self.net.is_running() => Err(stopped()),
@@ -197,7 +197,7 @@ impl TcpStream {
             .with_stack(|stack, now| stack.tcp_connect(now, addr))
             .map_err(tcp_io)?;
         let stream = TcpStream::from_handle(net, socket);
-        let result = net.wait_until(deadline, |stack| match stack.tcp_state(socket) {
+        let result = net.wait_socket(socket, deadline, |stack| match stack.tcp_state(socket) {
             Ok(TcpState::SynSent | TcpState::SynReceived) => None,
             Ok(TcpState::Closed) => {
                 let error = stack

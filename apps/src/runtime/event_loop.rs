@@ -38,6 +38,8 @@ pub(super) struct EventLoop<'a> {
     filled: Vec<(usize, stack::Instant)>,
     read_failures: u32,
     send_failures: u64,
+    /// Sockets the round touched, reused every round.
+    touched: Vec<stack::SocketHandle>,
 }
 
 impl<'a> EventLoop<'a> {
@@ -51,6 +53,7 @@ impl<'a> EventLoop<'a> {
             filled: Vec::with_capacity(BATCH),
             read_failures: 0,
             send_failures: 0,
+            touched: Vec::new(),
         }
     }
 
@@ -163,6 +166,7 @@ impl<'a> EventLoop<'a> {
             }
         });
         let deadline = stack.poll_timeout();
+        self.shared.wake_touched(&mut stack, &mut self.touched);
         drop(stack);
         *lock(&self.shared.link_drops) = self.device.drops();
         match fatal {

@@ -27,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::Instant as StdInstant;
 
 use drivers::{Device, LinkDrops, Waker};
-use stack::Stack;
+use stack::{SocketHandle, Stack};
 
 pub use clock::Clock;
 
@@ -68,6 +68,10 @@ struct Shared {
     stack: Mutex<Stack>,
     /// Notified after every loop round, and when the loop ends.
     changed: Condvar,
+    /// Waiters on one socket sleep on the bucket its slot hashes to, and are woken only
+    /// when the stack reports that socket touched (as epoll wakes only ready fds), so a
+    /// thousand blocked connections do not all wake for every frame.
+    buckets: Vec<Condvar>,
     /// Interrupts the loop's `poll` so it acts on new work at once.
     waker: Waker,
     /// Asks the loop to stop at its next round.
@@ -91,6 +95,7 @@ impl Runtime {
         let shared = Arc::new(Shared {
             stack: Mutex::new(stack),
             changed: Condvar::new(),
+            buckets: (0..BUCKETS).map(|_| Condvar::new()).collect(),
             waker: Waker::new()?,
             stop: AtomicBool::new(false),
             finished: AtomicBool::new(false),
@@ -176,7 +181,10 @@ impl Handle {
         let result = {
             let mut stack = self.shared.lock_stack();
             let now = self.shared.clock.now();
-            f(&mut stack, now)
+            let r = f(&mut stack, now);
+            // What the closure did may have changed other sockets' readiness too.
+            self.shared.wake_touched(&mut stack, &mut Vec::new());
+            r
         };
         self.shared.waker.wake();
         result
@@ -192,6 +200,27 @@ impl Handle {
     pub fn wait_until<R>(
         &self,
         deadline: Option<StdInstant>,
+        ready: impl FnMut(&mut Stack) -> Option<R>,
+    ) -> Option<R> {
+        self.wait_on(&self.shared.changed, deadline, ready)
+    }
+
+    /// Like [`wait_until`](Handle::wait_until) for a condition on one socket: `ready`
+    /// is re-checked only when the stack reports `socket` touched (or the loop stops),
+    /// not after every round. The socket facade's blocking calls use this.
+    pub fn wait_socket<R>(
+        &self,
+        socket: SocketHandle,
+        deadline: Option<StdInstant>,
+        ready: impl FnMut(&mut Stack) -> Option<R>,
+    ) -> Option<R> {
+        self.wait_on(self.shared.bucket(socket), deadline, ready)
+    }
+
+    fn wait_on<R>(
+        &self,
+        changed: &Condvar,
+        deadline: Option<StdInstant>,
         mut ready: impl FnMut(&mut Stack) -> Option<R>,
     ) -> Option<R> {
         let shared = &self.shared;
@@ -205,17 +234,13 @@ impl Handle {
                 break None;
             }
             stack = match deadline {
-                None => shared
-                    .changed
-                    .wait(stack)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => changed.wait(stack).unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(StdInstant::now());
                     if left.is_zero() {
                         break None;
                     }
-                    shared
-                        .changed
+                    changed
                         .wait_timeout(stack, left)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
@@ -236,6 +261,7 @@ impl Handle {
         // Taking the lock orders this after any waiter's check, so none misses the news.
         drop(self.shared.lock_stack());
         self.shared.changed.notify_all();
+        self.shared.buckets.iter().for_each(Condvar::notify_all);
     }
 
     /// The current time on the runtime's clock.
@@ -269,9 +295,28 @@ impl Handle {
     }
 }
 
+/// Waiter buckets for sockets.
+const BUCKETS: usize = 64;
+
 impl Shared {
     fn lock_stack(&self) -> MutexGuard<'_, Stack> {
         lock(&self.stack)
+    }
+
+    fn bucket(&self, socket: SocketHandle) -> &Condvar {
+        &self.buckets[socket.slot() as usize % BUCKETS]
+    }
+
+    /// Wakes the waiters of every socket the stack touched since it was last asked.
+    /// Called with the stack locked; `scratch` is reused to avoid allocating.
+    fn wake_touched(&self, stack: &mut Stack, scratch: &mut Vec<SocketHandle>) {
+        if stack.take_touched(scratch) {
+            self.buckets.iter().for_each(Condvar::notify_all);
+            return;
+        }
+        for &h in scratch.iter() {
+            self.bucket(h).notify_all();
+        }
     }
 
     /// Marks the loop finished and wakes every waiter.
@@ -280,6 +325,7 @@ impl Shared {
         // Under the lock, so that a waiter between its check and its wait cannot miss it.
         drop(self.lock_stack());
         self.changed.notify_all();
+        self.buckets.iter().for_each(Condvar::notify_all);
     }
 }
 

@@ -22,6 +22,14 @@ pub struct SocketHandle {
     pub(crate) generation: u32,
 }
 
+impl SocketHandle {
+    /// The handle's slot number: small, dense and stable while the socket lives, for
+    /// callers that keep per-socket tables (the runtime's waiter buckets).
+    pub fn slot(&self) -> u32 {
+        self.index
+    }
+}
+
 impl fmt::Display for SocketHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}.{}", self.index, self.generation)

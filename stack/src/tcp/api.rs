@@ -264,12 +264,14 @@ impl Stack {
         }
         tcb.orphaned = true;
         if tcb.state.is_synchronized() || tcb.state == State::SynReceived {
-            self.tcp_shutdown(now, h)
+            self.tcp_shutdown(now, h)?;
         } else {
             tcb.set_state(State::Closed);
             self.tcp_flush_handle(now, h);
-            Ok(())
         }
+        // What the stack still has to finish, it finishes under a handle of its own.
+        self.tcp_rehandle(h);
+        Ok(())
     }
 
     /// Resets the connection (RFC 9293 3.10.5, ABORT): sends RST if synchronized and

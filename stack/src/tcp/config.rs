@@ -26,7 +26,10 @@ pub struct TcpConfig {
     /// Retransmissions of data before the connection is abandoned: 15, as Linux's
     /// tcp_retries2 (RFC 1122 4.2.3.5 asks for at least 100 s; this is about 15 minutes).
     pub data_retries: u32,
-    /// Half-open connections a listener holds at most (its SYN queue). 128.
+    /// Half-open connections a listener holds at most (its SYN queue). 1024, as Linux's
+    /// tcp_max_syn_backlog on a machine with memory to spare: a legitimate burst of
+    /// clients larger than this within one round trip would see the oldest evicted.
+    /// A half-open connection allocates no buffers, so the bound costs little memory.
     pub syn_backlog: usize,
     /// How long an orphaned connection (closed by the application) waits in FIN-WAIT-2
     /// for the peer's FIN. 60 s, Linux's tcp_fin_timeout.
@@ -51,7 +54,7 @@ impl Default for TcpConfig {
             delayed_ack: Duration::from_millis(40),
             syn_retries: 6,
             data_retries: 15,
-            syn_backlog: 128,
+            syn_backlog: 1024,
             fin_wait2_timeout: Duration::from_secs(60),
             keepalive_idle: Duration::from_secs(7200),
             keepalive_interval: Duration::from_secs(75),

@@ -99,7 +99,23 @@ impl Stack {
         }
         match self.sockets.demux.lookup(Protocol::Tcp, local, remote) {
             Some(h) => match self.sockets.table.get(h) {
-                Ok(Socket::Tcp(_)) => {
+                Ok(Socket::Tcp(tcb)) => {
+                    // The handshake's last ACK while the listener's accept queue is full:
+                    // drop it and stay in SYN-RECEIVED; our SYN-ACK retransmission draws
+                    // the ACK again later, when `accept` may have made room. Linux does the
+                    // same by default (tcp_abort_on_overflow = 0), so a burst of clients
+                    // is slowed down rather than reset.
+                    if tcb.state == State::SynReceived
+                        && seg.flags.has(Flags::ACK)
+                        && !seg.flags.has(Flags::RST)
+                    {
+                        if let Some(lh) = tcb.parent {
+                            if self.accept_queue_full(lh) {
+                                self.counters.tcp_accept_queue_overflows += 1;
+                                return Err(RxDrop::TcpAcceptQueueFull);
+                            }
+                        }
+                    }
                     self.tcp_segment(now, h, &seg, data);
                     Ok(())
                 }
@@ -136,14 +152,20 @@ impl Stack {
             }
             return false;
         }
-        // RFC 9293 3.10.7.4: acknowledge a retransmitted FIN and restart 2*MSL; anything
-        // else gets an ACK too (it tells a confused peer where we are).
+        // RFC 9293 3.10.7.4 with the receive window closed (RCV.WND = 0): only an empty
+        // segment at RCV.NXT is acceptable, and that bare ACK needs no answer (Linux's
+        // tcp_timewait_state_process is silent too); answering it would have two
+        // TIME-WAITs trade ACKs for as long as they live.
+        if seg.segment_len(data.len()) == 0 && seg.seq == tw.rcv_nxt {
+            return false;
+        }
+        // Anything else is unacceptable and gets an ACK (it tells a confused peer where
+        // we are); a retransmitted FIN also restarts the 2*MSL wait.
         if seg.flags.has(Flags::FIN) {
             if let Some(e) = self.tcp.time_wait.get_mut(&key) {
                 e.until = now + self.tcp.config.msl.saturating_mul(2);
             }
         }
-        let _ = data;
         let ack = TcpRepr {
             src_port: local.port(),
             dst_port: remote.port(),
@@ -176,6 +198,12 @@ impl Stack {
         }
         if !seg.flags.has(Flags::SYN) {
             return Err(RxDrop::TcpListenerIgnored);
+        }
+        // With the accept queue full, a new connection could not be handed out anyway:
+        // drop the SYN and let the client retry (Linux's tcp_conn_request does the same).
+        if self.accept_queue_full(lh) {
+            self.counters.tcp_accept_queue_overflows += 1;
+            return Err(RxDrop::TcpAcceptQueueFull);
         }
         // Room in the SYN queue: evict the oldest half-open connection if full.
         let full = match self.sockets.table.get(lh) {
@@ -245,36 +273,28 @@ impl Stack {
         }
         if out.established {
             if let Some(lh) = tcb.parent {
-                if !self.promote(lh, h) {
-                    let rst = TcpRepr {
-                        src_port: tcb.local.port(),
-                        dst_port: tcb.remote.port(),
-                        seq: tcb.snd_nxt,
-                        flags: Flags::RST,
-                        ..TcpRepr::default()
-                    };
-                    self.emit_tcp(now, *tcb.remote.ip(), &rst, &[]);
-                    tcb.fail(TcpError::ConnectionAborted);
-                }
+                self.promote(lh, h);
             }
         }
         self.tcp_flush(now, h, tcb);
     }
 
-    /// A half-open connection completed its handshake: move it to the accept queue.
-    /// Returns false when the backlog is full; the caller then resets the connection
-    /// (Linux's tcp_abort_on_overflow), so no queue grows past its bound.
-    fn promote(&mut self, lh: SocketHandle, h: SocketHandle) -> bool {
-        let Ok(Socket::TcpListener(l)) = self.sockets.table.get_mut(lh) else {
-            return false;
-        };
-        l.syn_queue.retain(|&x| x != h);
-        if l.accept_queue.len() >= l.backlog {
-            self.counters.tcp_accept_queue_overflows += 1;
-            return false;
+    /// A half-open connection completed its handshake: move it to the accept queue (the
+    /// caller checked there is room) and wake whoever waits in `accept`.
+    fn promote(&mut self, lh: SocketHandle, h: SocketHandle) {
+        if let Ok(Socket::TcpListener(l)) = self.sockets.table.get_mut(lh) {
+            l.syn_queue.retain(|&x| x != h);
+            l.accept_queue.push_back(h);
+            self.touch(lh);
         }
-        l.accept_queue.push_back(h);
-        true
+    }
+
+    /// True when listener `lh` holds as many established connections as its backlog.
+    fn accept_queue_full(&self, lh: SocketHandle) -> bool {
+        match self.sockets.table.get(lh) {
+            Ok(Socket::TcpListener(l)) => l.accept_queue.len() >= l.backlog,
+            _ => false,
+        }
     }
 
     /// Sends everything connection `h` wants to send, then stores it back, or frees it
@@ -324,6 +344,8 @@ impl Stack {
             self.tcp.active.push(h);
         }
         self.sockets.table.restore(h, Socket::Tcp(tcb));
+        // Whatever happened may have made it readable or writable, or ended it.
+        self.touch(h);
     }
 
     /// Removes a connection's registrations (demux, port, listener queues).
@@ -338,6 +360,49 @@ impl Stack {
             }
         }
         self.tcp.active.retain(|&x| x != h);
+    }
+
+    /// Moves connection `h`, which the application has just closed but the stack goes on
+    /// finishing (FIN-WAIT, LAST-ACK ...), to a new handle, so the application's `h` and
+    /// every copy of it go stale at once. Does nothing if `h` is already freed.
+    pub(crate) fn tcp_rehandle(&mut self, h: SocketHandle) {
+        let (local, remote, parent) = match self.sockets.table.get(h) {
+            Ok(Socket::Tcp(t)) => (t.local, t.remote, t.parent),
+            _ => return,
+        };
+        let Ok(socket) = self.sockets.table.remove(h) else {
+            return;
+        };
+        self.sockets.demux.disconnect(Protocol::Tcp, local, remote);
+        let Ok(new) = self.sockets.table.insert(socket) else {
+            // Unreachable: `remove` just freed a slot. Were it otherwise, the connection
+            // would be dropped without a word, as an evicted one is.
+            self.sockets.ports.release(Protocol::Tcp, local.port());
+            self.tcp.active.retain(|&x| x != h);
+            if let Some(l) = self.listener_mut(parent) {
+                l.forget(h);
+            }
+            return;
+        };
+        self.sockets
+            .demux
+            .connect(Protocol::Tcp, local, remote, new);
+        for x in self.tcp.active.iter_mut().filter(|x| **x == h) {
+            *x = new;
+        }
+        if let Some(l) = self.listener_mut(parent) {
+            let queues = l.syn_queue.iter_mut().chain(l.accept_queue.iter_mut());
+            for q in queues.filter(|q| **q == h) {
+                *q = new;
+            }
+        }
+    }
+
+    fn listener_mut(&mut self, lh: Option<SocketHandle>) -> Option<&mut super::listen::Listener> {
+        match self.sockets.table.get_mut(lh?) {
+            Ok(Socket::TcpListener(l)) => Some(l),
+            _ => None,
+        }
     }
 
     /// Drops a connection without a word (an evicted half-open one).

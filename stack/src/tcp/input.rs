@@ -32,6 +32,26 @@ impl Tcb {
         }
         let mut out = Outcome::default();
 
+        // RFC 9293 3.5, figure 8 (simultaneous open), step 6: in SYN-RECEIVED the peer's
+        // SYN,ACK repeats the SYN we already have (SEG.SEQ = IRS) and acknowledges ours.
+        // Take it without its SYN, as the handshake's ACK (Linux does the same): calling
+        // it a retransmitted SYN and answering with our SYN,ACK again would have two
+        // such stacks trade SYN,ACKs for ever.
+        let stripped;
+        let seg = if self.state == State::SynReceived
+            && seg.flags.has(Flags::SYN | Flags::ACK)
+            && seg.seq == self.irs
+        {
+            stripped = TcpRepr {
+                seq: seg.seq + 1,
+                flags: Flags(seg.flags.0 & !Flags::SYN.0),
+                ..*seg
+            };
+            &stripped
+        } else {
+            seg
+        };
+
         // First: is the sequence number acceptable (RFC 9293 3.10.7.4, the four cases)?
         let seg_len = seg.segment_len(data.len());
         let rcv_wnd = self.rcv_wnd();
@@ -98,11 +118,20 @@ impl Tcb {
         if self.state == State::SynReceived {
             // RFC 9293 3.10.7.4: SND.UNA < SEG.ACK =< SND.NXT moves us to ESTABLISHED.
             if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_nxt) {
-                self.set_state(State::Established);
+                // RFC 9293 3.10.4: a CLOSE in SYN-RECEIVED queued our FIN "for processing
+                // after entering ESTABLISHED"; it goes out now, so we are in FIN-WAIT-1.
+                self.set_state(if self.fin_queued {
+                    State::FinWait1
+                } else {
+                    State::Established
+                });
                 self.syn_acked = true;
                 self.snd_una = self.iss + 1;
                 self.update_window(seg);
                 self.timers.stop(Timer::Retransmit);
+                if self.retries > 0 {
+                    self.rtt.after_syn_timeout();
+                }
                 self.retries = 0;
                 if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
                     self.rtt.sample(rtt);
@@ -177,10 +206,12 @@ impl Tcb {
                 State::Established | State::FinWait1 | State::FinWait2 | State::SynReceived
             )
         {
-            if self.state == State::TimeWait && fin.lt(self.rcv_nxt) {
-                // A retransmitted FIN: acknowledge it and restart the 2*MSL wait.
-                self.ack_now = true;
-            }
+            // A FIN already taken (we are past it) needs nothing here: its retransmission
+            // lies wholly before RCV.NXT, so the sequence check above acknowledged it and,
+            // in TIME-WAIT, restarted the 2*MSL wait. Acknowledging every later
+            // acceptable segment instead would answer a bare ACK in TIME-WAIT, which RFC
+            // 9293 3.10.7.4 does not, and two TIME-WAITs would trade ACKs for as long as
+            // they live.
             return;
         }
         self.rcv_nxt += 1;
@@ -256,19 +287,19 @@ impl Tcb {
         }
         self.retries = 0;
         let mss = self.mss;
-        match self.recover {
+        match self.in_recovery {
             // RFC 6582 3.2 step 6: a full acknowledgment ends fast recovery.
-            Some(recover) if ack.ge(recover) => {
-                self.recover = None;
+            true if ack.ge(self.recover) => {
+                self.in_recovery = false;
                 self.cc.on_exit_recovery(self.outstanding(), mss);
             }
             // Step 5: a partial acknowledgment retransmits the next hole at once.
-            Some(_) => {
+            true => {
                 self.cc.on_partial_ack(acked, mss);
                 self.retransmit_first = true;
                 self.counters.retransmits += 1;
             }
-            None => self.cc.on_ack(now, acked, mss),
+            false => self.cc.on_ack(now, acked, mss),
         }
         self.dup_acks = 0;
         // RFC 6298 (5.2)/(5.3): all acknowledged stops the timer, else restart it.
@@ -286,17 +317,24 @@ impl Tcb {
             && data_len == 0
             && !seg.flags.has(Flags::SYN)
             && !seg.flags.has(Flags::FIN)
-            && usize::from(seg.window) == self.snd_wnd;
+            && usize::from(seg.window) == self.snd_wnd
+            // A zero-window ACK answers a window probe (whose byte counts as sent): it
+            // says the receiver is full, not that a segment was lost, and there is no
+            // window to retransmit into.
+            && seg.window != 0;
         if !duplicate {
             return;
         }
         self.counters.dup_acks += 1;
         self.dup_acks += 1;
         let mss = self.mss;
-        if self.recover.is_some() {
+        if self.in_recovery {
             self.cc.on_dup_ack_in_recovery(mss);
-        } else if self.dup_acks == 3 {
-            self.recover = Some(self.snd_max);
+        } else if self.dup_acks == 3 && seg.ack.gt(self.recover) {
+            // RFC 6582 3.2 step 2: only if the ACK covers more than `recover`; otherwise
+            // these duplicates belong to a loss already being repaired.
+            self.in_recovery = true;
+            self.recover = self.snd_max;
             self.cc.on_enter_recovery(self.outstanding(), mss);
             // RFC 5681 3.2 step 2: retransmit the first unacknowledged segment now.
             self.retransmit_first = true;
@@ -353,6 +391,10 @@ impl Tcb {
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
             self.timers.stop(Timer::Retransmit);
+            if self.retries > 0 {
+                // RFC 6298 (5.7): the SYN was retransmitted, so data starts at RTO 3 s.
+                self.rtt.after_syn_timeout();
+            }
             self.retries = 0;
             if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
                 self.rtt.sample(rtt);

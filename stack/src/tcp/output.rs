@@ -55,7 +55,10 @@ impl Tcb {
         }
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
-        self.sampler.start(self.snd_nxt, now);
+        // Karn (RFC 6298 3): time the SYN only when it is sent the first time.
+        if self.retries == 0 {
+            self.sampler.start(self.snd_nxt, now);
+        }
         if !self.timers.is_set(Timer::Retransmit) {
             self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
@@ -136,6 +139,15 @@ impl Tcb {
             flags = flags | Flags::FIN;
         }
         let retransmit = seq.lt(self.snd_max);
+        if !retransmit && self.outstanding() == 0 && now - self.last_send > self.rtt.rto() {
+            // RFC 5681 4.1: after an idle period longer than an RTO, restart from the
+            // restart window rather than bursting a stale cwnd.
+            let mss = self.mss;
+            self.cc.on_idle_restart(now, self.rtt.rto(), mss);
+        }
+        if !retransmit {
+            self.last_send = now;
+        }
         self.snd_nxt += len + usize::from(with_fin);
         if self.snd_nxt.gt(self.snd_max) {
             self.snd_max = self.snd_nxt;
@@ -257,6 +269,11 @@ impl Tcb {
                 self.timers
                     .set(Timer::Persist, now + self.persist_interval());
                 let seq = self.snd_nxt;
+                // The byte is in sequence space: if the window had opened (and the update
+                // was lost) the peer takes it and acknowledges SND.NXT + 1, which must be
+                // an acceptable ACK (RFC 9293 3.10.7.4, SEG.ACK =< the highest SND.NXT)
+                // rather than "an ACK for data never sent" to drop with a challenge ACK.
+                self.snd_max = self.snd_max.max(seq + 1);
                 Some(self.segment(seq, Flags::ACK, offset, 1))
             }
             Timer::Keepalive => {
@@ -316,8 +333,10 @@ impl Tcb {
         self.retransmit_first = false;
         self.sampler.on_retransmit();
         self.dup_acks = 0;
-        // RFC 6582 4.2: after a timeout, remember the highest sequence sent.
-        self.recover = None;
+        // RFC 6582 3.2 step 1 / 4: after a timeout, leave recovery and remember the
+        // highest sequence sent, so duplicates from before the timeout start nothing.
+        self.in_recovery = false;
+        self.recover = self.snd_max;
         self.snd_nxt = if self.syn_acked {
             self.snd_una
         } else {

@@ -21,7 +21,7 @@
 //! the "do not shrink the window" rule of RFC 9293 3.8.6 (RFC 1122 4.2.2.16) for free.
 //!
 //! # Bounds
-//! The storage is a ring of the capacity given to [`RecvBuffer::new`], allocated once; no
+//! The storage is a ring of the capacity given to [`RecvBuffer::new`], allocated once, on first use; no
 //! call allocates. Reads and in-order inserts copy with one `copy_from_slice`, two when
 //! the ring wraps; a segment spanning held data is copied only into the holes, one piece
 //! per hole (never more bytes than it carries).
@@ -56,6 +56,9 @@ struct Span {
 pub struct RecvBuffer {
     /// The ring, `capacity` bytes, allocated once.
     storage: Box<[u8]>,
+    /// The ring's size. The ring itself is allocated on first use, so a connection that
+    /// never carries data (a half-open one from a SYN flood) costs no buffer memory.
+    capacity: usize,
     /// Index in `storage` of the first unread byte. Always `< capacity` (0 when empty).
     head: usize,
     /// In-order unread bytes from `head` on. RCV.NXT lies at `head + readable`.
@@ -70,7 +73,8 @@ impl RecvBuffer {
     /// An empty buffer whose window is `capacity` bytes; the only allocation it makes.
     pub fn new(capacity: usize) -> Self {
         RecvBuffer {
-            storage: vec![0; capacity].into_boxed_slice(),
+            storage: Box::default(),
+            capacity,
             head: 0,
             readable: 0,
             ranges: [Span::default(); MAX_OUT_OF_ORDER],
@@ -80,7 +84,7 @@ impl RecvBuffer {
 
     /// The most bytes the buffer can hold: the largest window it ever offers.
     pub fn capacity(&self) -> usize {
-        self.storage.len()
+        self.capacity
     }
 
     /// In-order bytes waiting for the application's [`RecvBuffer::read`].
@@ -203,6 +207,9 @@ impl RecvBuffer {
     fn store(&mut self, offset: usize, data: &[u8]) {
         // head < capacity, and readable + offset < capacity because the data is in the
         // window, so the sum is below 2 * capacity.
+        if self.storage.is_empty() {
+            self.storage = vec![0; self.capacity].into_boxed_slice();
+        }
         let at = wrap(self.head + self.readable + offset, self.capacity());
         ring_write(&mut self.storage, at, data);
     }

@@ -128,6 +128,20 @@ impl RttEstimator {
         self.backoffs = 0;
     }
 
+    /// RFC 6298 (5.7): when the SYN (or SYN-ACK) had to be retransmitted and no RTT
+    /// sample exists, the RTO once data transmission begins is 3 seconds, not 1, and the
+    /// handshake's backoff is forgotten. Call when the connection becomes established.
+    pub fn after_syn_timeout(&mut self) {
+        if self.srtt.is_none() {
+            self.config.initial = self
+                .config
+                .initial
+                .max(Duration::from_secs(3))
+                .min(self.config.max);
+        }
+        self.backoffs = 0;
+    }
+
     /// The retransmission timeout to arm the timer with now: the RFC 6298 RTO, raised
     /// to the configured minimum, doubled once per [`backoff`](Self::backoff), and capped
     /// at the configured maximum.

@@ -5,7 +5,7 @@
 //! sent yet (SND.NXT on); the buffer does not know where SND.NXT is, the TCP sender does,
 //! and reads what it needs with [`SendBuffer::read_at`].
 //!
-//! The storage is a fixed-capacity ring allocated once by [`SendBuffer::new`]: no call
+//! The storage is a fixed-capacity ring allocated once, on first use,: no call
 //! allocates, and each copies with one `copy_from_slice`, two when the ring wraps. No
 //! argument makes a method panic: lengths and offsets are clamped.
 
@@ -15,6 +15,9 @@ use core::fmt;
 pub struct SendBuffer {
     /// The ring, `capacity` bytes, allocated once.
     storage: Box<[u8]>,
+    /// The ring's size. The ring itself is allocated on first use, so a connection that
+    /// never carries data (a half-open one from a SYN flood) costs no buffer memory.
+    capacity: usize,
     /// Index in `storage` of the byte at SND.UNA. Always `< capacity` (0 when empty).
     head: usize,
     /// Bytes held from `head` on, wrapping.
@@ -26,7 +29,8 @@ impl SendBuffer {
     /// The capacity bounds how far SND.NXT may run ahead of SND.UNA.
     pub fn new(capacity: usize) -> Self {
         SendBuffer {
-            storage: vec![0; capacity].into_boxed_slice(),
+            storage: Box::default(),
+            capacity,
             head: 0,
             len: 0,
         }
@@ -34,7 +38,7 @@ impl SendBuffer {
 
     /// The most bytes the buffer can hold.
     pub fn capacity(&self) -> usize {
-        self.storage.len()
+        self.capacity
     }
 
     /// Bytes held: sent but unacknowledged, plus not yet sent.
@@ -59,6 +63,9 @@ impl SendBuffer {
         let n = data.len().min(self.free());
         if n == 0 {
             return 0;
+        }
+        if self.storage.is_empty() {
+            self.storage = vec![0; self.capacity].into_boxed_slice();
         }
         let tail = wrap(self.head + self.len, self.capacity());
         ring_write(&mut self.storage, tail, &data[..n]);

@@ -88,8 +88,14 @@ pub(crate) struct Tcb {
     pub retries: u32,
     pub cc: Box<dyn CongestionControl>,
     pub dup_acks: u32,
-    /// NewReno's "recover" (RFC 6582): in fast recovery until SND.UNA passes it.
-    pub recover: Option<Seq>,
+    /// NewReno's "recover" (RFC 6582 3.2): the highest sequence sent when fast recovery
+    /// last began, or when the retransmission timer last fired. Kept after recovery ends,
+    /// so stale duplicate ACKs cannot start a second recovery (step 2).
+    pub recover: Seq,
+    /// In fast recovery until an ACK covers `recover`.
+    pub in_recovery: bool,
+    /// When we last sent new data, for the restart window after idle (RFC 5681 4.1).
+    pub last_send: Instant,
     pub persist_backoff: u32,
     /// The persist timer fired on a small open window: send despite the SWS rule once.
     pub force_send: bool,
@@ -156,7 +162,10 @@ impl Tcb {
             retries: 0,
             cc: Box::new(NewReno::new(DEFAULT_MSS.min(our_mss))),
             dup_acks: 0,
-            recover: None,
+            // RFC 6582 3.2 step 1: recover starts at the initial send sequence number.
+            recover: iss,
+            in_recovery: false,
+            last_send: now,
             persist_backoff: 0,
             force_send: false,
             retransmit_first: false,

@@ -89,6 +89,7 @@ impl Stack {
         match self.sockets.table.get_mut(h) {
             Ok(Socket::Udp(s)) => {
                 s.error = Some(error);
+                self.touch(h);
                 true
             }
             _ => false,

@@ -3,6 +3,8 @@
 //! failure points at the line of the trace that broke.
 #![allow(dead_code)]
 
+pub mod tcp;
+
 use std::net::Ipv4Addr;
 
 use stack::wire::{
