@@ -159,7 +159,7 @@ impl Stack {
                 Ok(())
             }
             IcmpRepr::DestUnreachable { .. } | IcmpRepr::TimeExceeded { .. } => {
-                self.process_icmp_error(msg, data)
+                self.process_icmp_error(now, msg, data)
             }
             IcmpRepr::Other { .. } => Err(RxDrop::IcmpUnhandledType),
         }

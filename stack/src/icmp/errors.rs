@@ -88,6 +88,7 @@ impl Stack {
     /// datagram is quoted and records the error there.
     pub(crate) fn process_icmp_error(
         &mut self,
+        now: Instant,
         msg: IcmpRepr,
         quoted: &[u8],
     ) -> Result<(), RxDrop> {
@@ -123,7 +124,7 @@ impl Stack {
                 let seq = transport
                     .get(4..8)
                     .map(|b| crate::tcp::seq::Seq(u32::from_be_bytes([b[0], b[1], b[2], b[3]])));
-                self.tcp_icmp_error(local, remote, error, seq)
+                self.tcp_icmp_error(now, local, remote, error, seq)
             }
             _ => false,
         };

@@ -531,6 +531,7 @@ impl Stack {
     /// needed lowers the MSS (RFC 1191).
     pub(crate) fn tcp_icmp_error(
         &mut self,
+        now: Instant,
         local: SocketAddrV4,
         remote: SocketAddrV4,
         error: SoftError,
@@ -565,6 +566,8 @@ impl Stack {
             }
             _ => {}
         }
+        // Send what changed (a smaller resend) and wake the socket's waiters.
+        self.tcp_flush_handle(now, h);
         true
     }
 }
