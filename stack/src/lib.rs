@@ -45,5 +45,5 @@ pub use ipv4::reassembly::ReassemblyConfig;
 pub use socket::SocketHandle;
 pub use tcp::{State as TcpState, TcpConfig, TcpError, TcpSocketInfo};
 pub use time::{Duration, Instant};
-pub use udp::UdpError;
+pub use udp::{UdpError, UdpSocketInfo};
 pub use wire::MacAddr;

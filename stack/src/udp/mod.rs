@@ -33,6 +33,21 @@ const DATAGRAM_OVERHEAD: usize = 64;
 /// The largest UDP payload over IPv4: 65535 - 20 - 8.
 pub const MAX_DATAGRAM: usize = 65507;
 
+/// One row of the stack's UDP `netstat`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpSocketInfo {
+    /// The socket's handle.
+    pub handle: SocketHandle,
+    /// Bound address.
+    pub local: SocketAddrV4,
+    /// Connected peer, if any.
+    pub remote: Option<SocketAddrV4>,
+    /// Datagrams waiting to be read.
+    pub recv_queue: usize,
+    /// Bytes charged to the receive buffer.
+    pub recv_bytes: usize,
+}
+
 /// A received datagram waiting to be read.
 #[derive(Debug)]
 struct Datagram {
@@ -366,6 +381,27 @@ impl Stack {
             .remove(h)
             .map_err(|_| UdpError::InvalidHandle)?;
         Ok(())
+    }
+
+    /// Every UDP socket, for display. Scans the table: not for packet paths.
+    pub fn udp_sockets(&self) -> Vec<UdpSocketInfo> {
+        let mut rows: Vec<UdpSocketInfo> = self
+            .sockets
+            .table
+            .iter()
+            .filter_map(|(handle, s)| match s {
+                Socket::Udp(u) => Some(UdpSocketInfo {
+                    handle,
+                    local: u.local,
+                    remote: u.remote,
+                    recv_queue: u.queue.len(),
+                    recv_bytes: u.queued_bytes,
+                }),
+                _ => None,
+            })
+            .collect();
+        rows.sort_by_key(|r| r.local.port());
+        rows
     }
 
     fn udp(&self, h: SocketHandle) -> Result<&UdpSocket, UdpError> {
