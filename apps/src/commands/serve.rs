@@ -1,6 +1,6 @@
 //! `netstack serve`: answer ARP and ping, and run the services (TCP and UDP echo on port
-//! 7, TCP discard on 9), on
-//! the interface until Ctrl-C or SIGTERM, then print what happened in one line.
+//! 7, TCP discard on 9, chargen on 19, HTTP on 80), on the interface until Ctrl-C or
+//! SIGTERM, then print what happened in one line.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +10,7 @@ use crate::cli::NetOptions;
 use crate::commands::{report, setup, write_out};
 use crate::error::CliError;
 use crate::signals;
+use stack::Config;
 
 /// Runs the command; the exit status is 0 after Ctrl-C, 1 if the device failed.
 pub fn run(net: &NetOptions) -> Result<u8, CliError> {
@@ -28,25 +29,7 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
     let config = handle.with_stack(|stack, _| stack.config().clone());
     let mut out = io::stdout();
-    write_out(
-        &mut out,
-        &format!(
-            "netstack {}/{} ({}) on {}\n\
-             Answering ARP and ping; {}. Ctrl-C to stop.\n\
-             From the host, try: ping {}   or: nc {} 7   (echo; add -u for UDP)\n\
-             (To have netstack ping the host instead, stop this and run: netstack ping {})\n",
-            config.addr,
-            config.prefix_len,
-            config.mac,
-            handle.device_name(),
-            names.join(", "),
-            config.addr,
-            config.addr,
-            config
-                .gateway
-                .map_or_else(|| "<host address>".to_string(), |g| g.to_string()),
-        ),
-    )?;
+    write_out(&mut out, &banner(&config, handle.device_name(), &names))?;
 
     // Returns on Ctrl-C, or at once if the loop stops on its own (device failure).
     handle.wait_until(None, |_| stop.load(Ordering::Acquire).then_some(()));
@@ -68,4 +51,25 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     out.flush().ok();
     stopped.map_err(|err| CliError::failure(err.to_string()))?;
     Ok(0)
+}
+
+/// What `serve` prints once it is answering: who it is, what runs, what to try.
+fn banner(config: &Config, device: &str, services: &[String]) -> String {
+    let addr = config.addr;
+    let gateway = config
+        .gateway
+        .map_or_else(|| "<host address>".to_string(), |g| g.to_string());
+    format!(
+        "netstack {addr}/{} ({}) on {device}\n\
+         Answering ARP and ping. Services: {}.\n\
+         From the host, try:\n\
+         \x20 ping {addr}\n\
+         \x20 curl http://{addr}/\n\
+         \x20 nc {addr} 7          (echo; add -u for UDP)\n\
+         Ctrl-C to stop. (To have netstack ping the host instead, stop this and run: \
+         netstack ping {gateway})\n",
+        config.prefix_len,
+        config.mac,
+        services.join(", "),
+    )
 }

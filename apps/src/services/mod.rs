@@ -1,6 +1,8 @@
 //! The services `netstack serve` runs, each written against the socket facade exactly as
 //! an ordinary `std::net` program would be, each on its own thread.
 
+pub mod chargen;
+pub mod http;
 pub mod tcp_echo;
 pub mod udp_echo;
 
@@ -23,5 +25,7 @@ pub fn start_all(net: &Handle) -> io::Result<Vec<Service>> {
         tcp_echo::start_echo(net, tcp_echo::ECHO_PORT)?,
         udp_echo::start(net, udp_echo::PORT)?,
         tcp_echo::start_discard(net, tcp_echo::DISCARD_PORT)?,
+        chargen::start(net, chargen::PORT)?,
+        http::start(net, http::PORT)?,
     ])
 }

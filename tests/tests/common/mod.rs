@@ -18,6 +18,7 @@
 pub mod frames;
 pub mod netstack;
 pub mod pinger;
+pub mod sha256;
 
 use std::net::Ipv4Addr;
 use std::process::Command;
