@@ -13,6 +13,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stack::{Config, MacAddr};
 
+use crate::http_client::url::Url;
+
 /// The address and prefix the project uses by default.
 pub const DEFAULT_ADDR: &str = "10.0.0.2/24";
 /// The gateway used when `--gateway` is not given and it lies on our prefix.
@@ -85,8 +87,45 @@ pub enum Command {
     Ping(PingArgs),
     /// Copy stdin to an echo server over TCP (or each line as a UDP datagram with --udp) and print what comes back
     Echo(EchoArgs),
-    /// Two stacks in this process on a virtual cable: A pings B (no privileges needed)
+    /// Fetch an http:// URL with HTTP/1.1 GET over netstack's TCP; the body goes to stdout
+    #[command(after_help = HTTP_GET_HELP)]
+    HttpGet(HttpGetArgs),
+    /// Two stacks in this process on a virtual cable: A pings B, echoes over TCP and fetches a page (no privileges needed)
     Demo,
+}
+
+/// What `netstack http-get --help` says after the options.
+const HTTP_GET_HELP: &str = "\
+Host names: HOST is an IPv4 address, or a name listed in /etc/hosts (IPv4 lines
+only). netstack has no DNS client yet, so no other name resolves. Loopback
+addresses (localhost is 127.0.0.1) are the kernel's own and out of netstack's
+reach: use the kernel's address on the link, such as 10.0.0.1.
+
+Redirects (301, 302, 303, 307, 308) are followed, up to 5.
+
+Exit status, like curl -f: 0 for a 2xx response; 1 for any other status (nothing
+is written, and the error says `HTTP 404 Not Found`), too many redirects, or a
+connection refused, reset or timed out; 2 for a malformed URL or a host netstack
+cannot reach. With -o, a failed download leaves no partial file behind.";
+
+/// `netstack http-get`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct HttpGetArgs {
+    /// The URL to fetch.
+    #[arg(
+        value_name = "URL",
+        value_parser = parse_url,
+        help = "http://HOST[:PORT][/PATH][?QUERY] (HOST: an IPv4 address or a name in /etc/hosts)"
+    )]
+    pub url: Url,
+
+    /// Write the body to FILE instead of stdout (removed again if the download fails)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Seconds to wait for the connection, and then for each read or write
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_timeout)]
+    pub timeout: Duration,
 }
 
 /// `netstack echo`'s options.
@@ -236,6 +275,10 @@ fn parse_host(s: &str) -> Result<Ipv4Addr, String> {
     })
 }
 
+fn parse_url(s: &str) -> Result<Url, String> {
+    Url::parse(s).map_err(|e| e.to_string())
+}
+
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
@@ -357,6 +400,27 @@ mod tests {
         assert!(refused(&["ping", "-s", "70000", "10.0.0.1"]).contains("70000"));
         let err = parse(&["ping"]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
+        assert!(refused(&["http-get", "https://10.0.0.1/"]).contains("no TLS"));
+        assert!(refused(&["http-get", "10.0.0.1"]).contains("starting with http://"));
+        assert!(refused(&["http-get", "http://h:0/"]).contains("from 1 to 65535"));
+        assert!(refused(&["http-get", "--timeout", "0", "http://h/"]).contains("more than 0"));
+    }
+
+    #[test]
+    fn http_get_takes_a_url_an_output_file_and_a_timeout() {
+        let cli = parse(&["http-get", "http://10.0.0.1:8000/x", "-o", "/tmp/x"]).unwrap();
+        let Some(Command::HttpGet(args)) = cli.command else {
+            panic!("not http-get")
+        };
+        assert_eq!(args.url.to_string(), "http://10.0.0.1:8000/x");
+        assert_eq!(args.output, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(args.timeout, Duration::from_secs(30));
+        let cli = parse(&["http-get", "--timeout", "2.5", "--output", "f", "http://h/"]).unwrap();
+        let Some(Command::HttpGet(args)) = cli.command else {
+            panic!("not http-get")
+        };
+        assert_eq!(args.timeout, Duration::from_millis(2500));
+        assert_eq!(args.output, Some(PathBuf::from("f")));
     }
 
     #[test]

@@ -5,12 +5,15 @@
 //!   to reach the stack;
 //! - [`net`]: the BSD-style socket facade shaped like `std::net` (`UdpSocket`);
 //! - [`ping`]: a ping session with iputils' output, over a handle;
-//! - [`cli`] and [`commands`]: the `netstack` binary (`serve`, `ping`, `demo`).
+//! - [`http_client`]: an HTTP/1.1 GET client over the facade's `TcpStream`;
+//! - [`cli`] and [`commands`]: the `netstack` binary (`serve`, `ping`, `echo`,
+//!   `http-get`, `demo`).
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod http_client;
 pub mod net;
 pub mod ping;
 pub mod runtime;

@@ -188,7 +188,7 @@ fn assert_refused(out: &Output, code: i32, prefix: &str) -> String {
 }
 
 #[test]
-fn demo_shows_arp_echoes_and_a_ping_summary() {
+fn demo_shows_arp_echoes_a_ping_summary_a_tcp_echo_and_a_page() {
     let out = run(netstack(&["demo"]));
     let stdout = text(&out.stdout);
     assert!(
@@ -236,6 +236,51 @@ fn demo_shows_arp_echoes_and_a_ping_summary() {
         .filter(|l| l.starts_with("64 bytes from 10.0.0.3: icmp_seq="))
         .count();
     assert_eq!(replies, 3, "three reply lines expected:\n{stdout}");
+
+    // Then TCP: each connection's handshake, data and FINs both ways, traced by both
+    // hosts, first to B's echo service (port 7), then to its web server (port 80).
+    for port in ["7", "80"] {
+        let to = format!(" > {port}, ");
+        let from = format!("TCP, {port} > ");
+        for (host, dir, words) in [
+            ("A", "tx", [to.as_str(), "Flags [S]"]),
+            ("B", "rx", [to.as_str(), "Flags [S]"]),
+            ("B", "tx", [from.as_str(), "Flags [S.]"]),
+            ("A", "tx", [to.as_str(), "Flags [P.]"]),
+            ("B", "tx", [from.as_str(), "Flags [P.]"]),
+            ("A", "tx", [to.as_str(), "Flags [F.]"]),
+            ("B", "tx", [from.as_str(), "Flags [F.]"]),
+            ("A", "rx", [from.as_str(), "Flags [F.]"]),
+        ] {
+            assert!(
+                traced(host, &[&[dir, "TCP"][..], &words].concat()),
+                "no {host} {dir} line with {words:?} in:\n{stdout}"
+            );
+        }
+    }
+    assert!(
+        !stdout.contains("Flags [R"),
+        "every connection should close cleanly, without a reset:\n{stdout}"
+    );
+    for needle in [
+        "== A opens a TCP connection to B's echo service ==",
+        "A sent \"hello from A\\n\" and read back \"hello from A\\n\".",
+        "== A fetches http://10.0.0.3/ ==",
+        "  > GET / HTTP/1.1",
+        "  > Host: 10.0.0.3",
+        "  < HTTP/1.1 200 OK",
+        "  < Hello from B!",
+    ] {
+        assert!(stdout.contains(needle), "no {needle:?} in:\n{stdout}");
+    }
+    // The story's sections come in order.
+    let at = |needle: &str| stdout.find(needle).unwrap_or(usize::MAX);
+    assert!(
+        at("== A pings B ==") < at("== A opens a TCP")
+            && at("== A opens a TCP") < at("== A fetches")
+            && at("== A fetches") < at("== ARP tables =="),
+        "sections out of order:\n{stdout}"
+    );
     assert!(!text(&out.stderr).contains("panicked"));
 }
 

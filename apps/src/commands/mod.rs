@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod echo;
+pub mod http_get;
 pub mod ping;
 pub mod report;
 pub mod serve;
@@ -20,6 +21,7 @@ pub fn run(cli: &Cli) -> Result<u8, CliError> {
         None | Some(Command::Serve) => serve::run(&cli.net),
         Some(Command::Ping(args)) => ping::run(&cli.net, args),
         Some(Command::Echo(args)) => echo::run(&cli.net, args),
+        Some(Command::HttpGet(args)) => http_get::run(&cli.net, args),
         Some(Command::Demo) => demo::run(&cli.net),
     }
 }
