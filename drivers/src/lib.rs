@@ -38,6 +38,7 @@
 pub mod af_packet;
 pub mod device;
 pub mod fault;
+pub mod limits;
 pub mod memory;
 pub mod netns;
 mod offload;

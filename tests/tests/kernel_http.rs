@@ -428,19 +428,19 @@ fn two_hundred_clients_download_at_once() {
     });
 }
 
-/// The soft limit on open files, from /proc (std has no getrlimit).
-fn open_files_limit() -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
-}
-
 #[test]
 fn a_thousand_connections_are_served_at_once() {
     const CLIENTS: usize = 1000;
-    if open_files_limit().is_some_and(|limit| limit < CLIENTS as u64 + 100) {
+    let limit = drivers::limits::raise_open_files_limit().unwrap_or(0);
+    if limit < CLIENTS as u64 + 100 {
+        // Only a machine whose hard limit is this low; CI must not quietly skip.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the open files limit ({limit}) is below {}: raise `ulimit -Hn`",
+            CLIENTS + 100
+        );
         eprintln!(
-            "skipping: the open files limit is below {} (ulimit -n)",
+            "skipping: the open files limit ({limit}) is below {} (ulimit -Hn)",
             CLIENTS + 100
         );
         return;
