@@ -16,7 +16,7 @@
 //! A veth peer hands frames over with checksum offload still pending: TCP and UDP
 //! packets the kernel sends arrive with only the pseudo-header sum in their checksum
 //! field. The socket asks for `PACKET_AUXDATA`; when the kernel marks a frame
-//! `TP_STATUS_CSUMNOTREADY`, [`crate::offload`] completes the checksum as a NIC would,
+//! `TP_STATUS_CSUMNOTREADY`, the driver completes the checksum as a NIC would,
 //! so the stack still verifies every checksum it receives.
 
 use std::io;

@@ -1,7 +1,7 @@
 //! The BSD-style socket facade: types shaped like `std::net`'s, backed by a [`Runtime`].
 //!
 //! The one difference from `std::net` is where a socket lives: constructors take the
-//! [`Handle`] of the runtime whose stack should own it, e.g.
+//! [`Handle`](crate::runtime::Handle) of the runtime whose stack should own it, e.g.
 //! `UdpSocket::bind(&handle, "0.0.0.0:7")`. Everything else reads as ordinary Rust
 //! network code: methods take `&self`, sockets are `Send + Sync` and may be used from
 //! several threads, and errors are `std::io::Error` with the kinds std uses on Linux

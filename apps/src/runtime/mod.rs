@@ -2,7 +2,7 @@
 //! them.
 //!
 //! The stack is sans-IO: it never reads a clock or a file descriptor. [`Runtime::spawn`]
-//! starts the event loop that does that for it (see [`event_loop`] for one round). Other
+//! starts the event loop that does that for it (see `event_loop.rs` for one round). Other
 //! threads reach the stack through a [`Handle`]:
 //!
 //! - [`Handle::with_stack`] locks the stack, runs a closure with the current time, then
