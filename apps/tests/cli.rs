@@ -6,6 +6,10 @@
 //!   kernel 10.0.0.1/24 (tap0)  <-- TAP -->  `netstack serve` / `netstack ping`  10.0.0.2
 //! ```
 
+mod common;
+
+use common::{in_netns, ip, text};
+
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
@@ -164,10 +168,6 @@ impl Running {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Fails unless `out` is a clean refusal: exit status `code`, a first stderr line that
 /// starts with `prefix` and says why, and no panic.
 #[track_caller]
@@ -306,44 +306,6 @@ fn nonsense_on_the_command_line_is_refused_in_one_line() {
         "netstack: ",
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-}
-
-/// Runs `body` on a thread of its own in a new network namespace, if we are root (see
-/// `drivers::netns::require_root_or_skip`: skipped outside CI, a failure in CI).
-#[track_caller]
-fn in_netns(test: &str, body: impl FnOnce() + Send) {
-    if !drivers::netns::require_root_or_skip(test) {
-        return;
-    }
-    let result = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name(test.to_string())
-            .spawn_scoped(scope, || {
-                drivers::netns::enter_new_netns()
-                    .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
-                body()
-            })
-            .expect("spawn the test thread")
-            .join()
-    });
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-/// Runs `ip ARGS` in the calling thread's namespace; fails the test with its stderr.
-#[track_caller]
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `ip` (is iproute2 installed?): {e}"));
-    assert!(
-        out.status.success(),
-        "`ip {}` failed: {}",
-        args.join(" "),
-        text(&out.stderr).trim()
-    );
 }
 
 #[test]

@@ -20,6 +20,10 @@
 //! | `/missing`   | 404                                                               |
 //! | `/truncated` | `Content-Length: 100000`, then 50000 bytes and a close            |
 
+mod common;
+
+use common::{in_netns, ip, text};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -111,10 +115,6 @@ fn run(mut cmd: Command) -> Output {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// Fails unless `out` is a clean failure: exit status `code`, nothing on stdout, one
 /// stderr line `netstack: ...` containing `words`, no panic. Returns that line.
 #[track_caller]
@@ -176,44 +176,6 @@ impl Drop for TempPath {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// Runs `body` on a thread of its own in a new network namespace, if we are root (see
-/// `drivers::netns::require_root_or_skip`: skipped outside CI, a failure in CI).
-#[track_caller]
-fn in_netns(test: &str, body: impl FnOnce() + Send) {
-    if !drivers::netns::require_root_or_skip(test) {
-        return;
-    }
-    let result = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name(test.to_string())
-            .spawn_scoped(scope, || {
-                drivers::netns::enter_new_netns()
-                    .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
-                body()
-            })
-            .expect("spawn the test thread")
-            .join()
-    });
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-/// Runs `ip ARGS` in the calling thread's namespace; fails the test with its stderr.
-#[track_caller]
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `ip` (is iproute2 installed?): {e}"));
-    assert!(
-        out.status.success(),
-        "`ip {}` failed: {}",
-        args.join(" "),
-        text(&out.stderr).trim()
-    );
 }
 
 /// The lab, in this thread's namespace: a persistent tap0 (so each `netstack` can

@@ -65,6 +65,39 @@ where
     })
 }
 
+/// A root-only test's body in a private namespace, in one call: applies
+/// [`require_root_or_skip`] (returning `None` when the test is skipped), then runs `body`
+/// as [`in_new_netns`] does, on a thread named after the test so logs and panics say
+/// which one.
+///
+/// # Panics
+///
+/// When the namespace cannot be created, and when `body` panics (resumed here).
+pub fn test_in_new_netns<T, F>(test: &str, body: F) -> Option<T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    if !require_root_or_skip(test) {
+        return None;
+    }
+    let result = thread::scope(|scope| {
+        let worker = thread::Builder::new()
+            .name(test.to_string())
+            .spawn_scoped(scope, || {
+                enter_new_netns()
+                    .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
+                body()
+            })
+            .unwrap_or_else(|e| panic!("cannot spawn the test thread: {e}"));
+        worker.join()
+    });
+    match result {
+        Ok(value) => Some(value),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 /// Whether this process runs as root (effective UID 0).
 pub fn is_root() -> bool {
     // SAFETY: geteuid(2) takes no arguments and always succeeds.

@@ -20,6 +20,7 @@ use std::thread;
 
 use apps::services::http;
 use common::netstack::Netstack;
+use common::random_bytes;
 use common::sha256::sha256_hex;
 use common::{in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
 
@@ -39,21 +40,6 @@ fn lab(test: &str, body: impl FnOnce(&Netstack) + Send) {
 /// Byte `i` of `/bytes/N`.
 fn pattern(i: u64) -> u8 {
     (i % 251) as u8
-}
-
-/// `len` bytes from a SplitMix64 generator seeded with `seed`.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// A response head: status code and header fields, as sent.

@@ -24,6 +24,7 @@ use std::time::Instant as StdInstant;
 use apps::net::{TcpListener, TcpStream};
 use apps::services::tcp_echo::start_echo;
 use common::netstack::Netstack;
+use common::random_bytes;
 use common::{in_netns, internet_checksum, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
 use etherparse::{Ipv4Slice, TcpSlice};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -31,22 +32,6 @@ use stack::TcpState;
 
 /// Size of each bulk transfer.
 const BULK: usize = 5 * 1024 * 1024;
-
-/// `len` bytes from a SplitMix64 generator seeded with `seed`: the same seed gives the
-/// same bytes, so a failure replays exactly.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// Our stack's counters and TCP sockets (`netstat`), for failure messages.
 fn context(net: &Netstack) -> String {

@@ -3,7 +3,10 @@
 //! as server. No timer is waited for in real time: when nothing moves, the clock jumps to
 //! the next deadline of either side.
 
+mod common;
 mod smol;
+
+use common::random_bytes;
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -24,22 +27,6 @@ const CHUNK: usize = 64 * 1024;
 const MAX_ROUNDS: usize = 1_000_000;
 /// Virtual time before the test gives up.
 const MAX_VIRTUAL_SECS: u64 = 600;
-
-/// `len` bytes from a SplitMix64 generator seeded with `seed`: the same seed gives the
-/// same bytes, so a failure replays exactly.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 fn smol_socket() -> tcp::Socket<'static> {
     tcp::Socket::new(

@@ -46,26 +46,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// fails instead).
 #[track_caller]
 pub fn in_netns<T: Send>(test: &str, body: impl FnOnce() -> T + Send) -> Option<T> {
-    if !drivers::netns::require_root_or_skip(test) {
-        return None;
-    }
-    let result = std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name(test.to_string())
-            .spawn_scoped(scope, || {
-                // Before anything else: from here on every device, socket and child
-                // process of this thread lives in the new namespace.
-                drivers::netns::enter_new_netns()
-                    .unwrap_or_else(|e| panic!("cannot create a network namespace: {e}"));
-                body()
-            })
-            .expect("cannot spawn the test thread");
-        worker.join()
-    });
-    match result {
-        Ok(value) => Some(value),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    drivers::netns::test_in_new_netns(test, body)
 }
 
 /// Runs `ip ARGS` and returns its stdout; fails the test with `ip`'s stderr if it fails.
@@ -169,4 +150,16 @@ pub fn echo_payload(len: usize, seq: u16) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seq as u8))
         .collect()
+}
+
+/// `len` bytes from the stack's own seeded generator (`stack::rng::Rng`): the same seed
+/// gives the same bytes, so a failure replays exactly.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = stack::rng::Rng::new(seed);
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        out.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
