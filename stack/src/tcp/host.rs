@@ -5,7 +5,7 @@
 //! send on its behalf, and put back (or freed) afterwards.
 
 use core::net::SocketAddrV4;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use log::debug;
 
@@ -43,8 +43,10 @@ pub(crate) struct TcpHost {
     /// Challenge ACKs sent in the current one-second period (RFC 5961 7).
     challenge_sent: u32,
     challenge_period: Instant,
-    /// Connections with an armed timer, checked by `poll_timeout`/`handle_timeout`.
-    pub active: Vec<SocketHandle>,
+    /// Connections with an armed timer, checked by `poll_timeout`/`handle_timeout`. A
+    /// set, so `settle` after every segment costs O(log n), and ordered, so timers due at
+    /// the same instant run in the same order on every replay.
+    pub active: BTreeSet<SocketHandle>,
 }
 
 impl TcpHost {
@@ -55,7 +57,7 @@ impl TcpHost {
             time_wait: HashMap::new(),
             challenge_sent: 0,
             challenge_period: Instant::ZERO,
-            active: Vec::new(),
+            active: BTreeSet::new(),
         }
     }
 
@@ -340,8 +342,8 @@ impl Stack {
             self.sockets.table.release(h);
             return;
         }
-        if tcb.timers.next().is_some() && !self.tcp.active.contains(&h) {
-            self.tcp.active.push(h);
+        if tcb.timers.next().is_some() {
+            self.tcp.active.insert(h);
         }
         self.sockets.table.restore(h, Socket::Tcp(tcb));
         // Whatever happened may have made it readable or writable, or ended it.
@@ -359,7 +361,7 @@ impl Stack {
                 l.forget(h);
             }
         }
-        self.tcp.active.retain(|&x| x != h);
+        self.tcp.active.remove(&h);
     }
 
     /// Moves connection `h`, which the application has just closed but the stack goes on
@@ -378,7 +380,7 @@ impl Stack {
             // Unreachable: `remove` just freed a slot. Were it otherwise, the connection
             // would be dropped without a word, as an evicted one is.
             self.sockets.ports.release(Protocol::Tcp, local.port());
-            self.tcp.active.retain(|&x| x != h);
+            self.tcp.active.remove(&h);
             if let Some(l) = self.listener_mut(parent) {
                 l.forget(h);
             }
@@ -387,8 +389,8 @@ impl Stack {
         self.sockets
             .demux
             .connect(Protocol::Tcp, local, remote, new);
-        for x in self.tcp.active.iter_mut().filter(|x| **x == h) {
-            *x = new;
+        if self.tcp.active.remove(&h) {
+            self.tcp.active.insert(new);
         }
         if let Some(l) = self.listener_mut(parent) {
             let queues = l.syn_queue.iter_mut().chain(l.accept_queue.iter_mut());
@@ -505,10 +507,10 @@ impl Stack {
                 _ => false,
             })
             .collect();
-        self.tcp.active.retain(|&h| {
-            matches!(self.sockets.table.get(h), Ok(Socket::Tcp(t)) if t.timers.next().is_some())
-                || due.contains(&h)
-        });
+        // Forget connections whose timers are all disarmed (the due ones are armed).
+        self.tcp.active.retain(
+            |&h| matches!(self.sockets.table.get(h), Ok(Socket::Tcp(t)) if t.timers.next().is_some()),
+        );
         let cfg = self.tcp.config.clone();
         for h in due {
             let Ok(Socket::Tcp(mut tcb)) = self.sockets.table.take(h) else {
@@ -519,7 +521,7 @@ impl Stack {
                     self.emit_segment(now, &mut tcb, &probe);
                 }
             }
-            self.tcp.active.retain(|&x| x != h);
+            self.tcp.active.remove(&h);
             self.tcp_flush(now, h, tcb);
         }
     }
