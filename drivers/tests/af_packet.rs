@@ -16,6 +16,8 @@ fn af_packet_exchanges_frames_with_the_kernel_over_veth() {
         ip("addr add 10.0.0.1/24 dev veth1");
         ip("link set veth0 up");
         ip("link set veth1 up");
+        wait_until_up("veth0");
+        wait_until_up("veth1");
         let mut dev = AfPacketDevice::open("veth0").expect("open veth0");
         assert_eq!(dev.name(), "veth0");
         assert_eq!(dev.mtu(), 1500);
@@ -25,13 +27,21 @@ fn af_packet_exchanges_frames_with_the_kernel_over_veth() {
         assert_eq!(request[28..32], KERNEL_IP);
 
         // The kernel learns our MAC (not veth0's) and sends the datagram to it: seeing
-        // it proves both our transmit and promiscuous receive.
+        // it proves both our transmit and promiscuous receive. Like any host, we answer
+        // every request: if an answer is lost, the kernel asks again (3 times, 1 s
+        // apart) and a later answer gets through.
         dev.send(&arp_reply_to(&request)).unwrap();
         let mut saw_own_frame = false;
-        recv_until(&mut dev, |f| {
-            saw_own_frame |= f[6..12] == OUR_MAC;
-            is_udp_to(f, OUR_MAC, OUR_IP)
-        });
+        loop {
+            let frame = recv_until(&mut dev, |f| {
+                saw_own_frame |= f[6..12] == OUR_MAC;
+                is_arp_request_for(f, OUR_IP) || is_udp_to(f, OUR_MAC, OUR_IP)
+            });
+            if !is_arp_request_for(&frame, OUR_IP) {
+                break;
+            }
+            dev.send(&arp_reply_to(&frame)).unwrap();
+        }
         assert!(!saw_own_frame, "our own transmission was read back");
         let neighbours = ip_output("neigh show dev veth1");
         assert!(neighbours.contains("02:00:00:00:00:02"), "{neighbours}");
@@ -62,6 +72,7 @@ fn oversized_short_and_down_cases_behave_like_a_link() {
         ip("addr add 10.0.0.1/24 dev veth1");
         ip("link set veth0 up");
         ip("link set veth1 up");
+        wait_until_up("veth0");
         let mut dev = AfPacketDevice::open("veth0").expect("open veth0");
 
         // Longer than the link allows: refused, not silently dropped.
