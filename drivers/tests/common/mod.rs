@@ -28,25 +28,6 @@ pub fn ip(args: &str) {
     );
 }
 
-/// Waits until the kernel reports `ifname` operationally up (`state UP` in `ip link`).
-///
-/// `ip link set X up` returns before the kernel has finished: for a veth whose peer
-/// comes up later, carrier and the transmit queue are switched on by the kernel's
-/// link-watch worker, asynchronously, and until then frames sent on X are silently
-/// discarded. On a loaded machine that can take seconds. This waits for the kernel, not
-/// for a protocol timer, so it polls with a short pause.
-pub fn wait_until_up(ifname: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let line = ip_output(&format!("-o link show dev {ifname}"));
-        if line.contains(" state UP ") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{ifname} never came up: {line}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// The output of `ip <args>`.
 pub fn ip_output(args: &str) -> String {
     let out = Command::new("ip")
