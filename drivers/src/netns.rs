@@ -130,8 +130,19 @@ fn decide(test: &str, root: bool, ci: bool) -> bool {
         "{test} needs root, and CI=true forbids skipping it: run the tests as root \
          (or with CAP_NET_ADMIN and CAP_SYS_ADMIN)"
     );
-    eprintln!("skipping {test}: needs root (run as root or in CI)");
+    report_skip(test, "needs root (run as root or in CI)");
     false
+}
+
+/// Prints `skipping <test>: <reason>` where the person running `cargo test` sees it.
+///
+/// `eprintln!` inside a test is captured by the test harness and shown only if the test
+/// fails, so a skipped test would look like a passed one. This writes to the process's
+/// standard error directly, which the harness does not capture.
+pub fn report_skip(test: &str, reason: &str) {
+    use std::io::Write;
+    // Nothing useful can be done if stderr is closed; the test still skips.
+    let _ = writeln!(std::io::stderr(), "skipping {test}: {reason}");
 }
 
 #[cfg(test)]

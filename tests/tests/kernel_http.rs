@@ -22,7 +22,7 @@ use apps::services::http;
 use common::netstack::Netstack;
 use common::random_bytes;
 use common::sha256::sha256_hex;
-use common::{in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
+use common::{have_tool, in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
 
 /// The service's address.
 const HTTP: SocketAddrV4 = SocketAddrV4::new(STACK_IP, http::PORT);
@@ -425,9 +425,12 @@ fn a_thousand_connections_are_served_at_once() {
             "the open files limit ({limit}) is below {}: raise `ulimit -Hn`",
             CLIENTS + 100
         );
-        eprintln!(
-            "skipping: the open files limit ({limit}) is below {} (ulimit -Hn)",
-            CLIENTS + 100
+        drivers::netns::report_skip(
+            "a_thousand_connections_are_served_at_once",
+            &format!(
+                "the open files limit ({limit}) is below {} (ulimit -Hn)",
+                CLIENTS + 100
+            ),
         );
         return;
     }
@@ -600,8 +603,7 @@ fn keep_alive_pipelining_and_close() {
 
 #[test]
 fn curl_downloads_and_uploads() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("skipping: curl is not installed");
+    if !have_tool("curl_downloads_and_uploads", "curl") {
         return;
     }
     lab("curl_downloads_and_uploads", |net| {

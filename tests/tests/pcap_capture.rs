@@ -7,7 +7,6 @@
 mod common;
 
 use std::fs::File;
-use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -15,7 +14,9 @@ use std::time::Duration;
 use common::frames::{self, Frame};
 use common::netstack::Netstack;
 use common::pinger::KernelPinger;
-use common::{echo_payload, in_netns, kernel_mac, tap_lab, HOST_IP, STACK_IP, STACK_MAC};
+use common::{
+    echo_payload, have_tool, in_netns, kernel_mac, tap_lab, HOST_IP, STACK_IP, STACK_MAC,
+};
 use drivers::Pcap;
 use pcap_file::pcap::PcapReader;
 use pcap_file::{DataLink, TsResolution};
@@ -154,24 +155,19 @@ fn is_later_arp_check(frame: &Frame, expected: &[Frame]) -> bool {
 
 /// `tshark -r FILE -T fields -e frame.protocols -e icmp.type`, if tshark is installed.
 fn tshark_fields(path: &std::path::Path) -> Option<String> {
+    if !have_tool("capture_of_three_kernel_pings_reads_back", "tshark") {
+        return None;
+    }
     let out = Command::new("tshark")
         .arg("-r")
         .arg(path)
         .args(["-T", "fields", "-e", "frame.protocols", "-e", "icmp.type"])
-        .output();
-    match out {
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "tshark cannot read the capture: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Some(String::from_utf8_lossy(&out.stdout).into_owned())
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            eprintln!("note: tshark is not installed; the capture was checked with pcap-file only");
-            None
-        }
-        Err(e) => panic!("cannot run tshark: {e}"),
-    }
+        .output()
+        .expect("run tshark");
+    assert!(
+        out.status.success(),
+        "tshark cannot read the capture: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }

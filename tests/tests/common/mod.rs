@@ -68,6 +68,27 @@ pub fn ip(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Whether `program`, an outside tool a test cross-checks netstack with (curl, ping,
+/// tshark), is installed. If not: outside CI the check is reported as skipped and the
+/// test goes on without it; under `CI=true` that is a failure, because `.ci/run`
+/// installs these tools and a check that silently stopped running proves nothing.
+#[track_caller]
+pub fn have_tool(test: &str, program: &str) -> bool {
+    match Command::new(program).arg("--version").output() {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: `{program}` is not installed, and CI=true forbids skipping its check \
+                 (.ci/run installs it)"
+            );
+            drivers::netns::report_skip(test, &format!("`{program}` is not installed"));
+            false
+        }
+        Err(e) => panic!("{test}: cannot run `{program}`: {e}"),
+    }
+}
+
 /// `ip neigh show`: the kernel's ARP table in this namespace, for failure messages.
 pub fn kernel_neighbours() -> String {
     match Command::new("ip").args(["neigh", "show"]).output() {
