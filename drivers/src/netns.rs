@@ -113,14 +113,18 @@ pub fn is_root() -> bool {
 ///
 /// When not root and the environment variable `CI` is `true`.
 pub fn require_root_or_skip(test: &str) -> bool {
-    decide(
+    let run = decide(
         test,
         is_root(),
         std::env::var("CI").is_ok_and(|v| v == "true"),
-    )
+    );
+    if !run {
+        report_skip(test, "needs root (run as root or in CI)");
+    }
+    run
 }
 
-/// [`require_root_or_skip`] with its inputs made explicit, for testing.
+/// [`require_root_or_skip`]'s decision with its inputs made explicit, for testing.
 fn decide(test: &str, root: bool, ci: bool) -> bool {
     if root {
         return true;
@@ -130,7 +134,6 @@ fn decide(test: &str, root: bool, ci: bool) -> bool {
         "{test} needs root, and CI=true forbids skipping it: run the tests as root \
          (or with CAP_NET_ADMIN and CAP_SYS_ADMIN)"
     );
-    report_skip(test, "needs root (run as root or in CI)");
     false
 }
 
