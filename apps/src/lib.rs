@@ -20,3 +20,4 @@ pub mod runtime;
 pub mod seed;
 pub mod services;
 pub mod signals;
+pub mod usage_error;

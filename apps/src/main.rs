@@ -13,8 +13,13 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            // Help and version go to stdout with status 0; errors to stderr with 2.
-            let _ = err.print();
+            // Help and version go to stdout with status 0; misuse is one line on stderr
+            // with status 2.
+            if err.use_stderr() {
+                let _ = writeln!(std::io::stderr(), "{}", apps::usage_error::one_line(&err));
+            } else {
+                let _ = err.print();
+            }
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };

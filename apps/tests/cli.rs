@@ -286,18 +286,30 @@ fn demo_shows_arp_echoes_a_ping_summary_a_tcp_echo_and_a_page() {
 
 #[test]
 fn nonsense_on_the_command_line_is_refused_in_one_line() {
-    // clap refuses malformed values with status 2 and "error: <why>".
-    let stderr = assert_refused(&run(netstack(&["--addr", "nonsense"])), 2, "error: ");
+    // Misuse: status 2 and one line, "netstack: <why> (usage or --help)".
+    let one_line = |args: &[&str]| {
+        let stderr = assert_refused(&run(netstack(args)), 2, "netstack: ");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}:\n{stderr}");
+        stderr
+    };
+    let stderr = one_line(&["--addr", "nonsense"]);
     assert!(stderr.contains("--addr"), "{stderr}");
     for host in ["example.com", "10.0.0.300", ""] {
-        let stderr = assert_refused(&run(netstack(&["ping", host])), 2, "error: ");
+        let stderr = one_line(&["ping", host]);
         assert!(stderr.contains("IPv4 address"), "{stderr}");
     }
-    assert_refused(
-        &run(netstack(&["ping", "-c", "0", "10.0.0.1"])),
-        2,
-        "error: ",
+    one_line(&["ping", "-c", "0", "10.0.0.1"]);
+    let stderr = one_line(&["ping"]);
+    assert!(
+        stderr.contains("<HOST>") && stderr.contains("usage: netstack ping"),
+        "{stderr}"
     );
+    let stderr = one_line(&["eco"]);
+    assert!(
+        stderr.contains("'eco'") && stderr.contains("'echo'"),
+        "{stderr}"
+    );
+    one_line(&["ping", "--no-such-option", "10.0.0.1"]);
     // Well formed but inconsistent: refused by netstack itself, before any device is
     // opened (so this needs no privileges either).
     let stderr = assert_refused(

@@ -410,7 +410,9 @@ fn bad_urls_and_unreachable_hosts_exit_2_before_touching_a_device() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{url}: {stderr}");
         assert!(
-            stderr.starts_with("error: ") && stderr.contains(words),
+            stderr.starts_with("netstack: ")
+                && stderr.lines().count() == 1
+                && stderr.contains(words),
             "{url}: expected {words:?} in:\n{stderr}"
         );
     }
