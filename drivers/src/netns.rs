@@ -98,6 +98,39 @@ where
     }
 }
 
+/// Waits until the kernel reports interface `ifname` operationally up (`state UP` in
+/// `ip link`), or `patience` runs out.
+///
+/// `ip link set X up` returns before the kernel has finished: for a veth whose peer
+/// comes up later, carrier and the transmit queue are switched on by the kernel's
+/// link-watch worker, asynchronously, and until then frames sent on X are silently
+/// discarded. On a loaded machine that can take seconds. This waits for the kernel, not
+/// for a protocol timer, so it polls `ip` with a short pause. Run it on the namespaced
+/// thread (the `ip` it spawns inherits the thread's namespace).
+///
+/// # Errors
+///
+/// `TimedOut` naming the interface and its last `ip link` line; any error running `ip`.
+pub fn wait_until_up(ifname: &str, patience: std::time::Duration) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let out = std::process::Command::new("ip")
+            .args(["-o", "link", "show", "dev", ifname])
+            .output()?;
+        let line = String::from_utf8_lossy(&out.stdout);
+        if line.contains(" state UP ") {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{ifname} never came up: {}", line.trim()),
+            ));
+        }
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Whether this process runs as root (effective UID 0).
 pub fn is_root() -> bool {
     // SAFETY: geteuid(2) takes no arguments and always succeeds.

@@ -4,8 +4,6 @@
 mod common;
 
 use common::*;
-use std::time::{Duration, Instant};
-
 use drivers::{netns, AfPacketDevice, Device};
 
 #[test]
@@ -14,12 +12,7 @@ fn af_packet_exchanges_frames_with_the_kernel_over_veth() {
         return;
     }
     netns::in_new_netns(|| {
-        ip("link add veth0 type veth peer name veth1");
-        ip("addr add 10.0.0.1/24 dev veth1");
-        ip("link set veth0 up");
-        ip("link set veth1 up");
-        wait_until_up("veth0");
-        wait_until_up("veth1");
+        veth_pair();
         let mut dev = AfPacketDevice::open("veth0").expect("open veth0");
         assert_eq!(dev.name(), "veth0");
         assert_eq!(dev.mtu(), 1500);
@@ -70,11 +63,7 @@ fn oversized_short_and_down_cases_behave_like_a_link() {
         return;
     }
     netns::in_new_netns(|| {
-        ip("link add veth0 type veth peer name veth1");
-        ip("addr add 10.0.0.1/24 dev veth1");
-        ip("link set veth0 up");
-        ip("link set veth1 up");
-        wait_until_up("veth0");
+        veth_pair();
         let mut dev = AfPacketDevice::open("veth0").expect("open veth0");
 
         // Longer than the link allows: refused, not silently dropped.
@@ -100,21 +89,14 @@ fn oversized_short_and_down_cases_behave_like_a_link() {
     .expect("new netns");
 }
 
-/// Waits until the kernel reports `ifname` operationally up (`state UP` in `ip link`).
-///
-/// `ip link set X up` returns before the kernel has finished: for a veth whose peer
-/// comes up later, carrier and the transmit queue are switched on by the kernel's
-/// link-watch worker, asynchronously, and until then frames sent on X are silently
-/// discarded. On a loaded machine that can take seconds. This waits for the kernel, not
-/// for a protocol timer, so it polls with a short pause.
-pub fn wait_until_up(ifname: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let line = ip_output(&format!("-o link show dev {ifname}"));
-        if line.contains(" state UP ") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{ifname} never came up: {line}");
-        std::thread::sleep(Duration::from_millis(10));
+/// veth0 (ours, no address) and veth1 (the kernel's, 10.0.0.1/24), both up and ready to
+/// carry frames.
+fn veth_pair() {
+    ip("link add veth0 type veth peer name veth1");
+    ip("addr add 10.0.0.1/24 dev veth1");
+    ip("link set veth0 up");
+    ip("link set veth1 up");
+    for ifname in ["veth0", "veth1"] {
+        netns::wait_until_up(ifname, PATIENCE).unwrap();
     }
 }

@@ -136,30 +136,8 @@ pub fn veth_lab() {
     ip(&["addr", "add", "10.0.0.1/24", "dev", "veth1"]);
     ip(&["link", "set", "veth0", "up"]);
     ip(&["link", "set", "veth1", "up"]);
-    wait_until_up("veth0");
-    wait_until_up("veth1");
-}
-
-/// Waits until the kernel reports `ifname` operationally up (`state UP` in `ip link`).
-///
-/// `ip link set X up` returns before the kernel has finished: for a veth whose peer
-/// comes up later, carrier and the transmit queue are switched on by the kernel's
-/// link-watch worker, asynchronously, and until then frames sent on X are silently
-/// discarded. On a loaded machine that can take seconds. This waits for the kernel, not
-/// for a protocol timer, so it polls with a short pause and a generous deadline.
-#[track_caller]
-pub fn wait_until_up(ifname: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let line = ip(&["-o", "link", "show", "dev", ifname]);
-        if line.contains(" state UP ") {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{ifname} never came up: {line}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
+    for ifname in ["veth0", "veth1"] {
+        drivers::netns::wait_until_up(ifname, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
