@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{in_netns, ip, text};
+use common::{in_netns, ip, netstack, text, NETSTACK};
 
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -22,33 +22,16 @@ use pcap_file::pcap::PcapReader;
 use pcap_file::DataLink;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-const NETSTACK: &str = env!("CARGO_BIN_EXE_netstack");
 const STACK_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
 /// How long any one step may take before the test fails: generous, these tests assert
 /// behaviour, not speed.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// `netstack ARGS`, with logging left at its default so stderr holds only what a user
-/// would see.
-fn netstack(args: &[&str]) -> Command {
-    let mut cmd = Command::new(NETSTACK);
-    cmd.args(args).env_remove("RUST_LOG");
-    cmd
-}
-
-/// Runs `cmd` to completion and returns its output; kills it and fails the test if it
-/// takes longer than [`TIMEOUT`].
+/// [`common::run`] with this file's [`TIMEOUT`].
 #[track_caller]
-fn run(mut cmd: Command) -> Output {
-    let what = format!("{cmd:?}");
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    Running::new(child, what).finish()
+fn run(cmd: Command) -> Output {
+    common::run(cmd, TIMEOUT)
 }
 
 /// A child process whose stdout is read line by line as it comes and whose stderr is

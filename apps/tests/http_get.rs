@@ -22,16 +22,14 @@
 
 mod common;
 
-use common::{in_netns, ip, text};
+use common::{in_netns, ip, netstack, text};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-const NETSTACK: &str = env!("CARGO_BIN_EXE_netstack");
+use std::time::Duration;
 
 /// The kernel's side of the TAP, where the test server listens.
 const SERVER: &str = "10.0.0.1:8080";
@@ -61,58 +59,10 @@ fn body() -> Vec<u8> {
     bytes
 }
 
-/// `netstack ARGS`, with logging left at its default so stderr holds only what a user
-/// would see.
-fn netstack(args: &[&str]) -> Command {
-    let mut cmd = Command::new(NETSTACK);
-    cmd.args(args).env_remove("RUST_LOG");
-    cmd
-}
-
-/// Runs `cmd` to completion with stdin closed and returns its output; kills it and
-/// fails the test if it takes longer than [`TIMEOUT`].
+/// [`common::run`] with this file's [`TIMEOUT`].
 #[track_caller]
-fn run(mut cmd: Command) -> Output {
-    let what = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    // Both pipes drained on threads of their own, so neither can fill and block it.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            // Polling a child process, not waiting out a protocol timer.
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let stderr = stderr.join().unwrap_or_default();
-                panic!(
-                    "{what} did not exit within {TIMEOUT:?}; stderr:\n{}",
-                    String::from_utf8_lossy(&stderr)
-                );
-            }
-            Err(e) => panic!("waiting for {what} failed: {e}"),
-        }
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
+fn run(cmd: Command) -> Output {
+    common::run(cmd, TIMEOUT)
 }
 
 /// Fails unless `out` is a clean failure: exit status `code`, nothing on stdout, one
@@ -407,14 +357,7 @@ fn bad_urls_and_unreachable_hosts_exit_2_before_touching_a_device() {
         ("http://h/a b", "percent-encoded"),
     ] {
         let out = run(netstack(&["--iface", "no-such-tap", "http-get", url]));
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{url}: {stderr}");
-        assert!(
-            stderr.starts_with("netstack: ")
-                && stderr.lines().count() == 1
-                && stderr.contains(words),
-            "{url}: expected {words:?} in:\n{stderr}"
-        );
+        assert_fails(&out, 2, words);
     }
     let out = run(netstack(&[
         "--iface",

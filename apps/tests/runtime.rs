@@ -2,6 +2,8 @@
 //! the clock, waking and waiting, as the socket facade will use them. No privileges, no
 //! sleeps: every wait is a `wait_until` with a generous deadline.
 
+mod common;
+
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::unix::io::{AsRawFd, RawFd};
@@ -31,11 +33,7 @@ fn config(addr: Ipv4Addr, last_mac_byte: u8) -> Config {
 
 /// A (10.0.0.2) and B (10.0.0.3), each under its own runtime, on one in-memory link.
 fn pair(a_config: Config) -> (Runtime, Runtime) {
-    let (a_end, b_end) = drivers::memory::link(1500).expect("socket pair");
-    let a = Runtime::spawn(Stack::new(a_config, 1).expect("valid config"), a_end).expect("spawn A");
-    let b =
-        Runtime::spawn(Stack::new(config(B, 3), 2).expect("valid config"), b_end).expect("spawn B");
-    (a, b)
+    common::runtime_pair(a_config, config(B, 3))
 }
 
 fn deadline() -> Option<Instant> {

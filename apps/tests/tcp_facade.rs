@@ -1,6 +1,8 @@
 //! The TcpListener/TcpStream facade between two stacks on an in-memory link, each under
 //! its own runtime: what an ordinary std::net program does, and the errors it sees.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr};
 use std::thread;
@@ -8,21 +10,11 @@ use std::time::Duration;
 
 use apps::net::{TcpListener, TcpStream};
 use apps::runtime::Runtime;
-use stack::{Config, MacAddr, Stack};
+use stack::Config;
 
+/// A (10.0.0.2) and B (10.0.0.3) on one cable.
 fn pair() -> (Runtime, Runtime) {
-    let (a_dev, b_dev) = drivers::memory::link(1500).unwrap();
-    let a = Stack::new(Config::default(), 1).unwrap();
-    let b_cfg = Config {
-        addr: Ipv4Addr::new(10, 0, 0, 3),
-        mac: MacAddr([2, 0, 0, 0, 0, 3]),
-        ..Config::default()
-    };
-    let b = Stack::new(b_cfg, 2).unwrap();
-    (
-        Runtime::spawn(a, a_dev).unwrap(),
-        Runtime::spawn(b, b_dev).unwrap(),
-    )
+    common::runtime_pair(Config::default(), common::host_b())
 }
 
 const GENEROUS: Option<Duration> = Some(Duration::from_secs(20));

@@ -1,7 +1,67 @@
-//! Helpers shared by the binary's end-to-end tests (`cli.rs`, `http_get.rs`).
+//! Helpers shared by the apps tests: the binary's end-to-end tests (`cli.rs`,
+//! `http_get.rs`) and the runtime and facade tests on an in-memory link.
 #![allow(dead_code)]
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const NETSTACK: &str = env!("CARGO_BIN_EXE_netstack");
+
+/// `netstack ARGS`, with logging left at its default so stderr holds only what a user
+/// would see.
+pub fn netstack(args: &[&str]) -> Command {
+    let mut cmd = Command::new(NETSTACK);
+    cmd.args(args).env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs `cmd` to completion with stdin closed and returns its output, byte for byte;
+/// kills it and fails the test if it takes longer than `timeout`.
+#[track_caller]
+pub fn run(mut cmd: Command, timeout: Duration) -> Output {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    // Both pipes drained on threads of their own, so neither can fill and block it.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            // Polling a child process, not waiting out a protocol timer.
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr = stderr.join().unwrap_or_default();
+                panic!(
+                    "{what} did not exit within {timeout:?}; stderr:\n{}",
+                    String::from_utf8_lossy(&stderr)
+                );
+            }
+            Err(e) => panic!("waiting for {what} failed: {e}"),
+        }
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
 
 /// Runs `body` on a thread of its own in a new network namespace, if we are root (see
 /// `drivers::netns::require_root_or_skip`: skipped outside CI, a failure in CI).
@@ -28,4 +88,27 @@ pub fn ip(args: &[&str]) {
 /// Bytes a process printed, as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Host B of the in-memory tests: 10.0.0.3, MAC 02:00:00:00:00:03, otherwise the
+/// defaults (A is `Config::default()`, 10.0.0.2).
+pub fn host_b() -> stack::Config {
+    stack::Config {
+        addr: std::net::Ipv4Addr::new(10, 0, 0, 3),
+        mac: stack::MacAddr([2, 0, 0, 0, 0, 3]),
+        ..stack::Config::default()
+    }
+}
+
+/// Hosts A and B, each under its own runtime, on one in-memory link (seeds 1 and 2).
+pub fn runtime_pair(
+    a: stack::Config,
+    b: stack::Config,
+) -> (apps::runtime::Runtime, apps::runtime::Runtime) {
+    use apps::runtime::Runtime;
+    use stack::Stack;
+    let (a_end, b_end) = drivers::memory::link(1500).expect("socket pair");
+    let a = Runtime::spawn(Stack::new(a, 1).expect("valid config"), a_end).expect("spawn A");
+    let b = Runtime::spawn(Stack::new(b, 2).expect("valid config"), b_end).expect("spawn B");
+    (a, b)
 }
