@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{in_netns, ip, netstack, text, NETSTACK};
+use common::{assert_exit, in_netns, ip, netstack, text, NETSTACK};
 
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -155,13 +155,7 @@ impl Running {
 /// starts with `prefix` and says why, and no panic.
 #[track_caller]
 fn assert_refused(out: &Output, code: i32, prefix: &str) -> String {
-    let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "expected exit status {code}; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "it panicked:\n{stderr}");
+    let stderr = assert_exit(out, code);
     let first = stderr.lines().next().unwrap_or_default();
     assert!(
         first.starts_with(prefix) && first.len() > prefix.len() + 10,

@@ -22,7 +22,7 @@
 
 mod common;
 
-use common::{in_netns, ip, netstack, text};
+use common::{assert_exit, in_netns, ip, netstack, text};
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -69,13 +69,7 @@ fn run(cmd: Command) -> Output {
 /// stderr line `netstack: ...` containing `words`, no panic. Returns that line.
 #[track_caller]
 fn assert_fails(out: &Output, code: i32, words: &str) -> String {
-    let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "expected exit status {code}; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "it panicked:\n{stderr}");
+    let stderr = assert_exit(out, code);
     assert!(
         out.stdout.is_empty(),
         "nothing should reach stdout, got {} bytes",

@@ -85,6 +85,19 @@ pub fn ip(args: &[&str]) {
     );
 }
 
+/// Fails unless `out` exited with status `code` and did not panic; returns its stderr.
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32) -> String {
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit status {code}; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "it panicked:\n{stderr}");
+    stderr
+}
+
 /// Bytes a process printed, as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
