@@ -62,15 +62,15 @@ fn echo_requests_sent_through_a_handle_are_answered_by_the_other_runtime() {
     let (a, b) = pair(config(A, 2));
     let handle = a.handle();
     handle
-        .with_stack(|stack, _| stack.ping_open(77))
+        .with_stack(|stack, _| stack.ping().open(77))
         .expect("identifier free");
     for seq in 1..=3u16 {
         let data = vec![seq as u8; 32];
         handle
-            .with_stack(|stack, now| stack.send_echo_request(now, B, 77, seq, &data))
+            .with_stack(|stack, now| stack.ping().send_request(now, B, 77, seq, &data))
             .expect("B is on-link");
         let reply = handle
-            .wait_until(deadline(), |stack| stack.poll_echo_reply(77))
+            .wait_until(deadline(), |stack| stack.ping().poll_reply(77))
             .expect("a reply in time");
         assert_eq!(
             (reply.from, reply.ident, reply.seq, reply.ttl),

@@ -157,6 +157,21 @@ impl Config {
         u32::from(ip) & mask == u32::from(self.addr) & mask
     }
 
+    /// True for the limited broadcast address and our prefix's directed broadcast.
+    pub fn is_broadcast(&self, ip: Ipv4Addr) -> bool {
+        ip.is_broadcast() || ip == self.broadcast()
+    }
+
+    /// True when `ip` could be a neighbour's own address (not broadcast, multicast,
+    /// loopback, unspecified, or our prefix's broadcast).
+    pub fn is_host_address(&self, ip: Ipv4Addr) -> bool {
+        !(ip.is_unspecified()
+            || ip.is_broadcast()
+            || ip.is_multicast()
+            || ip.is_loopback()
+            || ip == self.broadcast())
+    }
+
     /// Checks the configuration is one a host could use.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.mac.is_unicast() {

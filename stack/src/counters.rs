@@ -127,7 +127,8 @@ reasons! {
     }
 }
 
-/// The stack's counters. Read them with [`Stack::counters`](crate::Stack::counters).
+/// The stack's counters, gathered from every layer by
+/// [`Stack::counters`](crate::Stack::counters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counters {
     /// Frames handed to [`Stack::receive`](crate::Stack::receive).
@@ -177,8 +178,8 @@ pub struct Counters {
     pub udp_datagrams_received: u64,
     /// UDP datagrams sent.
     pub udp_datagrams_sent: u64,
-    rx_drops: [u64; RxDrop::COUNT],
-    tx_drops: [u64; TxDrop::COUNT],
+    pub(crate) rx_drops: [u64; RxDrop::COUNT],
+    pub(crate) tx_drops: [u64; TxDrop::COUNT],
 }
 
 impl Default for Counters {
@@ -243,13 +244,5 @@ impl Counters {
             .iter()
             .map(|&r| (r, self.tx_drops[r as usize]))
             .filter(|&(_, n)| n > 0)
-    }
-
-    pub(crate) fn count_rx_drop(&mut self, reason: RxDrop) {
-        self.rx_drops[reason as usize] += 1;
-    }
-
-    pub(crate) fn count_tx_drop(&mut self, reason: TxDrop) {
-        self.tx_drops[reason as usize] += 1;
     }
 }

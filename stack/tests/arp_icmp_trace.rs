@@ -242,8 +242,9 @@ fn a_fragmented_echo_request_is_reassembled_and_answered_in_fragments() {
 #[test]
 fn ping_resolves_the_gateway_for_off_link_hosts() {
     let mut s = stack();
-    s.ping_open(9).unwrap();
-    s.send_echo_request(at(0), "192.0.2.1".parse().unwrap(), 9, 1, b"abc")
+    s.ping().open(9).unwrap();
+    s.ping()
+        .send_request(at(0), "192.0.2.1".parse().unwrap(), 9, 1, b"abc")
         .unwrap();
     let (_, req) = as_arp(&expect_one(&mut s));
     assert_eq!(
@@ -257,9 +258,11 @@ fn ping_api_sends_requests_and_collects_replies() {
     let mut s = stack();
     s.receive(at(0), &who_has_us());
     sent(&mut s);
-    s.ping_open(9).unwrap();
-    assert!(s.ping_open(9).is_err(), "an identifier is opened once");
-    s.send_echo_request(at(10), PEER_IP, 9, 1, b"abc").unwrap();
+    s.ping().open(9).unwrap();
+    assert!(s.ping().open(9).is_err(), "an identifier is opened once");
+    s.ping()
+        .send_request(at(10), PEER_IP, 9, 1, b"abc")
+        .unwrap();
     let (_, ip, msg, data) = as_icmp(&expect_one(&mut s));
     assert_eq!((ip.src, ip.dst), (US_IP, PEER_IP));
     assert_eq!(msg, IcmpRepr::EchoRequest { ident: 9, seq: 1 });
@@ -273,7 +276,7 @@ fn ping_api_sends_requests_and_collects_replies() {
         &ipv4(PEER_IP, US_IP, 1, &reply),
     );
     s.receive(at(11), &f);
-    let got = s.poll_echo_reply(9).expect("reply delivered");
+    let got = s.ping().poll_reply(9).expect("reply delivered");
     assert_eq!(
         (got.from, got.seq, got.ttl, got.received_at),
         (PEER_IP, 1, 64, at(11))
@@ -304,14 +307,17 @@ fn sends_nothing_unroutable() {
     )
     .unwrap();
     assert!(s
-        .send_echo_request(at(0), "192.0.2.1".parse().unwrap(), 1, 1, b"")
+        .ping()
+        .send_request(at(0), "192.0.2.1".parse().unwrap(), 1, 1, b"")
         .is_err());
     assert!(s
-        .send_echo_request(at(0), "224.0.0.1".parse().unwrap(), 1, 1, b"")
+        .ping()
+        .send_request(at(0), "224.0.0.1".parse().unwrap(), 1, 1, b"")
         .is_err());
-    assert!(s.send_echo_request(at(0), US_IP, 1, 1, b"").is_err());
+    assert!(s.ping().send_request(at(0), US_IP, 1, 1, b"").is_err());
     assert!(
-        s.send_echo_request(at(0), PEER_IP, 1, 1, &vec![0; 65508])
+        s.ping()
+            .send_request(at(0), PEER_IP, 1, 1, &vec![0; 65508])
             .is_err(),
         "over 65535 bytes"
     );

@@ -89,12 +89,15 @@ impl Pair {
 fn a_pings_b_over_the_wire() {
     let mut p = Pair::new();
     let b_ip = p.b.config().addr;
-    p.a.ping_open(1).unwrap();
+    p.a.ping().open(1).unwrap();
     for seq in 1..=3 {
-        p.a.send_echo_request(p.now, b_ip, 1, seq, b"ping").unwrap();
+        p.a.ping()
+            .send_request(p.now, b_ip, 1, seq, b"ping")
+            .unwrap();
         p.drive();
         let reply =
-            p.a.poll_echo_reply(1)
+            p.a.ping()
+                .poll_reply(1)
                 .unwrap_or_else(|| panic!("no reply to seq {seq}:\n{}", p.log.join("\n")));
         assert_eq!(
             (reply.from, reply.seq, reply.payload.as_slice()),
@@ -113,14 +116,15 @@ fn a_lost_arp_request_is_retried_and_the_ping_still_arrives() {
     let mut p = Pair::new();
     let b_ip = p.b.config().addr;
     p.drop = vec![0]; // the first ARP request
-    p.a.ping_open(1).unwrap();
-    p.a.send_echo_request(p.now, b_ip, 1, 1, b"ping").unwrap();
+    p.a.ping().open(1).unwrap();
+    p.a.ping().send_request(p.now, b_ip, 1, 1, b"ping").unwrap();
     p.drive();
-    assert!(p.a.poll_echo_reply(1).is_none());
+    assert!(p.a.ping().poll_reply(1).is_none());
     p.advance(); // the retry, one second later
     assert_eq!(p.now, Instant::from_secs(1));
     let reply =
-        p.a.poll_echo_reply(1)
+        p.a.ping()
+            .poll_reply(1)
             .unwrap_or_else(|| panic!("no reply:\n{}", p.log.join("\n")));
     assert_eq!(reply.received_at, Instant::from_secs(1));
 }

@@ -117,12 +117,12 @@ fn pattern(len: usize, salt: u8) -> Vec<u8> {
 
 /// Connects A to a listener on B:7 and returns (client, server) handles.
 fn connect(p: &mut Pair) -> (SocketHandle, SocketHandle) {
-    let listener = p.b.tcp_listen(sa("0.0.0.0:7"), 16).unwrap();
-    let client = p.a.tcp_connect(p.now, sa("10.0.0.3:7")).unwrap();
+    let listener = p.b.tcp().listen(sa("0.0.0.0:7"), 16).unwrap();
+    let client = p.a.tcp().connect(p.now, sa("10.0.0.3:7")).unwrap();
     for _ in 0..200 {
         p.drive();
-        if let Some(server) = p.b.tcp_accept(listener).unwrap() {
-            if p.a.tcp_state(client).unwrap() == TcpState::Established {
+        if let Some(server) = p.b.tcp().accept(listener).unwrap() {
+            if p.a.tcp().state(client).unwrap() == TcpState::Established {
                 return (client, server);
             }
         }
@@ -131,7 +131,7 @@ fn connect(p: &mut Pair) -> (SocketHandle, SocketHandle) {
     panic!(
         "seed {}: no connection; client {:?}",
         p.seed,
-        p.a.tcp_state(client)
+        p.a.tcp().state(client)
     );
 }
 
@@ -153,9 +153,9 @@ fn transfer(
             (&mut p.b, &mut p.a)
         };
         if sent < data.len() {
-            sent += tx.tcp_send(p.now, from, &data[sent..]).unwrap();
+            sent += tx.tcp().send(p.now, from, &data[sent..]).unwrap();
         }
-        while let Some(n) = rx.tcp_recv(p.now, to, &mut buf).unwrap() {
+        while let Some(n) = rx.tcp().recv(p.now, to, &mut buf).unwrap() {
             if n == 0 {
                 break;
             }
@@ -171,33 +171,34 @@ fn transfer(
             (&mut p.b, &mut p.a)
         };
         let progress_possible =
-            (sent < data.len() && tx.tcp_can_write(from)) || rx.tcp_can_read(to);
+            (sent < data.len() && tx.tcp().can_write(from)) || rx.tcp().can_read(to);
         if !progress_possible {
             p.step();
         }
     }
-    panic!("seed {}: transfer stalled at {} of {} bytes at {}\nA: {:?}\nB: {:?}\nA timer {:?} B timer {:?}", p.seed, got.len(), data.len(), p.now, p.a.tcp_sockets(), p.b.tcp_sockets(), p.a.poll_timeout(), p.b.poll_timeout());
+    panic!("seed {}: transfer stalled at {} of {} bytes at {}\nA: {:?}\nB: {:?}\nA timer {:?} B timer {:?}", p.seed, got.len(), data.len(), p.now, p.a.tcp().sockets(), p.b.tcp().sockets(), p.a.poll_timeout(), p.b.poll_timeout());
 }
 
 fn close_both(p: &mut Pair, client: SocketHandle, server: SocketHandle) {
-    p.a.tcp_close(p.now, client).unwrap();
+    p.a.tcp().close(p.now, client).unwrap();
     p.drive();
     // The server reads end of stream, then closes too.
     let mut buf = [0u8; 16];
     for _ in 0..200 {
-        if p.b.tcp_recv(p.now, server, &mut buf).unwrap() == Some(0) {
+        if p.b.tcp().recv(p.now, server, &mut buf).unwrap() == Some(0) {
             break;
         }
         p.step();
     }
-    p.b.tcp_close(p.now, server).unwrap();
+    p.b.tcp().close(p.now, server).unwrap();
     for _ in 0..200 {
         p.drive();
         if p.b
-            .tcp_sockets()
+            .tcp()
+            .sockets()
             .iter()
             .all(|s| s.state == TcpState::Listen)
-            && !p.a.tcp_time_wait().is_empty()
+            && !p.a.tcp().time_wait().is_empty()
         {
             return;
         }
@@ -206,8 +207,8 @@ fn close_both(p: &mut Pair, client: SocketHandle, server: SocketHandle) {
     panic!(
         "seed {}: close never finished: a {:?} b {:?}",
         p.seed,
-        p.a.tcp_sockets(),
-        p.b.tcp_sockets()
+        p.a.tcp().sockets(),
+        p.b.tcp().sockets()
     );
 }
 
@@ -221,8 +222,8 @@ fn handshake_transfer_and_close_on_a_clean_wire() {
     assert_eq!(transfer(&mut p, false, s, c, &back), back);
     close_both(&mut p, c, s);
     // The active closer holds TIME-WAIT, without a socket.
-    assert_eq!(p.a.tcp_time_wait().len(), 1);
-    assert!(p.a.tcp_sockets().is_empty());
+    assert_eq!(p.a.tcp().time_wait().len(), 1);
+    assert!(p.a.tcp().sockets().is_empty());
 }
 
 #[test]

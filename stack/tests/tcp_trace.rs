@@ -43,9 +43,9 @@ fn syn_from(port: u16, dst: u16, seq: Seq) -> TcpRepr {
 #[test]
 fn passive_open_listen_syn_received_established_accept() {
     let mut s = stack_knowing_peer();
-    let l = s.tcp_listen(any_port(80), 4).unwrap();
-    assert_eq!(s.tcp_state(l), Ok(TcpState::Listen));
-    assert_eq!(s.tcp_accept(l), Ok(None));
+    let l = s.tcp().listen(any_port(80), 4).unwrap();
+    assert_eq!(s.tcp().state(l), Ok(TcpState::Listen));
+    assert_eq!(s.tcp().accept(l), Ok(None));
 
     // peer > us: [S] seq 1000, win 65535, mss 1460
     send(&mut s, at(1), syn_from(PEER_PORT, 80, Seq(1000)), &[]);
@@ -56,11 +56,11 @@ fn passive_open_listen_syn_received_established_accept() {
     assert_eq!(synack.options.mss, Some(OUR_MSS), "RFC 9293 3.7.1");
     assert_eq!(synack.window, 65535);
     let iss = synack.seq;
-    let rows = s.tcp_sockets();
+    let rows = s.tcp().sockets();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].state, TcpState::SynReceived);
     assert_eq!(
-        s.tcp_accept(l),
+        s.tcp().accept(l),
         Ok(None),
         "not before the handshake completes"
     );
@@ -77,15 +77,19 @@ fn passive_open_listen_syn_received_established_accept() {
     };
     send(&mut s, at(2), ack, &[]);
     expect_nothing(&mut s);
-    let h = s.tcp_accept(l).unwrap().expect("an established connection");
-    assert_eq!(s.tcp_state(h), Ok(TcpState::Established));
+    let h = s
+        .tcp()
+        .accept(l)
+        .unwrap()
+        .expect("an established connection");
+    assert_eq!(s.tcp().state(h), Ok(TcpState::Established));
     assert_eq!(
-        s.tcp_peer_addr(h),
+        s.tcp().peer_addr(h),
         Ok(SocketAddrV4::new(PEER_IP, PEER_PORT))
     );
-    assert_eq!(s.tcp_local_addr(h), Ok(SocketAddrV4::new(US_IP, 80)));
-    assert_eq!(s.tcp_accept(l), Ok(None));
-    let details = s.tcp_sockets()[1].details.unwrap();
+    assert_eq!(s.tcp().local_addr(h), Ok(SocketAddrV4::new(US_IP, 80)));
+    assert_eq!(s.tcp().accept(l), Ok(None));
+    let details = s.tcp().sockets()[1].details.unwrap();
     assert_eq!(details.mss, 1460);
     assert_eq!(details.snd_wnd, 65535);
 }
@@ -94,16 +98,21 @@ fn passive_open_listen_syn_received_established_accept() {
 fn active_open_syn_sent_established() {
     let mut s = stack_knowing_peer();
     let h = s
-        .tcp_connect(at(0), SocketAddrV4::new(PEER_IP, 80))
+        .tcp()
+        .connect(at(0), SocketAddrV4::new(PEER_IP, 80))
         .unwrap();
-    assert_eq!(s.tcp_state(h), Ok(TcpState::SynSent));
+    assert_eq!(s.tcp().state(h), Ok(TcpState::SynSent));
     // us > peer: [S] seq ISS, win 65535, mss 1460
     let syn = expect_segment(&mut s);
     assert_seg(&syn, Flags::SYN, syn.seq, Seq(0), 0);
     assert_eq!(syn.options.mss, Some(OUR_MSS));
     assert_eq!(syn.dst_port, 80);
     assert!(syn.src_port >= 49152, "an ephemeral port");
-    assert_eq!(s.tcp_send(at(0), h, b"early"), Ok(0), "nothing queued yet");
+    assert_eq!(
+        s.tcp().send(at(0), h, b"early"),
+        Ok(0),
+        "nothing queued yet"
+    );
 
     // peer > us: [S.] seq 1000, ack ISS+1, mss 536
     let synack = TcpRepr {
@@ -123,8 +132,8 @@ fn active_open_syn_sent_established() {
     // us > peer: [.] seq ISS+1, ack 1001
     let ack = expect_segment(&mut s);
     assert_seg(&ack, Flags::ACK, syn.seq + 1, Seq(1001), 0);
-    assert_eq!(s.tcp_state(h), Ok(TcpState::Established));
-    let details = s.tcp_sockets()[0].details.unwrap();
+    assert_eq!(s.tcp().state(h), Ok(TcpState::Established));
+    let details = s.tcp().sockets()[0].details.unwrap();
     assert_eq!(
         (details.mss, details.snd_wnd),
         (536, 8192),
@@ -150,7 +159,7 @@ fn active_open_refused_by_rst_ack() {
     c.expect_nothing();
     assert_eq!(c.state(), TcpState::Closed);
     assert_eq!(
-        c.s.tcp_take_error(c.h),
+        c.s.tcp().take_error(c.h),
         Ok(Some(TcpError::ConnectionRefused))
     );
 }
@@ -259,7 +268,7 @@ fn syn_received_answers_a_retransmitted_syn_and_retransmits_its_syn_ack() {
     c.send(c.at(1100), c.tmpl(), &[]);
     c.expect_nothing();
     assert_eq!(c.state(), TcpState::Established);
-    assert_eq!(c.s.tcp_accept(c.listener.unwrap()), Ok(Some(c.h)));
+    assert_eq!(c.s.tcp().accept(c.listener.unwrap()), Ok(Some(c.h)));
 }
 
 #[test]
@@ -281,7 +290,7 @@ fn an_unanswered_syn_ack_gives_up_and_the_half_open_connection_goes() {
     // ... and at 127 s the half-open connection is dropped without a word.
     c.tick(c.at(127_000));
     c.expect_nothing();
-    assert_eq!(c.s.tcp_sockets().len(), 1, "only the listener");
+    assert_eq!(c.s.tcp().sockets().len(), 1, "only the listener");
     assert_eq!(c.next_timer(), None);
     // A late ACK meets the listener: RST.
     c.send(c.at(128_000), c.tmpl(), &[]);
@@ -313,9 +322,9 @@ fn rst_in_syn_received_returns_the_listener_to_listen() {
     };
     c.send(c.at(1), rst, &[]);
     c.expect_nothing();
-    assert_eq!(c.s.tcp_state(c.h), Err(TcpError::InvalidHandle), "freed");
-    assert_eq!(c.s.tcp_sockets().len(), 1, "only the listener is left");
-    assert_eq!(c.s.tcp_accept(c.listener.unwrap()), Ok(None));
+    assert_eq!(c.s.tcp().state(c.h), Err(TcpError::InvalidHandle), "freed");
+    assert_eq!(c.s.tcp().sockets().len(), 1, "only the listener is left");
+    assert_eq!(c.s.tcp().accept(c.listener.unwrap()), Ok(None));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -395,7 +404,7 @@ fn rst_to_a_closed_port_gets_nothing() {
 #[test]
 fn ack_to_a_listener_gets_rst_and_rst_is_ignored() {
     let mut s = stack_knowing_peer();
-    s.tcp_listen(any_port(80), 4).unwrap();
+    s.tcp().listen(any_port(80), 4).unwrap();
     // peer > us: [.] seq 1001, ack 4242 (no connection: a stale ACK)
     let ack = TcpRepr {
         src_port: PEER_PORT,
@@ -417,7 +426,7 @@ fn ack_to_a_listener_gets_rst_and_rst_is_ignored() {
     };
     send(&mut s, at(2), rst, &[]);
     expect_nothing(&mut s);
-    assert_eq!(s.tcp_sockets().len(), 1);
+    assert_eq!(s.tcp().sockets().len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -431,7 +440,7 @@ fn a_full_syn_queue_evicts_the_oldest_half_open_connection() {
     let mut s = stack::Stack::new(cfg, 1).unwrap();
     s.receive(at(0), &who_has_us());
     sent(&mut s);
-    let l = s.tcp_listen(any_port(80), 8).unwrap();
+    let l = s.tcp().listen(any_port(80), 8).unwrap();
     let mut iss = vec![];
     for (i, port) in [40001, 40002, 40003].into_iter().enumerate() {
         // peer:4000x > us: [S] seq 1000
@@ -444,7 +453,8 @@ fn a_full_syn_queue_evicts_the_oldest_half_open_connection() {
     // The third SYN pushed out the first half-open connection.
     assert_eq!(s.counters().tcp_syn_queue_evictions, 1);
     let half_open: Vec<u16> = s
-        .tcp_sockets()
+        .tcp()
+        .sockets()
         .iter()
         .filter(|r| r.state == TcpState::SynReceived)
         .map(|r| r.remote.port())
@@ -468,11 +478,11 @@ fn a_full_syn_queue_evicts_the_oldest_half_open_connection() {
     assert_eq!(segs.len(), 1, "{segs:?}");
     assert_seg(&segs[0], Flags::RST, iss[0] + 1, Seq(0), 0);
     assert_eq!(segs[0].dst_port, 40001);
-    let a = s.tcp_accept(l).unwrap().unwrap();
-    let b = s.tcp_accept(l).unwrap().unwrap();
-    assert_eq!(s.tcp_peer_addr(a).unwrap().port(), 40002);
-    assert_eq!(s.tcp_peer_addr(b).unwrap().port(), 40003);
-    assert_eq!(s.tcp_accept(l), Ok(None));
+    let a = s.tcp().accept(l).unwrap().unwrap();
+    let b = s.tcp().accept(l).unwrap().unwrap();
+    assert_eq!(s.tcp().peer_addr(a).unwrap().port(), 40002);
+    assert_eq!(s.tcp().peer_addr(b).unwrap().port(), 40003);
+    assert_eq!(s.tcp().accept(l), Ok(None));
 }
 
 #[test]
@@ -481,7 +491,7 @@ fn a_full_accept_queue_holds_the_handshake_until_accept_makes_room() {
     // not fit is dropped, the connection stays SYN-RECEIVED, and the retransmitted SYN-ACK
     // draws the ACK again; a new SYN meanwhile is dropped too. Nobody is reset.
     let mut s = stack_knowing_peer();
-    let l = s.tcp_listen(any_port(80), 1).unwrap();
+    let l = s.tcp().listen(any_port(80), 1).unwrap();
     let mut iss = vec![];
     for port in [40001, 40002] {
         send(&mut s, at(0), syn_from(port, 80, Seq(1000)), &[]);
@@ -507,9 +517,9 @@ fn a_full_accept_queue_holds_the_handshake_until_accept_makes_room() {
     assert!(expect_segments(&mut s).is_empty());
     assert_eq!(s.counters().tcp_accept_queue_overflows, 2);
     // The application accepts the first; room again.
-    let a = s.tcp_accept(l).unwrap().unwrap();
-    assert_eq!(s.tcp_peer_addr(a).unwrap().port(), 40001);
-    assert_eq!(s.tcp_accept(l), Ok(None));
+    let a = s.tcp().accept(l).unwrap().unwrap();
+    assert_eq!(s.tcp().peer_addr(a).unwrap().port(), 40001);
+    assert_eq!(s.tcp().accept(l), Ok(None));
     // Our SYN-ACK to 40002 times out after the initial RTO of 1 s and goes again ...
     s.handle_timeout(at(1000));
     let segs = expect_segments(&mut s);
@@ -519,11 +529,12 @@ fn a_full_accept_queue_holds_the_handshake_until_accept_makes_room() {
     // ... and this time the ACK completes the handshake.
     send(&mut s, at(1001), ack_from(40002, iss[1]), &[]);
     let b = s
-        .tcp_accept(l)
+        .tcp()
+        .accept(l)
         .unwrap()
         .expect("the second connection is accepted now");
-    assert_eq!(s.tcp_peer_addr(b).unwrap().port(), 40002);
-    assert_eq!(s.tcp_state(b), Ok(stack::TcpState::Established));
+    assert_eq!(s.tcp().peer_addr(b).unwrap().port(), 40002);
+    assert_eq!(s.tcp().state(b), Ok(stack::TcpState::Established));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -642,7 +653,7 @@ fn segments_outside_the_window_are_dropped_with_an_ack_across_the_wrap() {
 fn a_transfer_both_ways(open: Open) {
     let mut c = open.passive();
     // us > peer: three segments of 60 bytes (our numbers cross 2^32 in the wrap run)
-    c.s.tcp_set_nodelay(c.h, true).unwrap();
+    c.s.tcp().set_nodelay(c.h, true).unwrap();
     for i in 0..3 {
         c.write(c.at(10), &bytes(60 * i, 60));
     }
@@ -665,7 +676,7 @@ fn a_transfer_both_ways(open: Open) {
     };
     c.send(c.at(20), seg, &bytes(0, 100));
     assert_eq!(c.read_all(c.at(20)), bytes(0, 100));
-    assert_eq!(c.s.tcp_sockets()[1].send_queue, 120);
+    assert_eq!(c.s.tcp().sockets()[1].send_queue, 120);
     // The rest is lost: after the RTO (200 ms from the last progress), everything
     // unacknowledged again, from SND.UNA, in one segment.
     assert_eq!(c.next_timer(), Some(c.at(60)), "the delayed ACK first");
@@ -690,7 +701,7 @@ fn a_transfer_both_ways(open: Open) {
     };
     c.send(c.at(230), seg, &[]);
     c.expect_nothing();
-    assert!(c.s.tcp_all_acked(c.h));
+    assert!(c.s.tcp().all_acked(c.h));
     // An ACK beyond SND.NXT (across the wrap as well) is a challenge, not progress.
     let seg = TcpRepr {
         seq: c.irs + 101,
@@ -759,11 +770,11 @@ fn rst_at_rcv_nxt_resets_the_connection(open: Open) {
     assert_eq!(c.state(), TcpState::Closed);
     let mut buf = [0u8; 8];
     assert_eq!(
-        c.s.tcp_recv(c.at(11), c.h, &mut buf),
+        c.s.tcp().recv(at_from(c.t0, 11), c.h, &mut buf),
         Err(TcpError::ConnectionReset)
     );
     assert_eq!(
-        c.s.tcp_send(c.at(11), c.h, b"x"),
+        c.s.tcp().send(at_from(c.t0, 11), c.h, b"x"),
         Err(TcpError::NotConnected)
     );
 }

@@ -28,7 +28,7 @@ fn tuple(c: &Conn) -> (SocketAddrV4, SocketAddrV4) {
 #[track_caller]
 fn orphaned_time_wait() -> Conn {
     let mut c = established();
-    c.s.tcp_close(c.at(1), c.h).unwrap();
+    c.s.tcp().close(at_from(c.t0, 1), c.h).unwrap();
     // us > peer: [F.] seq ISS+1, ack 1001
     assert_seg(
         &c.expect_one(),
@@ -37,7 +37,7 @@ fn orphaned_time_wait() -> Conn {
         c.irs + 1,
         0,
     );
-    assert_eq!(c.s.tcp_state(c.h), Err(TcpError::InvalidHandle));
+    assert_eq!(c.s.tcp().state(c.h), Err(TcpError::InvalidHandle));
     // peer > us: [.] ack ISS+2
     let ack = TcpRepr {
         ack: c.iss + 2,
@@ -45,7 +45,7 @@ fn orphaned_time_wait() -> Conn {
     };
     c.send(c.at(2), ack, &[]);
     c.expect_nothing();
-    assert_eq!(c.s.tcp_sockets()[1].state, TcpState::FinWait2);
+    assert_eq!(c.s.tcp().sockets()[1].state, TcpState::FinWait2);
     // peer > us: [F.] seq 1001, ack ISS+2
     let fin = TcpRepr {
         flags: Flags::FIN | Flags::ACK,
@@ -54,8 +54,12 @@ fn orphaned_time_wait() -> Conn {
     c.send(c.at(3), fin, &[]);
     // us > peer: [.] seq ISS+2, ack 1002
     assert_seg(&c.expect_one(), Flags::ACK, c.iss + 2, c.irs + 2, 0);
-    assert_eq!(c.s.tcp_time_wait(), [tuple(&c)]);
-    assert_eq!(c.s.tcp_sockets().len(), 1, "only the listener has a socket");
+    assert_eq!(c.s.tcp().time_wait(), [tuple(&c)]);
+    assert_eq!(
+        c.s.tcp().sockets().len(),
+        1,
+        "only the listener has a socket"
+    );
     c
 }
 
@@ -66,7 +70,7 @@ fn orphaned_time_wait() -> Conn {
 #[test]
 fn we_close_first_fin_wait_1_fin_wait_2_time_wait_closed() {
     let mut c = established();
-    c.s.tcp_shutdown(c.at(1), c.h).unwrap();
+    c.s.tcp().shutdown(at_from(c.t0, 1), c.h).unwrap();
     assert_eq!(c.state(), TcpState::FinWait1);
     // us > peer: [F.] seq ISS+1, ack 1001
     assert_seg(
@@ -95,7 +99,7 @@ fn we_close_first_fin_wait_1_fin_wait_2_time_wait_closed() {
     assert_eq!(c.state(), TcpState::TimeWait);
     let mut buf = [0u8; 4];
     assert_eq!(
-        c.s.tcp_recv(c.at(4), c.h, &mut buf),
+        c.s.tcp().recv(at_from(c.t0, 4), c.h, &mut buf),
         Ok(Some(0)),
         "end of stream"
     );
@@ -107,8 +111,8 @@ fn we_close_first_fin_wait_1_fin_wait_2_time_wait_closed() {
     assert_eq!(c.state(), TcpState::Closed);
     c.expect_nothing();
     assert_eq!(c.next_timer(), None);
-    c.s.tcp_close(c.at(TWO_MSL + 10), c.h).unwrap();
-    assert_eq!(c.s.tcp_sockets().len(), 1, "only the listener");
+    c.s.tcp().close(at_from(c.t0, TWO_MSL + 10), c.h).unwrap();
+    assert_eq!(c.s.tcp().sockets().len(), 1, "only the listener");
 }
 
 #[test]
@@ -116,9 +120,9 @@ fn after_tcp_close_time_wait_is_a_bufferless_entry_gone_after_2msl() {
     let mut c = orphaned_time_wait();
     assert_eq!(c.next_timer(), Some(c.at(3 + TWO_MSL)));
     c.tick(c.at(3 + TWO_MSL - 1));
-    assert_eq!(c.s.tcp_time_wait().len(), 1);
+    assert_eq!(c.s.tcp().time_wait().len(), 1);
     c.tick(c.at(3 + TWO_MSL));
-    assert!(c.s.tcp_time_wait().is_empty());
+    assert!(c.s.tcp().time_wait().is_empty());
     assert_eq!(c.next_timer(), None);
     // Now the 4-tuple is free: a stray ACK meets the listener, which resets it.
     let stray = TcpRepr {
@@ -135,7 +139,7 @@ fn peer_closes_first_close_wait_last_ack_closed() {
     let mut c = close_wait();
     let mut buf = [0u8; 4];
     assert_eq!(
-        c.s.tcp_recv(c.at(2), c.h, &mut buf),
+        c.s.tcp().recv(at_from(c.t0, 2), c.h, &mut buf),
         Ok(Some(0)),
         "end of stream"
     );
@@ -149,7 +153,7 @@ fn peer_closes_first_close_wait_last_ack_closed() {
         c.irs + 2,
         10,
     );
-    c.s.tcp_shutdown(c.at(4), c.h).unwrap();
+    c.s.tcp().shutdown(at_from(c.t0, 4), c.h).unwrap();
     assert_eq!(c.state(), TcpState::LastAck);
     // us > peer: [F.] seq ISS+11, ack 1002
     assert_seg(
@@ -174,7 +178,7 @@ fn peer_closes_first_close_wait_last_ack_closed() {
         "no TIME-WAIT for the side that closed last"
     );
     assert_eq!(
-        c.s.tcp_send(c.at(6), c.h, b"x"),
+        c.s.tcp().send(at_from(c.t0, 6), c.h, b"x"),
         Err(TcpError::NotConnected)
     );
 }
@@ -205,8 +209,8 @@ fn last_ack_reacknowledges_a_retransmitted_fin_then_closes_on_the_ack() {
 #[test]
 fn last_ack_retransmits_its_fin_and_tcp_close_frees_the_socket_when_acked() {
     let mut c = close_wait();
-    c.s.tcp_close(c.at(2), c.h).unwrap();
-    assert_eq!(c.s.tcp_state(c.h), Err(TcpError::InvalidHandle));
+    c.s.tcp().close(at_from(c.t0, 2), c.h).unwrap();
+    assert_eq!(c.s.tcp().state(c.h), Err(TcpError::InvalidHandle));
     // us > peer: [F.] seq ISS+1, ack 1002
     assert_seg(
         &c.expect_one(),
@@ -234,8 +238,8 @@ fn last_ack_retransmits_its_fin_and_tcp_close_frees_the_socket_when_acked() {
     };
     c.send(c.at(250), ack, &[]);
     c.expect_nothing();
-    assert_eq!(c.s.tcp_sockets().len(), 1, "only the listener");
-    assert!(c.s.tcp_time_wait().is_empty());
+    assert_eq!(c.s.tcp().sockets().len(), 1, "only the listener");
+    assert!(c.s.tcp().time_wait().is_empty());
 }
 
 #[test]
@@ -266,7 +270,7 @@ fn fin_follows_queued_data() {
     // The peer's window holds 100 bytes: 150 written leave 50 queued behind it.
     c.write(c.at(2), &bytes(0, 150));
     assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 100);
-    c.s.tcp_shutdown(c.at(3), c.h).unwrap();
+    c.s.tcp().shutdown(at_from(c.t0, 3), c.h).unwrap();
     c.expect_nothing();
     assert_eq!(c.state(), TcpState::FinWait1);
     // peer > us: [.] ack ISS+101, win 1000
@@ -352,7 +356,10 @@ fn fin_that_also_acknowledges_ours_goes_straight_to_time_wait() {
 #[test]
 fn after_shutdown_we_still_receive() {
     let mut c = fin_wait_2();
-    assert_eq!(c.s.tcp_send(c.at(3), c.h, b"x"), Err(TcpError::BrokenPipe));
+    assert_eq!(
+        c.s.tcp().send(at_from(c.t0, 3), c.h, b"x"),
+        Err(TcpError::BrokenPipe)
+    );
     // peer > us: [P.] seq 1001:1301, ack ISS+2
     let data = TcpRepr {
         ack: c.iss + 2,
@@ -376,7 +383,10 @@ fn after_shutdown_we_still_receive() {
     assert_eq!(c.state(), TcpState::TimeWait);
     assert_eq!(c.read_all(c.at(61)), bytes(300, 100));
     let mut buf = [0u8; 4];
-    assert_eq!(c.s.tcp_recv(c.at(62), c.h, &mut buf), Ok(Some(0)));
+    assert_eq!(
+        c.s.tcp().recv(at_from(c.t0, 62), c.h, &mut buf),
+        Ok(Some(0))
+    );
 }
 
 #[test]
@@ -421,7 +431,7 @@ fn the_peers_half_close_leaves_our_side_open() {
         ..c.tmpl()
     };
     c.send(c.at(4), ack, &[]);
-    assert!(c.s.tcp_all_acked(c.h));
+    assert!(c.s.tcp().all_acked(c.h));
     assert_eq!(c.state(), TcpState::CloseWait);
 }
 
@@ -459,7 +469,7 @@ fn close_with_unread_data_resets_the_connection() {
         ..c.tmpl()
     };
     c.send(c.at(10), data, b"hello");
-    c.s.tcp_close(c.at(20), c.h).unwrap();
+    c.s.tcp().close(at_from(c.t0, 20), c.h).unwrap();
     // us > peer: [R.] seq ISS+1, ack 1006 (RFC 1122 4.2.2.13: the data was lost)
     assert_seg(
         &c.expect_one(),
@@ -468,8 +478,8 @@ fn close_with_unread_data_resets_the_connection() {
         c.irs + 6,
         0,
     );
-    assert_eq!(c.s.tcp_state(c.h), Err(TcpError::InvalidHandle));
-    assert!(c.s.tcp_time_wait().is_empty());
+    assert_eq!(c.s.tcp().state(c.h), Err(TcpError::InvalidHandle));
+    assert!(c.s.tcp().time_wait().is_empty());
     assert_eq!(c.next_timer(), None);
     // The peer's next segment finds no connection.
     let more = TcpRepr {
@@ -489,7 +499,7 @@ fn close_after_reading_everything_is_orderly() {
     };
     c.send(c.at(10), data, b"hello");
     assert_eq!(c.read_all(c.at(11)), b"hello");
-    c.s.tcp_close(c.at(20), c.h).unwrap();
+    c.s.tcp().close(at_from(c.t0, 20), c.h).unwrap();
     // us > peer: [F.] seq ISS+1, ack 1006
     assert_seg(
         &c.expect_one(),
@@ -510,7 +520,7 @@ fn abort_sends_rst_and_forgets_queued_data() {
     c.send(c.at(1), ack, &[]);
     c.write(c.at(2), b"never sent");
     c.expect_nothing();
-    c.s.tcp_abort(c.at(3), c.h).unwrap();
+    c.s.tcp().abort(at_from(c.t0, 3), c.h).unwrap();
     // us > peer: [R.] seq ISS+1, ack 1001
     assert_seg(
         &c.expect_one(),
@@ -519,7 +529,7 @@ fn abort_sends_rst_and_forgets_queued_data() {
         c.irs + 1,
         0,
     );
-    assert_eq!(c.s.tcp_state(c.h), Err(TcpError::InvalidHandle));
+    assert_eq!(c.s.tcp().state(c.h), Err(TcpError::InvalidHandle));
     assert_eq!(c.next_timer(), None);
 }
 
@@ -541,7 +551,7 @@ fn shutdown_in_syn_received_sends_fin_once_established() {
         c.irs + 1,
         0,
     );
-    c.s.tcp_shutdown(c.at(2), c.h).unwrap();
+    c.s.tcp().shutdown(at_from(c.t0, 2), c.h).unwrap();
     c.expect_nothing();
     // peer > us: [.] seq 1001, ack ISS+1
     c.send(c.at(3), c.tmpl(), &[]);
@@ -570,16 +580,16 @@ fn shutdown_in_syn_received_sends_fin_once_established() {
 #[test]
 fn close_in_syn_sent_sends_nothing() {
     let mut c = syn_sent();
-    c.s.tcp_close(c.at(1), c.h).unwrap();
+    c.s.tcp().close(at_from(c.t0, 1), c.h).unwrap();
     c.expect_nothing();
-    assert!(c.s.tcp_sockets().is_empty());
+    assert!(c.s.tcp().sockets().is_empty());
     assert_eq!(c.next_timer(), None);
 }
 
 #[test]
 fn an_orphan_in_fin_wait_2_gives_up_after_the_fin_wait_2_timeout() {
     let mut c = established();
-    c.s.tcp_close(c.at(1), c.h).unwrap();
+    c.s.tcp().close(at_from(c.t0, 1), c.h).unwrap();
     assert_seg(
         &c.expect_one(),
         Flags::FIN | Flags::ACK,
@@ -592,12 +602,12 @@ fn an_orphan_in_fin_wait_2_gives_up_after_the_fin_wait_2_timeout() {
         ..c.tmpl()
     };
     c.send(c.at(2), ack, &[]);
-    assert_eq!(c.s.tcp_sockets()[1].state, TcpState::FinWait2);
+    assert_eq!(c.s.tcp().sockets()[1].state, TcpState::FinWait2);
     // Linux's tcp_fin_timeout: 60 s.
     assert_eq!(c.next_timer(), Some(c.at(60_002)));
     c.tick(c.at(60_002));
     c.expect_nothing();
-    assert_eq!(c.s.tcp_sockets().len(), 1, "only the listener");
+    assert_eq!(c.s.tcp().sockets().len(), 1, "only the listener");
     // The peer's late FIN is answered with a reset.
     let fin = TcpRepr {
         flags: Flags::FIN | Flags::ACK,
@@ -646,9 +656,9 @@ fn time_wait_entry_acknowledges_a_retransmitted_fin_and_restarts_2msl() {
     assert_seg(&c.expect_one(), Flags::ACK, c.iss + 2, c.irs + 2, 0);
     assert_eq!(c.next_timer(), Some(c.at(30_000 + TWO_MSL)));
     c.tick(c.at(3 + TWO_MSL));
-    assert_eq!(c.s.tcp_time_wait().len(), 1);
+    assert_eq!(c.s.tcp().time_wait().len(), 1);
     c.tick(c.at(30_000 + TWO_MSL));
-    assert!(c.s.tcp_time_wait().is_empty());
+    assert!(c.s.tcp().time_wait().is_empty());
 }
 
 /// In TIME-WAIT an in-sequence bare ACK is all there is to hear and needs no answer
@@ -722,15 +732,15 @@ fn a_new_syn_beyond_the_old_connection_reopens_from_time_wait() {
         synack.seq.gt(c.iss + 2),
         "RFC 6528's clock puts the new ISS above the old connection's"
     );
-    assert!(c.s.tcp_time_wait().is_empty());
+    assert!(c.s.tcp().time_wait().is_empty());
     let ack = TcpRepr {
         seq: c.irs + 100_003,
         ack: synack.seq + 1,
         ..c.tmpl()
     };
     c.send(c.at(5_001), ack, &[]);
-    let h = c.s.tcp_accept(c.listener.unwrap()).unwrap().unwrap();
-    assert_eq!(c.s.tcp_state(h), Ok(TcpState::Established));
+    let h = c.s.tcp().accept(c.listener.unwrap()).unwrap().unwrap();
+    assert_eq!(c.s.tcp().state(h), Ok(TcpState::Established));
 }
 
 #[test]
@@ -746,8 +756,8 @@ fn an_old_syn_does_not_reopen_from_time_wait() {
     c.send(c.at(5_000), syn, &[]);
     // us > peer: [.] seq ISS+2, ack 1002 (TIME-WAIT stands)
     assert_seg(&c.expect_one(), Flags::ACK, c.iss + 2, c.irs + 2, 0);
-    assert_eq!(c.s.tcp_time_wait(), [tuple(&c)]);
-    assert_eq!(c.s.tcp_sockets().len(), 1);
+    assert_eq!(c.s.tcp().time_wait(), [tuple(&c)]);
+    assert_eq!(c.s.tcp().sockets().len(), 1);
 }
 
 #[test]
@@ -761,5 +771,5 @@ fn rst_ends_a_time_wait_entry_only_at_rcv_nxt() {
     };
     c.send(c.at(100), rst, &[]);
     c.expect_nothing();
-    assert_eq!(c.s.tcp_time_wait().len(), 1);
+    assert_eq!(c.s.tcp().time_wait().len(), 1);
 }

@@ -40,7 +40,7 @@ fn out_of_order_data_is_held_then_delivered_when_the_hole_fills(open: Open) {
     // us > peer: [.] ack 1301, at once: the ACK jumps over the held data
     assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 301, 0);
     assert_eq!(c.read_all(c.at(21)), bytes(0, 300));
-    assert_eq!(c.s.tcp_sockets()[1].counters.out_of_order, 2);
+    assert_eq!(c.s.tcp().sockets()[1].counters.out_of_order, 2);
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn syn_is_retransmitted_with_backoff_then_connect_times_out() {
     assert_eq!(c.state(), TcpState::Closed);
     assert_eq!(c.next_timer(), None);
     assert_eq!(
-        c.s.tcp_send(c.at(127_001), c.h, b"x"),
+        c.s.tcp().send(at_from(c.t0, 127_001), c.h, b"x"),
         Err(TcpError::TimedOut)
     );
 }
@@ -145,7 +145,7 @@ fn lost_data_is_retransmitted_after_the_rto_with_exponential_backoff() {
         None,
         "all acknowledged: timer stopped (5.2)"
     );
-    let row = &c.s.tcp_sockets()[1];
+    let row = &c.s.tcp().sockets()[1];
     assert_eq!((row.counters.timeouts, row.counters.retransmits), (4, 4));
     // Karn: that ACK timed nothing (it acknowledged a retransmission), so the backed-off
     // RTO stays until a fresh sample.
@@ -191,7 +191,7 @@ fn rto_follows_rtt_samples_down_to_the_200ms_floor() {
     // SRTT = 10 + 90 * (7/8)^20 ~ 16 ms and RTTVAR a few ms: the computed RTO is far
     // below the 200 ms floor, which applies (RFC 6298 2.4 with Linux's minimum).
     assert_eq!(c.next_timer(), Some(c.at(now + RTO)));
-    let details = c.s.tcp_sockets()[1].details.unwrap();
+    let details = c.s.tcp().sockets()[1].details.unwrap();
     let srtt = details.srtt_us.unwrap();
     assert!((16_000..16_500).contains(&srtt), "srtt {srtt} us");
     assert_eq!(details.rto_ms, 200);
@@ -227,7 +227,7 @@ fn three_duplicate_acks_fast_retransmit_exactly_one_segment() {
     // A fourth duplicate: no new data to send, so nothing.
     c.send(c.at(24), ack, &[]);
     c.expect_nothing();
-    let row = &c.s.tcp_sockets()[1];
+    let row = &c.s.tcp().sockets()[1];
     assert_eq!(row.counters.fast_retransmits, 1);
     assert_eq!(row.counters.dup_acks, 4);
     // peer > us: [.] ack ISS+7301, everything
@@ -237,7 +237,7 @@ fn three_duplicate_acks_fast_retransmit_exactly_one_segment() {
     };
     c.send(c.at(30), ack, &[]);
     c.expect_nothing();
-    assert!(c.s.tcp_all_acked(c.h));
+    assert!(c.s.tcp().all_acked(c.h));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -447,8 +447,8 @@ fn nagle_does_not_hold_a_full_segment() {
 #[test]
 fn nodelay_sends_small_writes_at_once() {
     let mut c = established();
-    c.s.tcp_set_nodelay(c.h, true).unwrap();
-    assert_eq!(c.s.tcp_nodelay(c.h), Ok(true));
+    c.s.tcp().set_nodelay(c.h, true).unwrap();
+    assert_eq!(c.s.tcp().nodelay(c.h), Ok(true));
     c.write(c.at(1), b"a");
     assert_seg(
         &c.expect_one(),
@@ -501,7 +501,10 @@ fn the_window_shrinks_as_data_waits_and_reopens_when_read() {
     assert_eq!(ack.window, 96);
     // Reading a little does not reopen the window by a silly amount (RFC 1122 4.2.3.3).
     let mut buf = [0u8; 1000];
-    assert_eq!(c.s.tcp_recv(c.at(30), c.h, &mut buf), Ok(Some(1000)));
+    assert_eq!(
+        c.s.tcp().recv(at_from(c.t0, 30), c.h, &mut buf),
+        Ok(Some(1000))
+    );
     c.expect_nothing();
     // Reading the rest does: a window update.
     assert_eq!(c.read_all(c.at(40)), bytes(1000, 3000));
@@ -547,7 +550,7 @@ fn without_an_mss_option_the_peer_gets_536_byte_segments() {
         ..Open::default()
     }
     .passive();
-    c.s.tcp_set_nodelay(c.h, true).unwrap();
+    c.s.tcp().set_nodelay(c.h, true).unwrap();
     c.write(c.at(1), &bytes(0, 1000));
     let segs = c.expect();
     assert_eq!(segs.len(), 2, "{segs:?}");
@@ -568,7 +571,7 @@ fn a_larger_peer_mss_is_held_to_our_mtu() {
         ..Open::default()
     }
     .passive();
-    c.s.tcp_set_nodelay(c.h, true).unwrap();
+    c.s.tcp().set_nodelay(c.h, true).unwrap();
     c.write(c.at(1), &bytes(0, 3000));
     let lens: Vec<usize> = c.expect().iter().map(|s| s.data.len()).collect();
     assert_eq!(lens, [1460, 1460, 80]);
@@ -619,7 +622,9 @@ fn a_small_window_is_used_after_the_sws_override_timeout() {
 #[test]
 fn keepalive_probes_an_idle_connection_then_gives_up() {
     let mut c = established();
-    c.s.tcp_set_keepalive(c.at(10), c.h, true).unwrap();
+    c.s.tcp()
+        .set_keepalive(at_from(c.t0, 10), c.h, true)
+        .unwrap();
     // RFC 1122 4.2.3.6: after two hours idle (since the handshake at 0) ...
     let idle = 7_200_000;
     assert_eq!(c.next_timer(), Some(c.at(idle)));
@@ -641,5 +646,5 @@ fn keepalive_probes_an_idle_connection_then_gives_up() {
     c.tick(c.at(quiet + 9 * 75_000));
     c.expect_nothing();
     assert_eq!(c.state(), TcpState::Closed);
-    assert_eq!(c.s.tcp_take_error(c.h), Ok(Some(TcpError::TimedOut)));
+    assert_eq!(c.s.tcp().take_error(c.h), Ok(Some(TcpError::TimedOut)));
 }

@@ -44,7 +44,7 @@ fn port_unreachable_in_syn_sent_refuses_the_connection() {
     c.s.receive(c.at(1), &icmp_about(PORT_UNREACHABLE, c.port, 80, c.iss));
     assert_eq!(c.state(), TcpState::Closed);
     assert_eq!(
-        c.s.tcp_take_error(c.h),
+        c.s.tcp().take_error(c.h),
         Ok(Some(TcpError::ConnectionRefused))
     );
     c.expect_nothing();
@@ -78,7 +78,7 @@ fn port_unreachable_on_an_established_connection_is_only_a_soft_error() {
 #[test]
 fn fragmentation_needed_lowers_the_mss_and_resends_smaller() {
     let mut c = established();
-    c.s.tcp_set_nodelay(c.h, true).unwrap();
+    c.s.tcp().set_nodelay(c.h, true).unwrap();
     let data = vec![7u8; 1460];
     c.write(c.at(1), &data);
     let big = c.expect_one();

@@ -16,35 +16,35 @@ fn sa(s: &str) -> SocketAddrV4 {
 #[test]
 fn binding_rules() {
     let mut s = stack();
-    let a = s.udp_bind(sa("0.0.0.0:7")).unwrap();
-    assert_eq!(s.udp_bind(sa("10.0.0.2:7")), Err(UdpError::AddrInUse));
+    let a = s.udp().bind(sa("0.0.0.0:7")).unwrap();
+    assert_eq!(s.udp().bind(sa("10.0.0.2:7")), Err(UdpError::AddrInUse));
     assert_eq!(
-        s.udp_bind(sa("10.0.0.9:8")),
+        s.udp().bind(sa("10.0.0.9:8")),
         Err(UdpError::AddrNotAvailable)
     );
-    let e = s.udp_bind(sa("0.0.0.0:0")).unwrap();
-    let port = s.udp_local_addr(e).unwrap().port();
+    let e = s.udp().bind(sa("0.0.0.0:0")).unwrap();
+    let port = s.udp().local_addr(e).unwrap().port();
     assert!((49152..=65535).contains(&port), "ephemeral port {port}");
-    s.udp_close(a).unwrap();
+    s.udp().close(a).unwrap();
     // The handle is stale now, even once the slot is reused.
-    let b = s.udp_bind(sa("0.0.0.0:7")).unwrap();
-    assert_eq!(s.udp_local_addr(a), Err(UdpError::InvalidHandle));
-    assert_eq!(s.udp_close(a), Err(UdpError::InvalidHandle));
-    assert!(s.udp_local_addr(b).is_ok());
+    let b = s.udp().bind(sa("0.0.0.0:7")).unwrap();
+    assert_eq!(s.udp().local_addr(a), Err(UdpError::InvalidHandle));
+    assert_eq!(s.udp().close(a), Err(UdpError::InvalidHandle));
+    assert!(s.udp().local_addr(b).is_ok());
 }
 
 #[test]
 fn datagram_in_datagram_back_out() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_bind(sa("0.0.0.0:7")).unwrap();
+    let h = s.udp().bind(sa("0.0.0.0:7")).unwrap();
     // peer:40000 > us:7 UDP "hi\n"
     s.receive(at(1), &udp_from_peer(US_IP, US_MAC, 40000, 7, b"hi\n"));
     let mut buf = [0u8; 64];
-    let (n, from) = s.udp_recv_from(h, &mut buf).unwrap().unwrap();
+    let (n, from) = s.udp().recv_from(h, &mut buf).unwrap().unwrap();
     assert_eq!((&buf[..n], from), (&b"hi\n"[..], sa("10.0.0.1:40000")));
-    assert_eq!(s.udp_recv_from(h, &mut buf), Ok(None));
+    assert_eq!(s.udp().recv_from(h, &mut buf), Ok(None));
     // us:7 > peer:40000 UDP "hi\n"
-    s.udp_send_to(at(2), h, b"hi\n", from).unwrap();
+    s.udp().send_to(at(2), h, b"hi\n", from).unwrap();
     let (ip, body) = as_ipv4(&expect_one(&mut s));
     let (udp, data) = UdpRepr::parse(ip.src, ip.dst, &body).expect("checksum verifies");
     assert_eq!((ip.src, ip.dst), (US_IP, PEER_IP));
@@ -108,9 +108,9 @@ fn no_port_unreachable_for_broadcasts() {
 #[test]
 fn connected_socket_reports_refused_once_after_port_unreachable() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_open().unwrap();
-    s.udp_connect(h, sa("10.0.0.1:9999")).unwrap();
-    s.udp_send(at(1), h, b"hello?").unwrap();
+    let h = s.udp().open().unwrap();
+    s.udp().connect(h, sa("10.0.0.1:9999")).unwrap();
+    s.udp().send(at(1), h, b"hello?").unwrap();
     let sent_frame = expect_one(&mut s);
     // peer > us: ICMP port unreachable quoting our datagram
     let quote = &sent_frame[14..14 + 28];
@@ -132,10 +132,10 @@ fn connected_socket_reports_refused_once_after_port_unreachable() {
     );
     let mut buf = [0u8; 16];
     assert_eq!(
-        s.udp_recv_from(h, &mut buf),
+        s.udp().recv_from(h, &mut buf),
         Err(UdpError::ConnectionRefused)
     );
-    assert_eq!(s.udp_recv_from(h, &mut buf), Ok(None), "reported once");
+    assert_eq!(s.udp().recv_from(h, &mut buf), Ok(None), "reported once");
     assert_eq!(s.counters().icmp_errors_delivered, 1);
     // The same error pending at a send is reported by the send, as on Linux.
     s.receive(
@@ -148,7 +148,7 @@ fn connected_socket_reports_refused_once_after_port_unreachable() {
         ),
     );
     assert_eq!(
-        s.udp_send(at(3), h, b"again"),
+        s.udp().send(at(3), h, b"again"),
         Err(UdpError::ConnectionRefused)
     );
 }
@@ -156,8 +156,10 @@ fn connected_socket_reports_refused_once_after_port_unreachable() {
 #[test]
 fn icmp_errors_for_unconnected_or_foreign_datagrams_are_ignored() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_bind(sa("0.0.0.0:5000")).unwrap();
-    s.udp_send_to(at(1), h, b"x", sa("10.0.0.1:9999")).unwrap();
+    let h = s.udp().bind(sa("0.0.0.0:5000")).unwrap();
+    s.udp()
+        .send_to(at(1), h, b"x", sa("10.0.0.1:9999"))
+        .unwrap();
     let sent_frame = expect_one(&mut s);
     let body = icmp(
         IcmpRepr::DestUnreachable {
@@ -177,7 +179,7 @@ fn icmp_errors_for_unconnected_or_foreign_datagrams_are_ignored() {
     );
     let mut buf = [0u8; 4];
     assert_eq!(
-        s.udp_recv_from(h, &mut buf),
+        s.udp().recv_from(h, &mut buf),
         Ok(None),
         "unconnected sockets see no ICMP errors"
     );
@@ -187,8 +189,8 @@ fn icmp_errors_for_unconnected_or_foreign_datagrams_are_ignored() {
 #[test]
 fn connected_socket_hears_only_its_peer() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_bind(sa("0.0.0.0:5000")).unwrap();
-    s.udp_connect(h, sa("10.0.0.1:6000")).unwrap();
+    let h = s.udp().bind(sa("0.0.0.0:5000")).unwrap();
+    s.udp().connect(h, sa("10.0.0.1:6000")).unwrap();
     s.receive(
         at(1),
         &udp_from_peer(US_IP, US_MAC, 6001, 5000, b"stranger"),
@@ -204,16 +206,16 @@ fn connected_socket_hears_only_its_peer() {
     );
     s.receive(at(2), &udp_from_peer(US_IP, US_MAC, 6000, 5000, b"peer"));
     let mut buf = [0u8; 16];
-    let (n, _) = s.udp_recv_from(h, &mut buf).unwrap().unwrap();
+    let (n, _) = s.udp().recv_from(h, &mut buf).unwrap().unwrap();
     assert_eq!(&buf[..n], b"peer");
-    assert_eq!(s.udp_local_addr(h).unwrap(), sa("10.0.0.2:5000"));
-    assert_eq!(s.udp_peer_addr(h).unwrap(), Some(sa("10.0.0.1:6000")));
+    assert_eq!(s.udp().local_addr(h).unwrap(), sa("10.0.0.2:5000"));
+    assert_eq!(s.udp().peer_addr(h).unwrap(), Some(sa("10.0.0.1:6000")));
 }
 
 #[test]
 fn broadcast_only_when_asked_for() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_bind(sa("0.0.0.0:67")).unwrap();
+    let h = s.udp().bind(sa("0.0.0.0:67")).unwrap();
     let bcast = udp_from_peer(
         "255.255.255.255".parse().unwrap(),
         MacAddr::BROADCAST,
@@ -224,14 +226,15 @@ fn broadcast_only_when_asked_for() {
     s.receive(at(1), &bcast);
     assert_eq!(s.counters().rx_dropped(RxDrop::UdpBroadcastNotWanted), 1);
     assert_eq!(
-        s.udp_send_to(at(1), h, b"x", sa("10.0.0.255:68")),
+        s.udp().send_to(at(1), h, b"x", sa("10.0.0.255:68")),
         Err(UdpError::BroadcastNotEnabled)
     );
-    s.udp_set_broadcast(h, true).unwrap();
+    s.udp().set_broadcast(h, true).unwrap();
     s.receive(at(2), &bcast);
     let mut buf = [0u8; 16];
-    assert!(s.udp_recv_from(h, &mut buf).unwrap().is_some());
-    s.udp_send_to(at(3), h, b"offer", sa("10.0.0.255:68"))
+    assert!(s.udp().recv_from(h, &mut buf).unwrap().is_some());
+    s.udp()
+        .send_to(at(3), h, b"offer", sa("10.0.0.255:68"))
         .unwrap();
     let f = expect_one(&mut s);
     assert_eq!(
@@ -243,7 +246,7 @@ fn broadcast_only_when_asked_for() {
 #[test]
 fn receive_buffer_is_bounded_and_overflow_counted() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_bind(sa("0.0.0.0:7")).unwrap();
+    let h = s.udp().bind(sa("0.0.0.0:7")).unwrap();
     let limit = s.config().udp_recv_buffer;
     let n = limit / (1000 + 64) + 10;
     for i in 0..n {
@@ -255,7 +258,7 @@ fn receive_buffer_is_bounded_and_overflow_counted() {
     assert_eq!(s.counters().rx_dropped(RxDrop::UdpRecvBufferFull), 10);
     let mut buf = [0u8; 4];
     // Reading frees room; a short buffer truncates the datagram, as recv(2) does.
-    assert_eq!(s.udp_recv_from(h, &mut buf).unwrap().unwrap().0, 4);
+    assert_eq!(s.udp().recv_from(h, &mut buf).unwrap().unwrap().0, 4);
     s.receive(
         at(n as u64),
         &udp_from_peer(US_IP, US_MAC, 40000, 7, &[0u8; 1000]),
@@ -266,9 +269,10 @@ fn receive_buffer_is_bounded_and_overflow_counted() {
 #[test]
 fn large_datagrams_leave_in_fragments() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_bind(sa("0.0.0.0:7")).unwrap();
+    let h = s.udp().bind(sa("0.0.0.0:7")).unwrap();
     let data: Vec<u8> = (0..8000u32).map(|i| (i % 251) as u8).collect();
-    s.udp_send_to(at(1), h, &data, sa("10.0.0.1:40000"))
+    s.udp()
+        .send_to(at(1), h, &data, sa("10.0.0.1:40000"))
         .unwrap();
     let frames = sent(&mut s);
     // 8008 bytes of UDP in 1480-byte pieces: 5 full fragments and one of 608.
@@ -290,7 +294,8 @@ fn large_datagrams_leave_in_fragments() {
         UdpRepr::parse(US_IP, PEER_IP, &whole).expect("reassembles with a valid checksum");
     assert_eq!(got, &data[..]);
     assert_eq!(
-        s.udp_send_to(at(2), h, &vec![0; 65508], sa("10.0.0.1:40000")),
+        s.udp()
+            .send_to(at(2), h, &vec![0; 65508], sa("10.0.0.1:40000")),
         Err(UdpError::TooBig)
     );
 }
@@ -298,7 +303,7 @@ fn large_datagrams_leave_in_fragments() {
 #[test]
 fn fragmented_datagrams_arrive_whole_in_any_order() {
     let mut s = stack_knowing_peer();
-    let h = s.udp_bind(sa("0.0.0.0:7")).unwrap();
+    let h = s.udp().bind(sa("0.0.0.0:7")).unwrap();
     let data: Vec<u8> = (0..8000u32).map(|i| (i % 251) as u8).collect();
     let mut frags = fragment(&udp_from_peer(US_IP, US_MAC, 40000, 7, &data), 1480);
     frags.reverse();
@@ -308,7 +313,11 @@ fn fragmented_datagrams_arrive_whole_in_any_order() {
         s.receive(at(1), f);
     }
     let mut buf = vec![0u8; 9000];
-    let (n, _) = s.udp_recv_from(h, &mut buf).unwrap().expect("reassembled");
+    let (n, _) = s
+        .udp()
+        .recv_from(h, &mut buf)
+        .unwrap()
+        .expect("reassembled");
     assert_eq!(&buf[..n], &data[..]);
     assert_eq!(s.counters().ipv4_reassembled, 1);
     assert_eq!(s.counters().rx_dropped(RxDrop::Ipv4FragmentDuplicate), 1);
@@ -318,7 +327,7 @@ fn fragmented_datagrams_arrive_whole_in_any_order() {
 #[test]
 fn an_incomplete_datagram_times_out_with_time_exceeded() {
     let mut s = stack_knowing_peer();
-    s.udp_bind(sa("0.0.0.0:7")).unwrap();
+    s.udp().bind(sa("0.0.0.0:7")).unwrap();
     let frags = fragment(&udp_from_peer(US_IP, US_MAC, 40000, 7, &[1u8; 3000]), 1480);
     s.receive(at(0), &frags[0]);
     s.receive(at(0), &frags[2]);

@@ -446,7 +446,8 @@ fn a_thousand_connections_are_served_at_once() {
         // Accepted or still queued, every connection is in the stack's socket table.
         net.wait_for("a thousand connections on port 80", |stack| {
             let held = stack
-                .tcp_sockets()
+                .tcp()
+                .sockets()
                 .iter()
                 .filter(|row| row.local.port() == http::PORT && row.remote.port() != 0)
                 .count();

@@ -49,7 +49,7 @@ fn context(net: &Netstack) -> String {
             c.tcp_accept_queue_overflows
         );
         out.push_str("netstack TCP sockets:\n");
-        for row in stack.tcp_sockets() {
+        for row in stack.tcp().sockets() {
             let _ = writeln!(
                 out,
                 "  {} {} -> {} send_q={} recv_q={} {:?} {:?}",
@@ -62,7 +62,7 @@ fn context(net: &Netstack) -> String {
                 row.details
             );
         }
-        let _ = writeln!(out, "netstack TIME-WAIT: {:?}", stack.tcp_time_wait());
+        let _ = writeln!(out, "netstack TIME-WAIT: {:?}", stack.tcp().time_wait());
     });
     out
 }
@@ -260,7 +260,8 @@ fn two_hundred_concurrent_kernel_connections_to_our_echo() {
                 let deadline = StdInstant::now() + TIMEOUT;
                 let open = net.handle().wait_until(Some(deadline), |stack| {
                     let n = stack
-                        .tcp_sockets()
+                        .tcp()
+                        .sockets()
                         .iter()
                         .filter(|r| r.local.port() == 7 && r.state == TcpState::Established)
                         .count();
@@ -350,7 +351,7 @@ fn connecting_to_closed_ports_is_refused_both_ways() {
             context(&net)
         );
         // The failed connection left nothing behind.
-        let left = net.with_stack(|s, _| s.tcp_sockets());
+        let left = net.with_stack(|s, _| s.tcp().sockets());
         assert!(left.is_empty(), "sockets left: {left:?}");
     });
 }
@@ -506,12 +507,13 @@ fn orderly_close_either_side_first() {
         // LAST-ACK -> CLOSED when the kernel acknowledges our FIN; passive closers keep
         // no TIME-WAIT.
         net.wait_for("our passive close to finish", |s| {
-            s.tcp_sockets()
+            s.tcp()
+                .sockets()
                 .iter()
                 .all(|r| (r.local, r.remote) != tuple)
                 .then_some(())
         });
-        let tw = net.with_stack(|s, _| s.tcp_time_wait());
+        let tw = net.with_stack(|s, _| s.tcp().time_wait());
         assert!(!tw.contains(&tuple), "a passive close in TIME-WAIT: {tw:?}");
         drop(kernel);
 
@@ -527,16 +529,17 @@ fn orderly_close_either_side_first() {
             .unwrap_or_else(|e| panic!("kernel read: {e}\n{}", context(&net)));
         assert_eq!(n, 0, "the kernel reads end of stream after our FIN");
         net.wait_for("FIN-WAIT-2 after the kernel acknowledged our FIN", |s| {
-            s.tcp_sockets()
+            s.tcp()
+                .sockets()
                 .iter()
                 .any(|r| (r.local, r.remote) == tuple && r.state == TcpState::FinWait2)
                 .then_some(())
         });
         drop(kernel);
         net.wait_for("TIME-WAIT after the kernel's FIN", |s| {
-            s.tcp_time_wait().contains(&tuple).then_some(())
+            s.tcp().time_wait().contains(&tuple).then_some(())
         });
-        let rows = net.with_stack(|s, _| s.tcp_sockets());
+        let rows = net.with_stack(|s, _| s.tcp().sockets());
         assert!(
             rows.iter().all(|r| (r.local, r.remote) != tuple),
             "a TIME-WAIT entry keeps no socket: {rows:?}"
@@ -564,7 +567,8 @@ fn exchange(kernel: &KernelStream, ours: &TcpStream, net: &Netstack) {
 /// The state of our connection with 4-tuple `tuple`, if it is in the socket table.
 fn state_of(net: &Netstack, tuple: (SocketAddrV4, SocketAddrV4)) -> Option<TcpState> {
     net.with_stack(|s, _| {
-        s.tcp_sockets()
+        s.tcp()
+            .sockets()
             .into_iter()
             .find(|r| (r.local, r.remote) == tuple)
             .map(|r| r.state)
@@ -584,7 +588,8 @@ fn closing_with_unread_data_resets_the_connection() {
         let unread = b"you will never read this";
         kernel.write_all(unread).unwrap();
         net.wait_for("the kernel's data in our receive buffer", |s| {
-            s.tcp_sockets()
+            s.tcp()
+                .sockets()
                 .iter()
                 .any(|r| (r.local, r.remote) == tuple && r.recv_queue == unread.len())
                 .then_some(())
@@ -599,7 +604,7 @@ fn closing_with_unread_data_resets_the_connection() {
             "{err}\n{}",
             context(&net)
         );
-        let (rows, tw) = net.with_stack(|s, _| (s.tcp_sockets(), s.tcp_time_wait()));
+        let (rows, tw) = net.with_stack(|s, _| (s.tcp().sockets(), s.tcp().time_wait()));
         assert!(
             rows.iter().all(|r| (r.local, r.remote) != tuple) && !tw.contains(&tuple),
             "the reset connection lingers: {rows:?} {tw:?}"

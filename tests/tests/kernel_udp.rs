@@ -22,7 +22,7 @@ const SIZES: [usize; 4] = [10, 1472, 8000, 65507];
 #[track_caller]
 fn echo_over_udp(net: &Netstack, sizes: &[usize]) {
     let echo = net
-        .with_stack(|stack, _| stack.udp_bind(SocketAddrV4::new(STACK_IP, 7)))
+        .with_stack(|stack, _| stack.udp().bind(SocketAddrV4::new(STACK_IP, 7)))
         .unwrap_or_else(|e| panic!("bind 10.0.0.2:7: {e:?}"));
     let kernel = UdpSocket::bind((HOST_IP, 0)).expect("bind a kernel UDP socket on 10.0.0.1");
     kernel.set_read_timeout(Some(TIMEOUT)).expect("SO_RCVTIMEO");
@@ -39,7 +39,8 @@ fn echo_over_udp(net: &Netstack, sizes: &[usize]) {
         let (got, from) = net.wait_for(&format!("a {len}-byte datagram on port 7"), |stack| {
             let mut buf = vec![0; 65536];
             let (n, from) = stack
-                .udp_recv_from(echo, &mut buf)
+                .udp()
+                .recv_from(echo, &mut buf)
                 .expect("recv on port 7")?;
             buf.truncate(n);
             Some((buf, from))
@@ -51,7 +52,7 @@ fn echo_over_udp(net: &Netstack, sizes: &[usize]) {
             got.len()
         );
 
-        net.with_stack(|stack, now| stack.udp_send_to(now, echo, &got, from))
+        net.with_stack(|stack, now| stack.udp().send_to(now, echo, &got, from))
             .unwrap_or_else(|e| panic!("netstack send of {len} bytes: {e:?}"));
         let mut buf = vec![0; 65536];
         let (n, from) = kernel.recv_from(&mut buf).unwrap_or_else(|e| {
@@ -63,7 +64,7 @@ fn echo_over_udp(net: &Netstack, sizes: &[usize]) {
             "{len}-byte echo arrived altered ({n} bytes)"
         );
     }
-    net.with_stack(|stack, _| stack.udp_close(echo))
+    net.with_stack(|stack, _| stack.udp().close(echo))
         .expect("close port 7");
 }
 

@@ -98,7 +98,7 @@ impl Session {
             let frames = self.link.frames;
             let moved = self.our_turn(&mut buf) + self.smol_turn(&mut buf);
             self.link.drive();
-            let our_state = self.link.ours.tcp_state(self.ours).ok();
+            let our_state = self.link.ours.tcp().state(self.ours).ok();
             let smol_state = self.smol_socket().state();
             if self.our_app.eof
                 && self.smol_app.eof
@@ -129,13 +129,14 @@ impl Session {
             let n = self
                 .link
                 .ours
-                .tcp_send(now, h, self.our_app.next_chunk())
+                .tcp()
+                .send(now, h, self.our_app.next_chunk())
                 .unwrap_or_else(|e| panic!("our send: {e}\n{}", self.describe()));
             self.our_app.sent += n;
             moved += n;
         }
         while !self.our_app.eof {
-            match self.link.ours.tcp_recv(now, h, buf) {
+            match self.link.ours.tcp().recv(now, h, buf) {
                 Ok(Some(0)) => self.our_app.eof = true,
                 Ok(Some(n)) => {
                     self.our_app.got.extend_from_slice(&buf[..n]);
@@ -148,7 +149,8 @@ impl Session {
         if self.our_app.should_close(self.closer == Closer::Ours) {
             self.link
                 .ours
-                .tcp_shutdown(now, h)
+                .tcp()
+                .shutdown(now, h)
                 .unwrap_or_else(|e| panic!("our shutdown: {e}\n{}", self.describe()));
             self.our_app.closed = true;
             moved += 1;
@@ -194,7 +196,7 @@ impl Session {
     }
 
     /// Progress on both sides, our sockets and smoltcp's, for failure messages.
-    fn describe(&self) -> String {
+    fn describe(&mut self) -> String {
         let mut out = format!(
             "after {} rounds, virtual time {}, {} frames\n",
             self.rounds, self.link.now, self.link.frames
@@ -218,7 +220,7 @@ impl Session {
             socket.recv_queue()
         );
         out.push_str("our TCP sockets:\n");
-        for row in self.link.ours.tcp_sockets() {
+        for row in self.link.ours.tcp().sockets() {
             let _ = writeln!(
                 out,
                 "  {} {} -> {} send_q={} recv_q={} {:?} {:?}",
@@ -231,14 +233,15 @@ impl Session {
                 row.details
             );
         }
-        let _ = writeln!(out, "our TIME-WAIT: {:?}", self.link.ours.tcp_time_wait());
+        let _ = writeln!(out, "our TIME-WAIT: {:?}", self.link.ours.tcp().time_wait());
         let _ = writeln!(out, "our counters: {:?}", self.link.ours.counters());
         out
     }
 
     /// Both streams arrived whole and in order.
     #[track_caller]
-    fn assert_integrity(&self) {
+    fn assert_integrity(&mut self) {
+        let state = self.describe();
         for (what, got, want) in [
             ("smoltcp -> ours", &self.our_app.got, &self.smol_app.out),
             ("ours -> smoltcp", &self.smol_app.got, &self.our_app.out),
@@ -248,8 +251,7 @@ impl Session {
                 let (got_len, want_len) = (got.len(), want.len());
                 panic!(
                     "{what}: got {got_len} bytes, want {want_len}; first difference at byte \
-                     {first:?}\n{}",
-                    self.describe()
+                     {first:?}\n{state}",
                 );
             }
         }
@@ -257,11 +259,12 @@ impl Session {
 
     /// The link loses nothing, so our side never retransmitted.
     #[track_caller]
-    fn assert_no_retransmissions(&self) {
+    fn assert_no_retransmissions(&mut self) {
         let row = self
             .link
             .ours
-            .tcp_sockets()
+            .tcp()
+            .sockets()
             .into_iter()
             .find(|r| r.handle == self.ours)
             .expect("our connection is still in the table");
@@ -290,7 +293,7 @@ fn our_client_and_a_smoltcp_server_move_10_mb_each_way() {
     server.listen(7).unwrap();
     let smol = link.sockets.add(server);
     let remote = SocketAddrV4::new(Ipv4Addr::from(SMOL), 7);
-    let ours = link.ours.tcp_connect(link.now, remote).unwrap();
+    let ours = link.ours.tcp().connect(link.now, remote).unwrap();
     let mut session = Session {
         link,
         ours,
@@ -310,14 +313,14 @@ fn our_client_and_a_smoltcp_server_move_10_mb_each_way() {
 
     // Closing the handle keeps the 4-tuple in the buffer-less TIME-WAIT list until 2*MSL.
     let link = &mut session.link;
-    let local = link.ours.tcp_local_addr(ours).unwrap();
-    link.ours.tcp_close(link.now, ours).unwrap();
-    assert_eq!(link.ours.tcp_time_wait(), vec![(local, remote)]);
-    assert!(link.ours.tcp_sockets().is_empty());
+    let local = link.ours.tcp().local_addr(ours).unwrap();
+    link.ours.tcp().close(link.now, ours).unwrap();
+    assert_eq!(link.ours.tcp().time_wait(), vec![(local, remote)]);
+    assert!(link.ours.tcp().sockets().is_empty());
     let msl2 = link.ours.config().tcp.msl.saturating_mul(2).total_millis();
     session.wait_virtual(msl2 / 1000 + 1);
     assert!(
-        session.link.ours.tcp_time_wait().is_empty(),
+        session.link.ours.tcp().time_wait().is_empty(),
         "TIME-WAIT outlived 2*MSL\n{}",
         session.describe()
     );
@@ -330,7 +333,8 @@ fn a_smoltcp_client_and_our_server_move_10_mb_each_way() {
     let mut link = Link::new();
     let listener = link
         .ours
-        .tcp_listen("0.0.0.0:7".parse().unwrap(), 8)
+        .tcp()
+        .listen("0.0.0.0:7".parse().unwrap(), 8)
         .unwrap();
     let to_us = IpEndpoint::new(IpAddress::v4(OURS[0], OURS[1], OURS[2], OURS[3]), 7);
     let mut client = smol_socket();
@@ -341,7 +345,7 @@ fn a_smoltcp_client_and_our_server_move_10_mb_each_way() {
     let mut accepted = None;
     for _ in 0..100 {
         link.drive();
-        accepted = link.ours.tcp_accept(listener).unwrap();
+        accepted = link.ours.tcp().accept(listener).unwrap();
         if accepted.is_some() {
             break;
         }
@@ -351,7 +355,7 @@ fn a_smoltcp_client_and_our_server_move_10_mb_each_way() {
         panic!(
             "no connection to accept by {}; our sockets: {:?}",
             link.now,
-            link.ours.tcp_sockets()
+            link.ours.tcp().sockets()
         )
     });
     let mut session = Session {
@@ -373,15 +377,16 @@ fn a_smoltcp_client_and_our_server_move_10_mb_each_way() {
 
     // The passive closer keeps nothing: closing the handle frees the connection.
     let link = &mut session.link;
-    link.ours.tcp_close(link.now, ours).unwrap();
+    link.ours.tcp().close(link.now, ours).unwrap();
     let left: Vec<_> = link
         .ours
-        .tcp_sockets()
+        .tcp()
+        .sockets()
         .into_iter()
         .filter(|r| r.handle != listener)
         .collect();
     assert!(left.is_empty(), "sockets left: {left:?}");
-    assert!(link.ours.tcp_time_wait().is_empty());
+    assert!(link.ours.tcp().time_wait().is_empty());
     // smoltcp's TIME-WAIT (10 s) ends too.
     session.wait_virtual(11);
     let state = session.smol_socket().state();

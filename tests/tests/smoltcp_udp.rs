@@ -29,12 +29,13 @@ fn smol_udp(link: &mut Link, port: u16) -> smoltcp::iface::SocketHandle {
 fn our_socket_to_a_smoltcp_echo() {
     let mut link = Link::new();
     let echo = smol_udp(&mut link, 7);
-    let ours = link.ours.udp_bind("0.0.0.0:0".parse().unwrap()).unwrap();
+    let ours = link.ours.udp().bind("0.0.0.0:0".parse().unwrap()).unwrap();
     let smol_addr = SocketAddrV4::new(Ipv4Addr::from(SMOL), 7);
     for (i, &len) in SIZES.iter().enumerate() {
         let data = payload(len, i as u8);
         link.ours
-            .udp_send_to(link.now, ours, &data, smol_addr)
+            .udp()
+            .send_to(link.now, ours, &data, smol_addr)
             .unwrap();
         link.drive();
         // smoltcp echoes what it got.
@@ -49,7 +50,8 @@ fn our_socket_to_a_smoltcp_echo() {
         let mut buf = vec![0; 9000];
         let (n, from) = link
             .ours
-            .udp_recv_from(ours, &mut buf)
+            .udp()
+            .recv_from(ours, &mut buf)
             .unwrap()
             .unwrap_or_else(|| panic!("{len} B: no echo"));
         assert_eq!((&buf[..n], from), (&data[..], smol_addr), "{len} B echo");
@@ -64,7 +66,7 @@ fn our_socket_to_a_smoltcp_echo() {
 fn a_smoltcp_client_to_our_echo() {
     let mut link = Link::new();
     let client = smol_udp(&mut link, 40000);
-    let ours = link.ours.udp_bind("0.0.0.0:7".parse().unwrap()).unwrap();
+    let ours = link.ours.udp().bind("0.0.0.0:7".parse().unwrap()).unwrap();
     let to_us = IpEndpoint::new(IpAddress::v4(OURS[0], OURS[1], OURS[2], OURS[3]), 7);
     for (i, &len) in SIZES.iter().enumerate() {
         let data = payload(len, 100 + i as u8);
@@ -78,12 +80,14 @@ fn a_smoltcp_client_to_our_echo() {
         let mut buf = vec![0; 9000];
         let (n, from) = link
             .ours
-            .udp_recv_from(ours, &mut buf)
+            .udp()
+            .recv_from(ours, &mut buf)
             .unwrap()
             .unwrap_or_else(|| panic!("{len} B never arrived"));
         assert_eq!(&buf[..n], &data[..]);
         link.ours
-            .udp_send_to(link.now, ours, &buf[..n], from)
+            .udp()
+            .send_to(link.now, ours, &buf[..n], from)
             .unwrap();
         link.drive();
         let s = link.sockets.get_mut::<udp::Socket<'_>>(client);

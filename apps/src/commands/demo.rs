@@ -258,7 +258,7 @@ fn settle(a: &Handle, b: &Handle) {
     let deadline = Instant::now() + STEP_TIMEOUT;
     for host in [a, b] {
         host.wait_until(Some(deadline), |stack| {
-            let sockets = stack.tcp_sockets();
+            let sockets = stack.tcp().sockets();
             sockets
                 .iter()
                 .all(|s| s.state == TcpState::Listen)

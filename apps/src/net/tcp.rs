@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use stack::{SocketHandle, Stack, TcpError, TcpState};
+use stack::{SocketHandle, Stack, TcpError, TcpSockets, TcpState};
 
 use super::options::Options;
 use super::{stopped, to_v4};
@@ -47,12 +47,24 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let socket = self.socket;
         self.net.with_stack(|stack, now| {
-            let _ = stack.tcp_close(now, socket);
+            let _ = stack.tcp().close(now, socket);
         });
     }
 }
 
 impl Inner {
+    /// Runs one call on netstack's TCP sockets for this socket, with the stack locked,
+    /// and maps its error to the `io::Error` std would give.
+    fn tcp<R>(
+        &self,
+        call: impl FnOnce(&mut TcpSockets<'_>, SocketHandle, stack::Instant) -> Result<R, TcpError>,
+    ) -> io::Result<R> {
+        let socket = self.socket;
+        self.net
+            .with_stack(|stack, now| call(&mut stack.tcp(), socket, now))
+            .map_err(tcp_io)
+    }
+
     /// Waits as the socket's mode says until `ready` gives a result. `what` names the
     /// wait for the timeout error.
     fn wait<R>(
@@ -90,7 +102,7 @@ impl TcpListener {
     pub fn bind(net: &Handle, addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let addr = to_v4(addr)?;
         let socket = net
-            .with_stack(|stack, _| stack.tcp_listen(addr, BACKLOG))
+            .with_stack(|stack, _| stack.tcp().listen(addr, BACKLOG))
             .map_err(tcp_io)?;
         Ok(TcpListener {
             inner: Arc::new(Inner {
@@ -107,13 +119,9 @@ impl TcpListener {
         let socket = self.inner.socket;
         let deadline = self.inner.options.read_deadline().map(|_| None);
         let h = self.inner.wait(deadline, |stack, _| {
-            stack.tcp_accept(socket).map_err(tcp_io).transpose()
+            stack.tcp().accept(socket).map_err(tcp_io).transpose()
         })?;
-        let peer = self
-            .inner
-            .net
-            .with_stack(|stack, _| stack.tcp_peer_addr(h))
-            .map_err(tcp_io)?;
+        let peer = self.inner.tcp(|tcp, _, _| tcp.peer_addr(h))?;
         let stream = TcpStream::from_handle(&self.inner.net, h);
         Ok((stream, SocketAddr::V4(peer)))
     }
@@ -125,12 +133,9 @@ impl TcpListener {
 
     /// The address listened on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        let socket = self.inner.socket;
         self.inner
-            .net
-            .with_stack(|stack, _| stack.tcp_local_addr(socket))
+            .tcp(|tcp, socket, _| tcp.local_addr(socket))
             .map(SocketAddr::V4)
-            .map_err(tcp_io)
     }
 
     /// In non-blocking mode `accept` with nothing waiting fails with `WouldBlock`.
@@ -194,14 +199,15 @@ impl TcpStream {
             return Err(stopped());
         }
         let socket = net
-            .with_stack(|stack, now| stack.tcp_connect(now, addr))
+            .with_stack(|stack, now| stack.tcp().connect(now, addr))
             .map_err(tcp_io)?;
         let stream = TcpStream::from_handle(net, socket);
-        let result = net.wait_socket(socket, deadline, |stack| match stack.tcp_state(socket) {
+        let result = net.wait_socket(socket, deadline, |stack| match stack.tcp().state(socket) {
             Ok(TcpState::SynSent | TcpState::SynReceived) => None,
             Ok(TcpState::Closed) => {
                 let error = stack
-                    .tcp_take_error(socket)
+                    .tcp()
+                    .take_error(socket)
                     .ok()
                     .flatten()
                     .unwrap_or(TcpError::ConnectionRefused);
@@ -223,22 +229,16 @@ impl TcpStream {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        let socket = self.inner.socket;
         self.inner
-            .net
-            .with_stack(|stack, _| stack.tcp_peer_addr(socket))
+            .tcp(|tcp, socket, _| tcp.peer_addr(socket))
             .map(SocketAddr::V4)
-            .map_err(tcp_io)
     }
 
     /// Our address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        let socket = self.inner.socket;
         self.inner
-            .net
-            .with_stack(|stack, _| stack.tcp_local_addr(socket))
+            .tcp(|tcp, socket, _| tcp.local_addr(socket))
             .map(SocketAddr::V4)
-            .map_err(tcp_io)
     }
 
     /// `Write` closes our sending side (a FIN follows the data); `Read` makes further
@@ -248,11 +248,8 @@ impl TcpStream {
             self.inner.read_shut.store(true, Ordering::Release);
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            let socket = self.inner.socket;
             self.inner
-                .net
-                .with_stack(|stack, now| stack.tcp_shutdown(now, socket))
-                .map_err(tcp_io)?;
+                .tcp(|tcp, socket, now| tcp.shutdown(now, socket))?;
         }
         Ok(())
     }
@@ -279,20 +276,12 @@ impl TcpStream {
 
     /// Disables (true) or enables Nagle's algorithm.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        let socket = self.inner.socket;
-        self.inner
-            .net
-            .with_stack(|stack, _| stack.tcp_set_nodelay(socket, on))
-            .map_err(tcp_io)
+        self.inner.tcp(|tcp, socket, _| tcp.set_nodelay(socket, on))
     }
 
     /// Whether Nagle's algorithm is disabled.
     pub fn nodelay(&self) -> io::Result<bool> {
-        let socket = self.inner.socket;
-        self.inner
-            .net
-            .with_stack(|stack, _| stack.tcp_nodelay(socket))
-            .map_err(tcp_io)
+        self.inner.tcp(|tcp, socket, _| tcp.nodelay(socket))
     }
 
     /// In non-blocking mode reads and writes that would wait fail with `WouldBlock`.
@@ -313,7 +302,11 @@ impl TcpStream {
         let socket = self.inner.socket;
         self.inner
             .wait(self.inner.options.read_deadline(), |stack, now| {
-                stack.tcp_recv(now, socket, buf).map_err(tcp_io).transpose()
+                stack
+                    .tcp()
+                    .recv(now, socket, buf)
+                    .map_err(tcp_io)
+                    .transpose()
             })
     }
 
@@ -324,10 +317,10 @@ impl TcpStream {
         let socket = self.inner.socket;
         self.inner
             .wait(self.inner.options.write_deadline(), |stack, now| {
-                if !stack.tcp_can_write(socket) {
+                if !stack.tcp().can_write(socket) {
                     return None;
                 }
-                match stack.tcp_send(now, socket, buf) {
+                match stack.tcp().send(now, socket, buf) {
                     Ok(0) => None,
                     Ok(n) => Some(Ok(n)),
                     Err(e) => Some(Err(tcp_io(e))),

@@ -30,7 +30,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let socket = self.socket;
         self.net.with_stack(|stack, _| {
-            let _ = stack.udp_close(socket);
+            let _ = stack.udp().close(socket);
         });
     }
 }
@@ -40,7 +40,7 @@ impl UdpSocket {
     pub fn bind(net: &Handle, addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let addr = to_v4(addr)?;
         let socket = net
-            .with_stack(|stack, _| stack.udp_bind(addr))
+            .with_stack(|stack, _| stack.udp().bind(addr))
             .map_err(udp_io)?;
         Ok(UdpSocket {
             inner: Arc::new(Inner {
@@ -55,19 +55,19 @@ impl UdpSocket {
     /// datagrams are received afterwards.
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let addr = to_v4(addr)?;
-        self.call(|stack, _| stack.udp_connect(self.inner.socket, addr))
+        self.call(|stack, _| stack.udp().connect(self.inner.socket, addr))
     }
 
     /// Sends one datagram to `addr`. Returns the bytes sent (all of them).
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
         let addr = to_v4(addr)?;
-        self.call(|stack, now| stack.udp_send_to(now, self.inner.socket, buf, addr))?;
+        self.call(|stack, now| stack.udp().send_to(now, self.inner.socket, buf, addr))?;
         Ok(buf.len())
     }
 
     /// Sends one datagram to the connected peer.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.call(|stack, now| stack.udp_send(now, self.inner.socket, buf))?;
+        self.call(|stack, now| stack.udp().send(now, self.inner.socket, buf))?;
         Ok(buf.len())
     }
 
@@ -94,13 +94,13 @@ impl UdpSocket {
 
     /// The local address (0.0.0.0:port until connected, when bound to the wildcard).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.call(|stack, _| stack.udp_local_addr(self.inner.socket))
+        self.call(|stack, _| stack.udp().local_addr(self.inner.socket))
             .map(SocketAddr::V4)
     }
 
     /// The connected peer, or `NotConnected`.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.call(|stack, _| stack.udp_peer_addr(self.inner.socket))?
+        self.call(|stack, _| stack.udp().peer_addr(self.inner.socket))?
             .map(SocketAddr::V4)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "socket is not connected"))
     }
@@ -134,12 +134,12 @@ impl UdpSocket {
 
     /// Allows sending to and receiving from broadcast addresses.
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.call(|stack, _| stack.udp_set_broadcast(self.inner.socket, on))
+        self.call(|stack, _| stack.udp().set_broadcast(self.inner.socket, on))
     }
 
     /// Whether broadcast is allowed.
     pub fn broadcast(&self) -> io::Result<bool> {
-        self.call(|stack, _| stack.udp_broadcast(self.inner.socket))
+        self.call(|stack, _| stack.udp().broadcast(self.inner.socket))
     }
 
     /// Another handle to the same socket.
@@ -161,9 +161,9 @@ impl UdpSocket {
         let socket = self.inner.socket;
         let take = |stack: &mut Stack, buf: &mut [u8]| {
             let got = if peek {
-                stack.udp_peek_from(socket, buf)
+                stack.udp().peek_from(socket, buf)
             } else {
-                stack.udp_recv_from(socket, buf)
+                stack.udp().recv_from(socket, buf)
             };
             match got {
                 Ok(Some((n, from))) => Some(Ok((n, SocketAddr::V4(from)))),

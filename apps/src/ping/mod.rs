@@ -149,9 +149,13 @@ impl<'a> Session<'a> {
             .with_stack(|stack, _| {
                 // Any 16 bits of the random number will do.
                 let ident = stack.random_u32() as u16;
-                stack
-                    .ping_open(ident)
-                    .map(|()| (ident, stack.config().addr, DropWatch::new(stack.counters())))
+                stack.ping().open(ident).map(|()| {
+                    (
+                        ident,
+                        stack.config().addr,
+                        DropWatch::new(&stack.counters()),
+                    )
+                })
             })
             .map_err(PingFailure::Open)?;
         let mut session = Session {
@@ -169,7 +173,7 @@ impl<'a> Session<'a> {
         };
         let mut no_output = io::sink();
         if let Err(err) = session.send_next(&mut no_output) {
-            handle.with_stack(|stack, _| stack.ping_close(ident));
+            handle.with_stack(|stack, _| stack.ping().close(ident));
             return Err(err);
         }
         Ok(session)
@@ -185,7 +189,7 @@ impl<'a> Session<'a> {
     pub fn run(mut self, out: &mut dyn Write, stop: &AtomicBool) -> Result<Outcome, PingFailure> {
         let result = self.run_inner(out, stop);
         self.handle
-            .with_stack(|stack, _| stack.ping_close(self.ident));
+            .with_stack(|stack, _| stack.ping().close(self.ident));
         let ending = result?;
         let host = self.options.destination.to_string();
         let elapsed = self.last_event.saturating_duration_since(self.started);
@@ -229,10 +233,10 @@ impl<'a> Session<'a> {
             let (ident, drops) = (self.ident, &mut self.drops);
             // Replies already received count even when Ctrl-C comes with them.
             let event = self.handle.wait_until(Some(wake), |stack| {
-                if let Some(reply) = stack.poll_echo_reply(ident) {
+                if let Some(reply) = stack.ping().poll_reply(ident) {
                     return Some(Event::Reply(reply));
                 }
-                let lost = drops.update(stack.counters());
+                let lost = drops.update(&stack.counters());
                 if lost != Lost::default() {
                     return Some(Event::Lost(lost));
                 }
@@ -271,9 +275,10 @@ impl<'a> Session<'a> {
         let (dst, ident, drops) = (self.options.destination, self.ident, &mut self.drops);
         let (result, lost) = self.handle.with_stack(|stack, now| {
             let result = stack
-                .send_echo_request(now, dst, ident, seq, &data)
+                .ping()
+                .send_request(now, dst, ident, seq, &data)
                 .map(|()| now);
-            (result, drops.update(stack.counters()))
+            (result, drops.update(&stack.counters()))
         });
         match result {
             Ok(sent_at) => {

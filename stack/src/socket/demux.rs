@@ -136,6 +136,7 @@ mod tests {
 
     fn h(i: u32) -> SocketHandle {
         SocketHandle {
+            protocol: Protocol::Tcp,
             index: i,
             generation: 0,
         }

@@ -45,7 +45,7 @@ impl fmt::Display for PortsExhausted {
 }
 
 /// Chooses ephemeral ports and tracks which ports sockets hold.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PortAllocator {
     range: RangeInclusive<u16>,
     key1: (u64, u64),

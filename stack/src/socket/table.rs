@@ -1,6 +1,6 @@
 //! Slot storage for sockets with generation-checked handles.
 
-use super::SocketHandle;
+use super::{Protocol, SocketHandle};
 
 /// The handle no longer names a socket: it was closed (and its slot perhaps reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,9 +16,10 @@ struct Slot<S> {
     socket: Option<S>,
 }
 
-/// A bounded table of sockets of type `S`.
+/// A bounded table of one protocol's sockets, of type `S`.
 #[derive(Debug)]
 pub struct SocketTable<S> {
+    protocol: Protocol,
     slots: Vec<Slot<S>>,
     free: Vec<u32>,
     capacity: usize,
@@ -26,9 +27,10 @@ pub struct SocketTable<S> {
 }
 
 impl<S> SocketTable<S> {
-    /// An empty table holding at most `capacity` sockets.
-    pub fn new(capacity: usize) -> Self {
+    /// An empty table holding at most `capacity` sockets of `protocol`.
+    pub fn new(protocol: Protocol, capacity: usize) -> Self {
         SocketTable {
+            protocol,
             slots: Vec::new(),
             free: Vec::new(),
             capacity,
@@ -43,6 +45,7 @@ impl<S> SocketTable<S> {
             slot.socket = Some(socket);
             self.len += 1;
             return Ok(SocketHandle {
+                protocol: self.protocol,
                 index,
                 generation: slot.generation,
             });
@@ -58,14 +61,24 @@ impl<S> SocketTable<S> {
         });
         self.len += 1;
         Ok(SocketHandle {
+            protocol: self.protocol,
             index,
             generation: 0,
         })
     }
 
+    /// The slot `h` points at, if `h` is one of this table's handles.
+    fn index(&self, h: SocketHandle) -> usize {
+        if h.protocol == self.protocol {
+            h.index as usize
+        } else {
+            usize::MAX
+        }
+    }
+
     /// The socket `h` names.
     pub fn get(&self, h: SocketHandle) -> Result<&S, StaleHandle> {
-        match self.slots.get(h.index as usize) {
+        match self.slots.get(self.index(h)) {
             Some(Slot {
                 generation,
                 socket: Some(s),
@@ -76,7 +89,8 @@ impl<S> SocketTable<S> {
 
     /// The socket `h` names, mutably.
     pub fn get_mut(&mut self, h: SocketHandle) -> Result<&mut S, StaleHandle> {
-        match self.slots.get_mut(h.index as usize) {
+        let i = self.index(h);
+        match self.slots.get_mut(i) {
             Some(Slot {
                 generation,
                 socket: Some(s),
@@ -87,7 +101,8 @@ impl<S> SocketTable<S> {
 
     /// Removes the socket `h` names; its handle (and every copy) becomes stale.
     pub fn remove(&mut self, h: SocketHandle) -> Result<S, StaleHandle> {
-        let slot = self.slots.get_mut(h.index as usize).ok_or(StaleHandle)?;
+        let i = self.index(h);
+        let slot = self.slots.get_mut(i).ok_or(StaleHandle)?;
         if slot.generation != h.generation || slot.socket.is_none() {
             return Err(StaleHandle);
         }
@@ -102,7 +117,8 @@ impl<S> SocketTable<S> {
     /// reserved; put it back with [`restore`](Self::restore) or free the slot with
     /// [`release`](Self::release). Lets the stack work on one socket while it sends.
     pub fn take(&mut self, h: SocketHandle) -> Result<S, StaleHandle> {
-        match self.slots.get_mut(h.index as usize) {
+        let i = self.index(h);
+        match self.slots.get_mut(i) {
             Some(slot) if slot.generation == h.generation => slot.socket.take().ok_or(StaleHandle),
             _ => Err(StaleHandle),
         }
@@ -110,7 +126,8 @@ impl<S> SocketTable<S> {
 
     /// Puts back a socket taken with [`take`](Self::take).
     pub fn restore(&mut self, h: SocketHandle, socket: S) {
-        if let Some(slot) = self.slots.get_mut(h.index as usize) {
+        let i = self.index(h);
+        if let Some(slot) = self.slots.get_mut(i) {
             if slot.generation == h.generation && slot.socket.is_none() {
                 slot.socket = Some(socket);
             }
@@ -119,7 +136,8 @@ impl<S> SocketTable<S> {
 
     /// Frees the slot of a socket taken with [`take`](Self::take); its handle goes stale.
     pub fn release(&mut self, h: SocketHandle) {
-        if let Some(slot) = self.slots.get_mut(h.index as usize) {
+        let i = self.index(h);
+        if let Some(slot) = self.slots.get_mut(i) {
             if slot.generation == h.generation && slot.socket.is_none() {
                 slot.generation = slot.generation.wrapping_add(1);
                 self.free.push(h.index);
@@ -144,6 +162,7 @@ impl<S> SocketTable<S> {
             let s = slot.socket.as_ref()?;
             Some((
                 SocketHandle {
+                    protocol: self.protocol,
                     index: i as u32,
                     generation: slot.generation,
                 },
@@ -159,7 +178,7 @@ mod tests {
 
     #[test]
     fn a_closed_handle_is_stale_even_after_its_slot_is_reused() {
-        let mut t = SocketTable::new(4);
+        let mut t = SocketTable::new(Protocol::Udp, 4);
         let a = t.insert("a").unwrap();
         t.remove(a).unwrap();
         let b = t.insert("b").unwrap();
@@ -170,8 +189,20 @@ mod tests {
     }
 
     #[test]
+    fn another_protocols_handle_is_refused() {
+        let mut udp = SocketTable::new(Protocol::Udp, 4);
+        let mut tcp = SocketTable::new(Protocol::Tcp, 4);
+        let u = udp.insert("udp").unwrap();
+        let t = tcp.insert("tcp").unwrap();
+        assert_eq!((u.index, u.generation), (t.index, t.generation));
+        assert_ne!(u.slot(), t.slot(), "slots are unique across protocols");
+        assert_eq!(tcp.get(u), Err(StaleHandle));
+        assert_eq!(udp.remove(t), Err(StaleHandle));
+    }
+
+    #[test]
     fn capacity_is_a_hard_bound() {
-        let mut t = SocketTable::new(2);
+        let mut t = SocketTable::new(Protocol::Udp, 2);
         let a = t.insert(1).unwrap();
         t.insert(2).unwrap();
         assert_eq!(t.insert(3), Err(TableFull));

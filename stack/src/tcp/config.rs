@@ -1,5 +1,6 @@
 //! TCP tunables, with the value each defaults to and why.
 
+use super::congestion::Algorithm;
 use crate::time::Duration;
 
 /// TCP tunables. Part of [`Config`](crate::Config).
@@ -43,6 +44,8 @@ pub struct TcpConfig {
     /// Challenge ACKs (RFC 5961 7) sent per second, over all connections. 1000, as Linux's
     /// tcp_challenge_ack_limit.
     pub challenge_ack_limit: u32,
+    /// The congestion control algorithm new connections start with. NewReno.
+    pub congestion: Algorithm,
 }
 
 impl Default for TcpConfig {
@@ -60,6 +63,7 @@ impl Default for TcpConfig {
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
             challenge_ack_limit: 1000,
+            congestion: Algorithm::NewReno,
         }
     }
 }

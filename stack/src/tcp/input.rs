@@ -1,36 +1,32 @@
-//! Segment arrival for an existing connection: RFC 9293 3.10.7.3 (SYN-SENT) and
-//! 3.10.7.4 (every other state), in the RFC's order of checks, with RFC 5961's
-//! defences against blind resets and injection.
+//! Segment arrival: RFC 9293 3.10.7.2 (LISTEN), 3.10.7.3 (SYN-SENT) and 3.10.7.4 (every
+//! other state), in the RFC's order of checks, with RFC 5961's defences against blind
+//! resets and injection.
 
+use super::connection::{Arrival, Connection, MAX_WINDOW};
 use super::error::TcpError;
-use super::seq::Seq;
+use super::output::Segment;
 use super::state::State;
-use super::tcb::{Tcb, MAX_WINDOW};
 use super::timer::Timer;
 use crate::time::Instant;
+use crate::wire::seq::Seq;
 use crate::wire::tcp::{Flags, TcpRepr};
 
-/// What arrival processing asks of the stack besides the segments `output` will send.
-#[derive(Debug, Default)]
-pub(crate) struct Outcome {
-    /// A reset to send that the connection's own output cannot (it uses SEG.ACK).
-    pub rst: Option<TcpRepr>,
-    /// SYN-RECEIVED became ESTABLISHED: hand the connection to its listener.
-    pub established: bool,
-    /// Send a challenge ACK (RFC 5961), subject to the stack-wide rate limit.
-    pub challenge_ack: bool,
-}
-
-impl Tcb {
-    /// Processes one segment that arrived for this connection.
-    pub fn on_segment(&mut self, now: Instant, seg: &TcpRepr, data: &[u8]) -> Outcome {
+impl Connection {
+    /// Processes one segment that arrived at `now` (its header and its data; the caller
+    /// checked the checksum and that it belongs to this connection's ports). Then call
+    /// [`poll_transmit`](Connection::poll_transmit) for the answer.
+    pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr, data: &[u8]) -> Arrival {
         self.counters.segments_in += 1;
         self.last_heard = now;
         self.keepalive_probes = 0;
-        if self.state == State::SynSent {
-            return self.on_segment_syn_sent(now, seg, data);
+        match self.state {
+            State::Listen => return self.on_segment_listen(seg),
+            State::SynSent => return self.on_segment_syn_sent(now, seg),
+            // RFC 9293 3.10.7.1: a closed connection has nothing to say to a segment.
+            State::Closed => return Arrival::default(),
+            _ => {}
         }
-        let mut out = Outcome::default();
+        let mut out = Arrival::default();
 
         // RFC 9293 3.5, figure 8 (simultaneous open), step 6: in SYN-RECEIVED the peer's
         // SYN,ACK repeats the SYN we already have (SEG.SEQ = IRS) and acknowledges ours.
@@ -77,7 +73,7 @@ impl Tcb {
             if !seg.flags.has(Flags::RST) {
                 self.ack_now = true;
                 if self.state == State::TimeWait && seg.flags.has(Flags::FIN) {
-                    self.timers.stop(Timer::Close);
+                    self.restart_time_wait(now);
                 }
             }
             return out;
@@ -91,7 +87,9 @@ impl Tcb {
                 return out;
             }
             match self.state {
-                State::SynReceived if self.parent.is_some() => self.set_state(State::Closed),
+                // RFC 9293 3.10.7.4, second: a passive open goes quietly (its listener
+                // stays); an active one (simultaneous open) was refused.
+                State::SynReceived if self.passive => self.set_state(State::Closed),
                 State::SynReceived => self.fail(TcpError::ConnectionRefused),
                 State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                     self.fail(TcpError::ConnectionReset)
@@ -125,24 +123,10 @@ impl Tcb {
                 } else {
                     State::Established
                 });
-                self.syn_acked = true;
-                self.snd_una = self.iss + 1;
-                self.update_window(seg);
-                self.timers.stop(Timer::Retransmit);
-                if self.retries > 0 {
-                    self.rtt.after_syn_timeout();
-                }
-                self.retries = 0;
-                if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
-                    self.rtt.sample(rtt);
-                }
+                self.syn_acknowledged(now, seg);
                 out.established = true;
             } else {
-                out.rst = Some(TcpRepr {
-                    seq: seg.ack,
-                    flags: Flags::RST,
-                    ..reply_to(self, seg)
-                });
+                self.reset_for_ack(seg);
                 return out;
             }
         }
@@ -227,7 +211,7 @@ impl Tcb {
 
     /// The ACK field (RFC 9293 3.10.7.4, fifth; RFC 5961 5.2). Returns false when the
     /// segment must be dropped here.
-    fn on_ack(&mut self, now: Instant, seg: &TcpRepr, data_len: usize, out: &mut Outcome) -> bool {
+    fn on_ack(&mut self, now: Instant, seg: &TcpRepr, data_len: usize, out: &mut Arrival) -> bool {
         let ack = seg.ack;
         // RFC 5961 5.2: acceptable only within [SND.UNA - MAX.SND.WND, SND.NXT]; an ACK
         // for data never sent, or far in the past, draws a challenge ACK and is dropped.
@@ -355,97 +339,93 @@ impl Tcb {
         }
     }
 
+    /// RFC 9293 3.10.7.2: a segment for a connection in LISTEN.
+    fn on_segment_listen(&mut self, seg: &TcpRepr) -> Arrival {
+        if seg.flags.has(Flags::RST) {
+            return Arrival::default();
+        }
+        if seg.flags.has(Flags::ACK) {
+            // An ACK to a listener: <SEQ=SEG.ACK><CTL=RST>.
+            self.reset_for_ack(seg);
+            return Arrival::default();
+        }
+        if seg.flags.has(Flags::SYN) {
+            // Text on the SYN is not kept (Linux drops it too without TCP Fast Open);
+            // the peer sends it again once we acknowledge only the SYN.
+            self.take_syn(seg);
+            self.set_state(State::SynReceived);
+        }
+        Arrival::default()
+    }
+
     /// RFC 9293 3.10.7.3: a segment in SYN-SENT.
-    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr, _data: &[u8]) -> Outcome {
-        let mut out = Outcome::default();
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr) -> Arrival {
         let ack_ok = seg.flags.has(Flags::ACK) && self.iss.lt(seg.ack) && seg.ack.le(self.snd_max);
         if seg.flags.has(Flags::ACK) && !ack_ok {
             if !seg.flags.has(Flags::RST) {
-                out.rst = Some(TcpRepr {
-                    seq: seg.ack,
-                    flags: Flags::RST,
-                    ..reply_to(self, seg)
-                });
+                self.reset_for_ack(seg);
             }
-            return out;
+            return Arrival::default();
         }
         if seg.flags.has(Flags::RST) {
             // RFC 5961 3.2: in SYN-SENT a RST is believed only if it acknowledges our SYN.
             if ack_ok {
                 self.fail(TcpError::ConnectionRefused);
             }
-            return out;
+            return Arrival::default();
         }
         if !seg.flags.has(Flags::SYN) {
-            return out;
+            return Arrival::default();
         }
-        self.irs = seg.seq;
-        self.rcv_nxt = seg.seq + 1;
-        self.rcv_adv = self.rcv_nxt;
-        self.set_peer_mss(seg);
+        self.take_syn(seg);
         if ack_ok {
-            self.snd_una = self.iss + 1;
-            self.syn_acked = true;
-            self.snd_wnd = usize::from(seg.window);
-            self.max_snd_wnd = self.snd_wnd;
-            self.snd_wl1 = seg.seq;
-            self.snd_wl2 = seg.ack;
-            self.timers.stop(Timer::Retransmit);
-            if self.retries > 0 {
-                // RFC 6298 (5.7): the SYN was retransmitted, so data starts at RTO 3 s.
-                self.rtt.after_syn_timeout();
-            }
-            self.retries = 0;
-            if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
-                self.rtt.sample(rtt);
-            }
+            self.syn_acknowledged(now, seg);
             self.set_state(State::Established);
             self.ack_now = true;
         } else {
             // Simultaneous open: answer with SYN-ACK from SYN-RECEIVED.
             self.set_state(State::SynReceived);
             self.snd_nxt = self.iss;
-            self.snd_wnd = usize::from(seg.window);
-            self.snd_wl1 = seg.seq;
         }
-        out
+        Arrival::default()
     }
 
-    /// Takes the peer's MSS option (RFC 9293 3.7.1: 536 when absent), within ours.
-    pub fn set_peer_mss(&mut self, seg: &TcpRepr) {
-        let peer = seg.options.mss.map_or(super::tcb::DEFAULT_MSS, usize::from);
-        self.mss = peer.clamp(64, self.our_mss);
-        self.cc = Box::new(super::congestion::newreno::NewReno::new(self.mss));
-    }
-
-    /// RCV.WND as last advertised.
-    fn rcv_wnd(&self) -> usize {
-        if self.rcv_adv.gt(self.rcv_nxt) {
-            self.rcv_adv - self.rcv_nxt
-        } else {
-            0
-        }
-    }
-
-    /// Enters TIME-WAIT and starts its 2*MSL timer (set by the caller's config in output).
-    pub fn enter_time_wait(&mut self, _now: Instant) {
+    /// Our SYN is acknowledged by `seg` (the SYN,ACK in SYN-SENT, or the handshake's
+    /// last ACK in SYN-RECEIVED): SND.UNA moves past it, the window is the segment's,
+    /// and the SYN's round trip is measured unless it was retransmitted (Karn).
+    fn syn_acknowledged(&mut self, now: Instant, seg: &TcpRepr) {
+        self.syn_acked = true;
+        self.snd_una = self.iss + 1;
+        self.update_window(seg);
         self.timers.stop(Timer::Retransmit);
-        self.timers.stop(Timer::Persist);
-        self.timers.stop(Timer::Keepalive);
-        self.timers.stop(Timer::Close);
-        self.set_state(State::TimeWait);
-    }
-}
-
-/// The addresses and ports of a reply to `seg` from this connection.
-fn reply_to(tcb: &Tcb, seg: &TcpRepr) -> TcpRepr {
-    TcpRepr {
-        src_port: seg.dst_port,
-        dst_port: seg.src_port,
-        window: 0,
-        ..TcpRepr {
-            ack: tcb.rcv_nxt,
-            ..TcpRepr::default()
+        if self.retries > 0 {
+            // RFC 6298 (5.7): the SYN was retransmitted, so data starts at RTO 3 s.
+            self.rtt.after_syn_timeout();
         }
+        self.retries = 0;
+        if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
+            self.rtt.sample(rtt);
+        }
+    }
+
+    /// Queues <SEQ=SEG.ACK><CTL=RST>, the reset for an ACK of something we never sent
+    /// (RFC 9293 3.10.7.2-3.10.7.4).
+    fn reset_for_ack(&mut self, seg: &TcpRepr) {
+        let repr = TcpRepr {
+            src_port: seg.dst_port,
+            dst_port: seg.src_port,
+            seq: seg.ack,
+            ack: self.rcv_nxt,
+            flags: Flags::RST,
+            window: 0,
+            ..TcpRepr::default()
+        };
+        self.push_pending(Segment::header(repr));
+    }
+
+    /// Grants the challenge ACK that [`Arrival::challenge_ack`] asked for: an ACK goes out
+    /// with the next [`poll_transmit`](Connection::poll_transmit).
+    pub fn grant_challenge_ack(&mut self) {
+        self.ack_now = true;
     }
 }

@@ -21,8 +21,8 @@ use core::net::SocketAddrV4;
 use siphasher::sip::SipHasher24;
 
 use crate::rng::Rng;
-use crate::tcp::seq::Seq;
 use crate::time::Instant;
+use crate::wire::seq::Seq;
 
 /// RFC 6528 3 / RFC 9293 3.4.1: M ticks once every 4 microseconds, so the 32-bit
 /// sequence space wraps about every 4.77 hours.

@@ -1,4 +1,5 @@
-//! Passive open: a listener's SYN queue and accept queue (RFC 9293 3.10.7.2).
+//! Passive open: listening sockets, their SYN queue and accept queue (RFC 9293 3.10.7.2),
+//! and `accept`.
 //!
 //! A SYN to a listening port creates a connection in SYN-RECEIVED right away, in the
 //! listener's bounded SYN queue, and registered under its 4-tuple so the handshake's
@@ -11,14 +12,24 @@
 //! `syn_backlog` SYNs per round trip; SYN cookies (RFC 4987 3.6) would survive more
 //! but cost the options of the SYN, and are left for later.
 
+use core::net::{Ipv4Addr, SocketAddrV4};
 use std::collections::VecDeque;
 
-use crate::socket::SocketHandle;
+use log::debug;
+
+use super::connection::Connection;
+use super::error::TcpError;
+use super::layer::{Tcp, TcpSocket};
+use crate::counters::RxDrop;
+use crate::outbound::Outbound;
+use crate::socket::{Protocol, SocketHandle};
+use crate::time::Instant;
+use crate::wire::tcp::{Flags, TcpRepr, HEADER_LEN};
 
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) struct Listener {
-    pub local: core::net::SocketAddrV4,
+    pub local: SocketAddrV4,
     /// Half-open connections, oldest first.
     pub syn_queue: VecDeque<SocketHandle>,
     /// Established connections waiting for `accept`, oldest first.
@@ -30,7 +41,7 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    pub fn new(local: core::net::SocketAddrV4, backlog: usize) -> Listener {
+    fn new(local: SocketAddrV4, backlog: usize) -> Listener {
         Listener {
             local,
             syn_queue: VecDeque::new(),
@@ -40,9 +51,180 @@ impl Listener {
         }
     }
 
-    /// Forgets a half-open connection (it completed, failed or was evicted).
+    /// Forgets a connection of its queues (it completed, failed or was evicted).
     pub fn forget(&mut self, h: SocketHandle) {
         self.syn_queue.retain(|&x| x != h);
         self.accept_queue.retain(|&x| x != h);
+    }
+
+    /// Points the queues' entry for `old` at `new` (the connection was re-handled).
+    pub fn rename(&mut self, old: SocketHandle, new: SocketHandle) {
+        let queues = self
+            .syn_queue
+            .iter_mut()
+            .chain(self.accept_queue.iter_mut());
+        for q in queues.filter(|q| **q == old) {
+            *q = new;
+        }
+    }
+}
+
+impl Tcp {
+    /// Opens a listening socket on `local` (0.0.0.0 or `our` address; port 0 picks one)
+    /// holding up to `backlog` established connections for [`Tcp::accept`].
+    pub fn listen(
+        &mut self,
+        our: Ipv4Addr,
+        local: SocketAddrV4,
+        backlog: usize,
+    ) -> Result<SocketHandle, TcpError> {
+        if !local.ip().is_unspecified() && *local.ip() != our {
+            return Err(TcpError::AddrNotAvailable);
+        }
+        let port = if local.port() == 0 {
+            self.ports
+                .allocate(Protocol::Tcp, our, (Ipv4Addr::UNSPECIFIED, 0), |_| true)
+                .map_err(|_| TcpError::PortsExhausted)?
+        } else {
+            if self.ports.is_used(Protocol::Tcp, local.port()) {
+                return Err(TcpError::AddrInUse);
+            }
+            self.ports.hold(Protocol::Tcp, local.port());
+            local.port()
+        };
+        let local = SocketAddrV4::new(*local.ip(), port);
+        let listener = TcpSocket::Listener(Listener::new(local, backlog));
+        let Ok(h) = self.table.insert(listener) else {
+            self.ports.release(Protocol::Tcp, port);
+            return Err(TcpError::TooManySockets);
+        };
+        self.demux.bind(Protocol::Tcp, local, h);
+        Ok(h)
+    }
+
+    /// Takes the oldest established connection from listener `l`, if any.
+    pub fn accept(&mut self, l: SocketHandle) -> Result<Option<SocketHandle>, TcpError> {
+        let next = match self.table.get_mut(l) {
+            Ok(TcpSocket::Listener(listener)) => listener.accept_queue.pop_front(),
+            Ok(_) => return Err(TcpError::InvalidState),
+            Err(_) => return Err(TcpError::InvalidHandle),
+        };
+        let Some(h) = next else { return Ok(None) };
+        if let Ok(TcpSocket::Conn(conn)) = self.table.get_mut(h) {
+            // From now on the application holds it.
+            conn.orphaned = false;
+            conn.parent = None;
+        }
+        Ok(Some(h))
+    }
+
+    /// RFC 9293 3.10.7.2: a segment for listener `lh`.
+    pub(super) fn on_listener_segment(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        lh: SocketHandle,
+        (local, remote): (SocketAddrV4, SocketAddrV4),
+        seg: &TcpRepr,
+    ) -> Result<(), RxDrop> {
+        if seg.flags.has(Flags::RST) {
+            return Err(RxDrop::TcpListenerIgnored);
+        }
+        if seg.flags.has(Flags::ACK) {
+            // An ACK to a listener: <SEQ=SEG.ACK><CTL=RST>.
+            self.send_reset_for(now, out, local, remote, seg, 0);
+            return Err(RxDrop::TcpListenerIgnored);
+        }
+        if !seg.flags.has(Flags::SYN) {
+            return Err(RxDrop::TcpListenerIgnored);
+        }
+        // With the accept queue full, a new connection could not be handed out anyway:
+        // drop the SYN and let the client retry (Linux's tcp_conn_request does the same).
+        if self.accept_queue_full(lh) {
+            self.counters.accept_queue_overflows += 1;
+            return Err(RxDrop::TcpAcceptQueueFull);
+        }
+        // Room in the SYN queue: evict the oldest half-open connection if full.
+        let syn_backlog = self.config.syn_backlog;
+        let oldest = match self.table.get_mut(lh) {
+            Ok(TcpSocket::Listener(l)) if l.syn_queue.len() >= syn_backlog => {
+                l.evicted += 1;
+                l.syn_queue.pop_front()
+            }
+            Ok(TcpSocket::Listener(_)) => None,
+            _ => return Err(RxDrop::TcpNoSocket),
+        };
+        if let Some(old) = oldest {
+            self.discard(old);
+            self.counters.syn_queue_evictions += 1;
+        }
+        // A connection of its own in LISTEN for this peer takes the SYN (RFC 9293's
+        // model: the listener's TCB is copied, then moves to SYN-RECEIVED).
+        let iss = self.isn.isn(now, local, remote);
+        let our_mss = out.max_ip_payload() - HEADER_LEN;
+        let mut conn = Connection::listen(self.config.clone(), local, remote, iss, our_mss, now);
+        let _ = conn.handle_segment(now, seg, &[]);
+        conn.parent = Some(lh);
+        // Nobody holds its handle until `accept` hands it out.
+        conn.orphaned = true;
+        let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
+            return Err(RxDrop::TcpNoRoom);
+        };
+        self.demux.connect(Protocol::Tcp, local, remote, h);
+        self.ports.hold(Protocol::Tcp, local.port());
+        if let Ok(TcpSocket::Listener(l)) = self.table.get_mut(lh) {
+            l.syn_queue.push_back(h);
+        }
+        debug!("tcp {local} <- {remote}: SYN, LISTEN -> SYN-RECEIVED");
+        self.flush_handle(now, out, h);
+        Ok(())
+    }
+
+    /// A half-open connection completed its handshake: move it to the accept queue (the
+    /// caller checked there is room) and wake whoever waits in `accept`.
+    pub(super) fn promote(&mut self, lh: SocketHandle, h: SocketHandle) {
+        if let Ok(TcpSocket::Listener(l)) = self.table.get_mut(lh) {
+            l.syn_queue.retain(|&x| x != h);
+            l.accept_queue.push_back(h);
+            self.touched.touch(lh);
+        }
+    }
+
+    /// True when listener `lh` holds as many established connections as its backlog.
+    pub(super) fn accept_queue_full(&self, lh: SocketHandle) -> bool {
+        match self.table.get(lh) {
+            Ok(TcpSocket::Listener(l)) => l.accept_queue.len() >= l.backlog,
+            _ => false,
+        }
+    }
+
+    /// The listener `lh` names, if it is one.
+    pub(super) fn listener_mut(&mut self, lh: Option<SocketHandle>) -> Option<&mut Listener> {
+        match self.table.get_mut(lh?) {
+            Ok(TcpSocket::Listener(l)) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Closes a listener: its queued connections are reset (nobody will accept them).
+    pub(super) fn close_listener(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        h: SocketHandle,
+    ) -> Result<(), TcpError> {
+        let Ok(TcpSocket::Listener(l)) = self.table.remove(h) else {
+            return Err(TcpError::InvalidHandle);
+        };
+        self.demux.unbind(Protocol::Tcp, l.local);
+        self.ports.release(Protocol::Tcp, l.local.port());
+        for c in l.syn_queue.iter().chain(l.accept_queue.iter()).copied() {
+            if let Ok(TcpSocket::Conn(conn)) = self.table.get_mut(c) {
+                conn.parent = None;
+                conn.abort();
+            }
+            self.flush_handle(now, out, c);
+        }
+        Ok(())
     }
 }

@@ -1,36 +1,53 @@
-//! TCP (RFC 9293), one job per file, in the order a segment meets them:
+//! TCP (RFC 9293), one job per file.
 //!
-//! - [`seq`]: sequence numbers with wrap-around comparison (no total order).
-//! - `host`: from an arriving segment to its connection, listener, TIME-WAIT entry or a
-//!   reset; from a connection's decisions back to the wire; ICMP errors (RFC 5927).
-//! - [`listen`]: a listener's SYN queue and accept queue.
-//! - `input`: RFC 9293 3.10.7's arrival rules with RFC 5961's checks.
-//! - `output`: what to send now (Nagle, silly window avoidance, FIN) and the timers.
-//! - [`recv_buffer`] and [`send_buffer`]: the byte rings, with out-of-order reassembly.
+//! One connection, which runs on its own (no stack, IP or Ethernet needed):
+//! - [`connection`]: the [`Connection`] type, its state variables in RFC 9293's names,
+//!   its constructors (any state), and how to drive it;
+//! - `input`: RFC 9293 3.10.7's arrival rules with RFC 5961's checks;
+//! - `output`: what to send now (Nagle, silly window avoidance, FIN) and the timers;
+//! - `user`: the user calls (send, receive, shutdown, close, abort);
+//! - [`time_wait`]-related rules, with the stack's buffer-less TIME-WAIT table;
+//! - [`recv_buffer`] and [`send_buffer`]: the byte rings, with out-of-order reassembly;
 //! - [`rtt`]: RFC 6298's RTO with Karn's rule; [`congestion`]: RFC 5681/6582 NewReno
-//!   behind a trait.
-//! - [`isn`]: RFC 6528 initial sequence numbers.
-//! - `api`: the calls applications make.
+//!   behind a trait; [`timer`]: the connection's timers in one table.
+//!
+//! The stack's TCP layer, which hosts many connections:
+//! - `layer`: its state (sockets, ports, ISNs, the challenge-ACK budget) and timers;
+//! - `demux`: from an arriving segment to its connection, listener, TIME-WAIT entry or a
+//!   reset; ICMP errors (RFC 5927);
+//! - `listen`: listeners, their SYN and accept queues, `accept`;
+//! - `lifecycle`: connect, running a connection's output, freeing it;
+//! - [`isn`]: RFC 6528 initial sequence numbers;
+//! - [`api`]: the calls applications make, as a [`TcpSockets`] view.
+//!
+//! Sequence numbers ([`seq`]) live with the wire format, which needs them too.
 
-mod api;
+pub mod api;
 pub mod config;
 pub mod congestion;
+pub mod connection;
+mod demux;
 pub mod error;
-pub(crate) mod host;
 mod input;
 pub mod isn;
-pub mod listen;
+pub(crate) mod layer;
+mod lifecycle;
+mod listen;
 mod output;
 pub mod recv_buffer;
 pub mod rtt;
 pub mod send_buffer;
-pub mod seq;
 pub mod state;
-pub(crate) mod tcb;
+pub mod time_wait;
 pub mod timer;
+mod user;
 
-pub use api::{TcpDetails, TcpSocketInfo};
+pub use crate::wire::seq;
+pub use api::{TcpSocketInfo, TcpSockets};
 pub use config::TcpConfig;
+pub use congestion::Algorithm;
+pub use connection::{Arrival, ConnCounters, Connection, Details, Endpoint};
 pub use error::TcpError;
+pub use output::Segment;
 pub use state::State;
-pub use tcb::ConnCounters;
+pub use user::Close;

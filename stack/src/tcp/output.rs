@@ -2,39 +2,86 @@
 //! 4.2.3.4 (Nagle and the sender's silly window rule), RFC 6298 (retransmission), RFC
 //! 9293 3.8.6.1 (zero-window probes), RFC 1122 4.2.3.6 (keep-alive).
 
-use super::config::TcpConfig;
+use super::connection::Connection;
 use super::error::TcpError;
 use super::state::State;
-use super::tcb::Tcb;
 use super::timer::Timer;
 use crate::time::{Duration, Instant};
+use crate::wire::seq::Seq;
 use crate::wire::tcp::{Flags, Options, TcpRepr};
 
-/// One segment to put on the wire: the header, and which bytes of the send buffer
-/// (`data_offset` past SND.UNA, `data_len` long) follow it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Segment {
+/// One segment to put on the wire: the header, and which bytes of the send buffer follow
+/// it. Read them with [`Connection::read_payload`] before the next call that changes the
+/// connection (the bytes stay in the send buffer until acknowledged; no copy is made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// The TCP header, ports included; the caller adds the IP addresses.
     pub repr: TcpRepr,
-    pub data_offset: usize,
+    /// Where the data starts, in bytes past SND.UNA.
+    pub(crate) data_offset: usize,
+    /// How many bytes of data follow the header.
     pub data_len: usize,
+}
+
+impl Segment {
+    /// A segment with no data.
+    pub(crate) fn header(repr: TcpRepr) -> Segment {
+        Segment {
+            repr,
+            data_offset: 0,
+            data_len: 0,
+        }
+    }
 }
 
 /// How long a zero-window probe waits at most between tries.
 const MAX_PERSIST: Duration = Duration::from_secs(60);
 
-impl Tcb {
-    /// The next segment this connection should send now, if any. Call until `None`.
-    pub fn next_segment(&mut self, now: Instant, cfg: &TcpConfig) -> Option<Segment> {
+impl Connection {
+    /// The next segment this connection wants to send at `now`, if any. Call until it
+    /// returns `None` after every other call; the `None` also arms the timers that wait
+    /// for what was sent (the delayed ACK, keep-alive).
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Segment> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.remove(0));
+        }
+        let seg = self.next_segment(now);
+        if seg.is_none() {
+            self.schedule_ack(now);
+        }
+        seg
+    }
+
+    /// Copies the data of `seg`, a segment [`poll_transmit`](Connection::poll_transmit)
+    /// just returned, into `buf`, which must be `seg.data_len` bytes long.
+    pub fn read_payload(&self, seg: &Segment, buf: &mut [u8]) {
+        self.send.read_at(seg.data_offset, buf);
+    }
+
+    /// The earliest timer deadline: call [`handle_timeout`](Connection::handle_timeout)
+    /// then, if nothing arrives first. `None` when no timer runs.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// Runs every timer due at `now`; harmless to call early. Then call
+    /// [`poll_transmit`](Connection::poll_transmit).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.expired(now) {
+            if let Some(probe) = self.on_timer(now, timer) {
+                self.push_pending(probe);
+            }
+        }
+    }
+
+    /// The next segment to build now, if any.
+    fn next_segment(&mut self, now: Instant) -> Option<Segment> {
         match self.state {
             State::Closed | State::Listen => return None,
             State::SynSent | State::SynReceived if self.snd_nxt == self.iss => {
                 return Some(self.syn(now))
             }
             State::SynSent => return None,
-            State::TimeWait if !self.timers.is_set(Timer::Close) => {
-                self.timers
-                    .set(Timer::Close, now + cfg.msl.saturating_mul(2));
-            }
             _ => {}
         }
         if self.state == State::SynReceived {
@@ -48,7 +95,7 @@ impl Tcb {
 
     fn syn(&mut self, now: Instant) -> Segment {
         let mut flags = Flags::SYN;
-        let mut ack = crate::tcp::seq::Seq(0);
+        let mut ack = Seq(0);
         if self.state == State::SynReceived {
             flags = flags | Flags::ACK;
             ack = self.rcv_nxt;
@@ -188,13 +235,7 @@ impl Tcb {
         Some(self.segment(seq, Flags::ACK, 0, 0))
     }
 
-    fn segment(
-        &mut self,
-        seq: crate::tcp::seq::Seq,
-        flags: Flags,
-        data_offset: usize,
-        data_len: usize,
-    ) -> Segment {
+    fn segment(&mut self, seq: Seq, flags: Flags, data_offset: usize, data_len: usize) -> Segment {
         let window = self.advertised_window();
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + window);
         // Every segment carries our ACK, so whatever was owed is paid.
@@ -218,8 +259,11 @@ impl Tcb {
         }
     }
 
-    /// Arms the delayed-ACK timer when data arrived that we have not acknowledged yet.
-    pub fn schedule_ack(&mut self, now: Instant, cfg: &TcpConfig) {
+    /// Arms the timers that wait on what was just sent or received: the delayed ACK
+    /// when data arrived that we have not acknowledged yet, keep-alive, and the
+    /// FIN-WAIT-2 limit of a closed connection.
+    pub(crate) fn schedule_ack(&mut self, now: Instant) {
+        let cfg = &self.config;
         if self.unacked_segments > 0 && !self.ack_now && !self.timers.is_set(Timer::DelayedAck) {
             self.timers.set(Timer::DelayedAck, now + cfg.delayed_ack);
         }
@@ -239,10 +283,10 @@ impl Tcb {
     }
 
     /// Runs one expired timer. Returns a keep-alive or window probe to send, if any.
-    pub fn on_timer(&mut self, now: Instant, cfg: &TcpConfig, timer: Timer) -> Option<Segment> {
+    fn on_timer(&mut self, now: Instant, timer: Timer) -> Option<Segment> {
         match timer {
             Timer::Retransmit => {
-                self.retransmit_timeout(now, cfg);
+                self.retransmit_timeout(now);
                 None
             }
             Timer::DelayedAck => {
@@ -277,23 +321,28 @@ impl Tcb {
                 Some(self.segment(seq, Flags::ACK, offset, 1))
             }
             Timer::Keepalive => {
+                let cfg = &self.config;
+                let (idle, interval, probes) = (
+                    cfg.keepalive_idle,
+                    cfg.keepalive_interval,
+                    cfg.keepalive_probes,
+                );
                 if !self.keepalive || !self.state.is_synchronized() {
                     return None;
                 }
-                let idle_until = self.last_heard + cfg.keepalive_idle;
+                let idle_until = self.last_heard + idle;
                 if now < idle_until {
                     self.timers.set(Timer::Keepalive, idle_until);
                     return None;
                 }
-                if self.keepalive_probes >= cfg.keepalive_probes {
+                if self.keepalive_probes >= probes {
                     self.fail(TcpError::TimedOut);
                     return None;
                 }
                 self.keepalive_probes += 1;
-                self.timers
-                    .set(Timer::Keepalive, now + cfg.keepalive_interval);
+                self.timers.set(Timer::Keepalive, now + interval);
                 // RFC 1122 4.2.3.6: a probe is an ACK with SEG.SEQ = SND.NXT - 1.
-                let seq = crate::tcp::seq::Seq(self.snd_nxt.0.wrapping_sub(1));
+                let seq = Seq(self.snd_nxt.0.wrapping_sub(1));
                 Some(self.segment(seq, Flags::ACK, 0, 0))
             }
             Timer::Close => {
@@ -308,7 +357,7 @@ impl Tcb {
     /// RFC 6298 (5.4)-(5.6): retransmit the earliest unacknowledged segment, back the
     /// timer off, and collapse the congestion window (RFC 5681 3.1 eq. 4). Gives up after
     /// the configured retries.
-    fn retransmit_timeout(&mut self, now: Instant, cfg: &TcpConfig) {
+    fn retransmit_timeout(&mut self, now: Instant) {
         if self.snd_una == self.snd_max
             && self.state != State::SynSent
             && self.state != State::SynReceived
@@ -317,9 +366,9 @@ impl Tcb {
         }
         self.retries += 1;
         let limit = if self.syn_acked {
-            cfg.data_retries
+            self.config.data_retries
         } else {
-            cfg.syn_retries
+            self.config.syn_retries
         };
         if self.retries > limit {
             self.fail(TcpError::TimedOut);

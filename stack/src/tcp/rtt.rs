@@ -26,8 +26,8 @@
 //! Nothing here reads a clock: times are arguments and all arithmetic saturates, so no
 //! input (however absurd) panics.
 
-use crate::tcp::seq::Seq;
 use crate::time::{Duration, Instant};
+use crate::wire::seq::Seq;
 
 /// RFC 6298 (2.2), (2.3): RTO = SRTT + max(G, K*RTTVAR) with K = 4.
 const K: u64 = 4;

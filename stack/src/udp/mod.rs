@@ -15,18 +15,23 @@
 //!
 //! [`Config::udp_recv_buffer`]: crate::Config::udp_recv_buffer
 
-mod input;
+pub mod api;
 
 use core::fmt;
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::SocketAddrV4;
 use std::collections::VecDeque;
 
+use crate::config::Config;
+use crate::counters::RxDrop;
 use crate::icmp::errors::SoftError;
-use crate::iface::{SendError, Stack};
-use crate::socket::{Protocol, Socket, SocketHandle};
+use crate::outbound::{Origin, Outbound};
+use crate::socket::demux::Demux;
+use crate::socket::ports::PortAllocator;
+use crate::socket::table::SocketTable;
+use crate::socket::touched::Touched;
+use crate::socket::{Protocol, SocketHandle};
 use crate::time::Instant;
-use crate::wire::ipv4::protocol;
-use crate::wire::{udp, UdpRepr};
+use crate::wire::{IcmpRepr, UdpRepr, WireError};
 
 /// Bytes charged per queued datagram beyond its data, so empty datagrams are bounded too.
 const DATAGRAM_OVERHEAD: usize = 64;
@@ -57,7 +62,7 @@ struct Datagram {
 
 /// One UDP socket's state.
 #[derive(Debug)]
-pub(crate) struct UdpSocket {
+struct UdpSocket {
     /// Bound address (0.0.0.0 or ours) and port; port 0 until bound.
     local: SocketAddrV4,
     remote: Option<SocketAddrV4>,
@@ -140,281 +145,117 @@ impl From<SoftError> for UdpError {
     }
 }
 
-impl Stack {
-    /// Opens a UDP socket bound to `local`. Address 0.0.0.0 means any (we have one
-    /// address, so it is ours); port 0 picks an ephemeral port.
-    pub fn udp_bind(&mut self, local: SocketAddrV4) -> Result<SocketHandle, UdpError> {
-        let h = self.udp_open()?;
-        match self.udp_bind_handle(h, local) {
-            Ok(()) => Ok(h),
-            Err(e) => {
-                let _ = self.sockets.table.remove(h);
-                Err(e)
-            }
+/// What UDP counts.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UdpCounters {
+    pub datagrams_received: u64,
+    pub datagrams_sent: u64,
+}
+
+/// The UDP layer: its sockets, how arriving datagrams find them, and its ports.
+#[derive(Debug)]
+pub(crate) struct Udp {
+    table: SocketTable<UdpSocket>,
+    demux: Demux,
+    ports: PortAllocator,
+    /// Bytes a socket may hold unread ([`Config::udp_recv_buffer`]).
+    recv_buffer: usize,
+    pub touched: Touched,
+    pub counters: UdpCounters,
+}
+
+impl Udp {
+    pub fn new(config: &Config, ports: PortAllocator) -> Udp {
+        Udp {
+            table: SocketTable::new(Protocol::Udp, config.max_sockets),
+            demux: Demux::default(),
+            ports,
+            recv_buffer: config.udp_recv_buffer,
+            touched: Touched::default(),
+            counters: UdpCounters::default(),
         }
     }
 
-    /// Opens an unbound UDP socket; it is bound to an ephemeral port by its first send
-    /// or connect.
-    pub fn udp_open(&mut self) -> Result<SocketHandle, UdpError> {
-        let socket = UdpSocket {
-            local: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
-            remote: None,
-            broadcast: false,
-            queue: VecDeque::new(),
-            queued_bytes: 0,
-            error: None,
-        };
-        self.sockets
-            .table
-            .insert(Socket::Udp(socket))
-            .map_err(|_| UdpError::TooManySockets)
+    /// Sockets open.
+    pub fn len(&self) -> usize {
+        self.table.len()
     }
 
-    fn udp_bind_handle(&mut self, h: SocketHandle, local: SocketAddrV4) -> Result<(), UdpError> {
-        if self.udp(h)?.local.port() != 0 {
-            return Err(UdpError::AlreadyBound);
-        }
-        if !local.ip().is_unspecified() && *local.ip() != self.config.addr {
-            return Err(UdpError::AddrNotAvailable);
-        }
-        let port = if local.port() == 0 {
-            let remote = self
-                .udp(h)?
-                .remote
-                .map_or((Ipv4Addr::UNSPECIFIED, 0), |r| (*r.ip(), r.port()));
-            self.sockets
-                .ports
-                .allocate(Protocol::Udp, self.config.addr, remote, |_| true)
-                .map_err(|_| UdpError::PortsExhausted)?
-        } else {
-            // One address, no SO_REUSEADDR: a port belongs to one UDP socket.
-            if self.sockets.ports.is_used(Protocol::Udp, local.port()) {
-                return Err(UdpError::AddrInUse);
-            }
-            self.sockets.ports.hold(Protocol::Udp, local.port());
-            local.port()
-        };
-        let bound = SocketAddrV4::new(*local.ip(), port);
-        self.sockets.demux.bind(Protocol::Udp, bound, h);
-        self.udp_mut(h)?.local = bound;
-        Ok(())
-    }
-
-    /// Sets the socket's peer: `udp_send` goes there, and only its datagrams are received.
-    /// Binds an ephemeral port first if the socket is unbound.
-    pub fn udp_connect(&mut self, h: SocketHandle, remote: SocketAddrV4) -> Result<(), UdpError> {
-        if remote.ip().is_unspecified() || remote.port() == 0 {
-            return Err(UdpError::InvalidAddress);
-        }
-        if self.udp(h)?.local.port() == 0 {
-            self.udp_mut(h)?.remote = Some(remote);
-            self.udp_bind_handle(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
-        }
-        let s = self.udp(h)?;
-        let (local, old) = (s.local, s.remote);
-        let key_local = SocketAddrV4::new(self.config.addr, local.port());
-        // Move the socket from the bound map to the connected map (or re-point it).
-        if let Some(old) = old {
-            self.sockets.demux.disconnect(Protocol::Udp, key_local, old);
-        }
-        self.sockets.demux.unbind(Protocol::Udp, local);
-        if !self
-            .sockets
-            .demux
-            .connect(Protocol::Udp, key_local, remote, h)
-        {
-            self.sockets.demux.bind(Protocol::Udp, local, h);
-            return Err(UdpError::AddrInUse);
-        }
-        let s = self.udp_mut(h)?;
-        s.remote = Some(remote);
-        s.error = None;
-        Ok(())
-    }
-
-    /// Sends `data` to `dst` from the socket, binding an ephemeral port if needed.
-    pub fn udp_send_to(
+    /// Delivers a UDP datagram to its socket (one to three hash lookups, see
+    /// [`crate::socket::demux`]), or answers with port unreachable.
+    pub fn receive(
         &mut self,
         now: Instant,
-        h: SocketHandle,
-        data: &[u8],
-        dst: SocketAddrV4,
-    ) -> Result<(), UdpError> {
-        if let Some(e) = self.udp_mut(h)?.error.take() {
-            return Err(e.into());
-        }
-        if dst.ip().is_unspecified() || dst.port() == 0 {
-            return Err(UdpError::InvalidAddress);
-        }
-        if data.len() > MAX_DATAGRAM {
-            return Err(UdpError::TooBig);
-        }
-        if self.is_broadcast(*dst.ip()) && !self.udp(h)?.broadcast {
-            return Err(UdpError::BroadcastNotEnabled);
-        }
-        if self.udp(h)?.local.port() == 0 {
-            self.udp_bind_handle(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
-        }
-        let src_port = self.udp(h)?.local.port();
-        let src = self.config.addr;
-        let repr = UdpRepr {
-            src_port,
-            dst_port: dst.port(),
-        };
-        self.send_ipv4(
-            now,
-            *dst.ip(),
-            protocol::UDP,
-            udp::HEADER_LEN + data.len(),
-            |buf| {
-                repr.emit(src, *dst.ip(), data, buf);
-            },
-        )
-        .map_err(|e| match e {
-            SendError::NoRoute(_) => UdpError::NoRoute,
-            SendError::BadDestination(_) => UdpError::InvalidAddress,
-            SendError::TooBig { .. } => UdpError::TooBig,
+        origin: &Origin<'_>,
+        body: &[u8],
+        out: &mut Outbound,
+    ) -> Result<(), RxDrop> {
+        let ip = &origin.ip;
+        // RFC 1122 4.1.3.4: verify the checksum if present, discard silently if wrong.
+        let (udp, data) = UdpRepr::parse(ip.src, ip.dst, body).map_err(|e| match e {
+            WireError::BadChecksum => RxDrop::UdpBadChecksum,
+            _ => RxDrop::UdpMalformed,
         })?;
-        self.counters.udp_datagrams_sent += 1;
-        Ok(())
-    }
-
-    /// Sends `data` to the connected peer.
-    pub fn udp_send(&mut self, now: Instant, h: SocketHandle, data: &[u8]) -> Result<(), UdpError> {
-        let remote = self.udp(h)?.remote.ok_or(UdpError::NotConnected)?;
-        self.udp_send_to(now, h, data, remote)
-    }
-
-    /// Takes the oldest waiting datagram into `buf`: `Ok(Some((len, from)))`, or
-    /// `Ok(None)` when none waits. A datagram longer than `buf` is truncated and the rest
-    /// discarded, as `recv` on Linux does. A pending ICMP error is reported first.
-    pub fn udp_recv_from(
-        &mut self,
-        h: SocketHandle,
-        buf: &mut [u8],
-    ) -> Result<Option<(usize, SocketAddrV4)>, UdpError> {
-        self.udp_read(h, buf, true)
-    }
-
-    /// Like [`Stack::udp_recv_from`] but leaves the datagram queued.
-    pub fn udp_peek_from(
-        &mut self,
-        h: SocketHandle,
-        buf: &mut [u8],
-    ) -> Result<Option<(usize, SocketAddrV4)>, UdpError> {
-        self.udp_read(h, buf, false)
-    }
-
-    fn udp_read(
-        &mut self,
-        h: SocketHandle,
-        buf: &mut [u8],
-        consume: bool,
-    ) -> Result<Option<(usize, SocketAddrV4)>, UdpError> {
-        let s = self.udp_mut(h)?;
-        if let Some(e) = s.error.take() {
-            return Err(e.into());
-        }
-        let Some(d) = s.queue.front() else {
-            return Ok(None);
+        let local = SocketAddrV4::new(ip.dst, udp.dst_port);
+        let remote = SocketAddrV4::new(ip.src, udp.src_port);
+        let broadcast = out.is_broadcast(ip.dst);
+        let found = if broadcast {
+            self.demux.lookup_bound(Protocol::Udp, local)
+        } else {
+            self.demux.lookup(Protocol::Udp, local, remote)
         };
-        let (n, from) = (d.data.len().min(buf.len()), d.from);
-        buf[..n].copy_from_slice(&d.data[..n]);
-        if consume {
-            if let Some(d) = s.queue.pop_front() {
-                s.queued_bytes -= d.data.len() + DATAGRAM_OVERHEAD;
-            }
+        let Some(h) = found else {
+            // RFC 1122 4.1.3.1: a datagram to a port with no socket SHOULD get port
+            // unreachable (send_icmp_error skips broadcasts and rate-limits).
+            let unreachable = IcmpRepr::DestUnreachable {
+                code: 3,
+                next_hop_mtu: 0,
+            };
+            out.send_icmp_error(now, origin, body, unreachable);
+            return Err(RxDrop::UdpNoSocket);
+        };
+        let limit = self.recv_buffer;
+        let Ok(s) = self.table.get_mut(h) else {
+            // The demultiplexer only holds live handles; treat a miss as no socket.
+            return Err(RxDrop::UdpNoSocket);
+        };
+        if broadcast && !s.broadcast {
+            return Err(RxDrop::UdpBroadcastNotWanted);
         }
-        Ok(Some((n, from)))
-    }
-
-    /// True when a datagram or an error is waiting, i.e. a receive would not block.
-    pub fn udp_readable(&self, h: SocketHandle) -> bool {
-        self.udp(h)
-            .map(|s| !s.queue.is_empty() || s.error.is_some())
-            .unwrap_or(true)
-    }
-
-    /// Allows sending to, and receiving from, broadcast addresses.
-    pub fn udp_set_broadcast(&mut self, h: SocketHandle, on: bool) -> Result<(), UdpError> {
-        self.udp_mut(h)?.broadcast = on;
+        let cost = data.len() + DATAGRAM_OVERHEAD;
+        if s.queued_bytes + cost > limit {
+            return Err(RxDrop::UdpRecvBufferFull);
+        }
+        s.queued_bytes += cost;
+        s.queue.push_back(Datagram {
+            from: remote,
+            data: data.to_vec(),
+        });
+        self.counters.datagrams_received += 1;
         Ok(())
     }
 
-    /// Whether broadcast is enabled.
-    pub fn udp_broadcast(&self, h: SocketHandle) -> Result<bool, UdpError> {
-        Ok(self.udp(h)?.broadcast)
-    }
-
-    /// The bound address (0.0.0.0:0 before binding; our address once connected).
-    pub fn udp_local_addr(&self, h: SocketHandle) -> Result<SocketAddrV4, UdpError> {
-        let s = self.udp(h)?;
-        Ok(match s.remote {
-            Some(_) => SocketAddrV4::new(self.config.addr, s.local.port()),
-            None => s.local,
-        })
-    }
-
-    /// The connected peer, if any.
-    pub fn udp_peer_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, UdpError> {
-        Ok(self.udp(h)?.remote)
-    }
-
-    /// Closes the socket, freeing its port and discarding unread datagrams.
-    pub fn udp_close(&mut self, h: SocketHandle) -> Result<(), UdpError> {
-        let s = self.udp(h)?;
-        let (local, remote) = (s.local, s.remote);
-        if local.port() != 0 {
-            match remote {
-                Some(r) => self.sockets.demux.disconnect(
-                    Protocol::Udp,
-                    SocketAddrV4::new(self.config.addr, local.port()),
-                    r,
-                ),
-                None => self.sockets.demux.unbind(Protocol::Udp, local),
+    /// Records an ICMP error on the connected socket that sent `local` -> `remote`.
+    /// Returns whether a socket took it.
+    pub fn on_icmp_error(
+        &mut self,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        error: SoftError,
+    ) -> bool {
+        if !self.demux.is_connected(Protocol::Udp, local, remote) {
+            return false;
+        }
+        let Some(h) = self.demux.lookup(Protocol::Udp, local, remote) else {
+            return false;
+        };
+        match self.table.get_mut(h) {
+            Ok(s) => {
+                s.error = Some(error);
+                self.touched.touch(h);
+                true
             }
-            self.sockets.ports.release(Protocol::Udp, local.port());
-        }
-        self.sockets
-            .table
-            .remove(h)
-            .map_err(|_| UdpError::InvalidHandle)?;
-        Ok(())
-    }
-
-    /// Every UDP socket, for display. Scans the table: not for packet paths.
-    pub fn udp_sockets(&self) -> Vec<UdpSocketInfo> {
-        let mut rows: Vec<UdpSocketInfo> = self
-            .sockets
-            .table
-            .iter()
-            .filter_map(|(handle, s)| match s {
-                Socket::Udp(u) => Some(UdpSocketInfo {
-                    handle,
-                    local: u.local,
-                    remote: u.remote,
-                    recv_queue: u.queue.len(),
-                    recv_bytes: u.queued_bytes,
-                }),
-                _ => None,
-            })
-            .collect();
-        rows.sort_by_key(|r| r.local.port());
-        rows
-    }
-
-    fn udp(&self, h: SocketHandle) -> Result<&UdpSocket, UdpError> {
-        match self.sockets.table.get(h) {
-            Ok(Socket::Udp(s)) => Ok(s),
-            _ => Err(UdpError::InvalidHandle),
-        }
-    }
-
-    fn udp_mut(&mut self, h: SocketHandle) -> Result<&mut UdpSocket, UdpError> {
-        match self.sockets.table.get_mut(h) {
-            Ok(Socket::Udp(s)) => Ok(s),
-            _ => Err(UdpError::InvalidHandle),
+            _ => false,
         }
     }
 }

@@ -10,8 +10,9 @@
 //! panics (documented under `# Panics`).
 //!
 //! Each protocol has a plain *representation* type (`EthernetRepr`, `ArpRepr`,
-//! `Ipv4Repr`, `IcmpRepr`) holding the fields the stack acts on, so the protocol logic
-//! never touches raw offsets.
+//! `Ipv4Repr`, `IcmpRepr`, `UdpRepr`, `TcpRepr`) holding the fields the stack acts on, so
+//! the protocol logic never touches raw offsets. TCP sequence numbers ([`seq`]) live here
+//! too, since the TCP header is made of them.
 
 pub mod arp;
 pub mod checksum;
@@ -19,6 +20,7 @@ pub mod describe;
 pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
+pub mod seq;
 pub mod tcp;
 pub mod udp;
 

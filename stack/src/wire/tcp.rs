@@ -14,8 +14,8 @@ use etherparse::{TcpHeader, TcpHeaderSlice, TcpOptionElement};
 
 use super::checksum;
 use super::ipv4::protocol;
+use super::seq::Seq;
 use super::WireError;
-use crate::tcp::seq::Seq;
 
 /// Length of a header without options.
 pub const HEADER_LEN: usize = 20;

@@ -66,6 +66,12 @@ impl fmt::Debug for Seg {
     }
 }
 
+/// `ms` milliseconds after `t0`: [`Conn::at`] for where `c` is already borrowed, as in
+/// `c.s.tcp().send(at_from(c.t0, 5), c.h, data)`.
+pub fn at_from(t0: Instant, ms: u64) -> Instant {
+    t0 + Duration::from_millis(ms)
+}
+
 /// `n` bytes of a recognisable pattern starting at stream offset `from`, so a byte
 /// delivered twice or out of place shows.
 pub fn bytes(from: usize, n: usize) -> Vec<u8> {
@@ -250,7 +256,8 @@ impl Open {
     pub fn syn_received(self) -> Conn {
         let mut s = self.stack();
         let l = s
-            .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, LISTEN_PORT), 16)
+            .tcp()
+            .listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, LISTEN_PORT), 16)
             .unwrap();
         // peer > us: [S] seq 1000, win 65535, mss 1460
         send(&mut s, self.t0, self.peer_syn(LISTEN_PORT), &[]);
@@ -265,7 +272,8 @@ impl Open {
         );
         assert_eq!(synack.options.mss, Some(OUR_MSS));
         let h = s
-            .tcp_sockets()
+            .tcp()
+            .sockets()
             .iter()
             .find(|r| r.state == TcpState::SynReceived)
             .expect("a half-open connection")
@@ -294,7 +302,7 @@ impl Open {
         c.send(c.t0 + rtt, ack, &[]);
         c.expect_nothing();
         let l = c.listener.unwrap();
-        assert_eq!(c.s.tcp_accept(l), Ok(Some(c.h)));
+        assert_eq!(c.s.tcp().accept(l), Ok(Some(c.h)));
         assert_eq!(c.state(), TcpState::Established);
         c
     }
@@ -304,14 +312,15 @@ impl Open {
     pub fn syn_sent(self) -> Conn {
         let mut s = self.stack();
         let h = s
-            .tcp_connect(self.t0, SocketAddrV4::new(PEER_IP, 80))
+            .tcp()
+            .connect(self.t0, SocketAddrV4::new(PEER_IP, 80))
             .unwrap();
         // us > peer: [S] seq ISS, mss 1460
         let syn = expect_segment(&mut s);
         assert_seg(&syn, Flags::SYN, syn.seq, Seq(0), 0);
         assert_eq!(syn.options.mss, Some(OUR_MSS));
         assert_eq!(syn.dst_port, 80);
-        assert_eq!(s.tcp_state(h), Ok(TcpState::SynSent));
+        assert_eq!(s.tcp().state(h), Ok(TcpState::SynSent));
         Conn {
             s,
             h,
@@ -370,7 +379,7 @@ pub fn syn_received() -> Conn {
 #[track_caller]
 pub fn fin_wait_1() -> Conn {
     let mut c = established();
-    c.s.tcp_shutdown(c.at(1), c.h).unwrap();
+    c.s.tcp().shutdown(at_from(c.t0, 1), c.h).unwrap();
     // us > peer: [F.] seq ISS+1, ack 1001
     let fin = c.expect_one();
     assert_seg(&fin, Flags::FIN | Flags::ACK, c.iss + 1, c.irs + 1, 0);
@@ -433,7 +442,7 @@ pub fn close_wait() -> Conn {
 #[track_caller]
 pub fn last_ack() -> Conn {
     let mut c = close_wait();
-    c.s.tcp_shutdown(c.at(2), c.h).unwrap();
+    c.s.tcp().shutdown(at_from(c.t0, 2), c.h).unwrap();
     // us > peer: [F.] seq ISS+1, ack 1002
     let fin = c.expect_one();
     assert_seg(&fin, Flags::FIN | Flags::ACK, c.iss + 1, c.irs + 2, 0);
@@ -461,7 +470,7 @@ pub fn closing() -> Conn {
 impl Conn {
     /// `ms` milliseconds into this trace.
     pub fn at(&self, ms: u64) -> Instant {
-        self.t0 + Duration::from_millis(ms)
+        at_from(self.t0, ms)
     }
 
     /// The peer's next segment, before the test changes it: ACK, seq = its ISS + 1,
@@ -504,8 +513,8 @@ impl Conn {
 
     /// The connection's state.
     #[track_caller]
-    pub fn state(&self) -> TcpState {
-        self.s.tcp_state(self.h).expect("handle is valid")
+    pub fn state(&mut self) -> TcpState {
+        self.s.tcp().state(self.h).expect("handle is valid")
     }
 
     /// Runs the stack's timers at `now`.
@@ -524,7 +533,7 @@ impl Conn {
     pub fn read_all(&mut self, now: Instant) -> Vec<u8> {
         let mut out = vec![];
         let mut buf = [0u8; 4096];
-        while let Some(n) = self.s.tcp_recv(now, self.h, &mut buf).expect("recv") {
+        while let Some(n) = self.s.tcp().recv(now, self.h, &mut buf).expect("recv") {
             if n == 0 {
                 break;
             }
@@ -536,6 +545,6 @@ impl Conn {
     /// The application writes `data`; all of it must fit the send buffer.
     #[track_caller]
     pub fn write(&mut self, now: Instant, data: &[u8]) {
-        assert_eq!(self.s.tcp_send(now, self.h, data), Ok(data.len()));
+        assert_eq!(self.s.tcp().send(now, self.h, data), Ok(data.len()));
     }
 }

@@ -77,15 +77,15 @@ impl Netstack {
     #[track_caller]
     pub fn ping(&self, dst: Ipv4Addr, count: u16, payload_len: usize) -> Vec<EchoReply> {
         let ident = 0x4e53; // "NS"
-        self.with_stack(|stack, _| stack.ping_open(ident))
+        self.with_stack(|stack, _| stack.ping().open(ident))
             .unwrap_or_else(|e| panic!("ping_open: {e}"));
         let mut replies = Vec::new();
         for seq in 1..=count {
             let payload = echo_payload(payload_len, seq);
-            self.with_stack(|stack, now| stack.send_echo_request(now, dst, ident, seq, &payload))
+            self.with_stack(|stack, now| stack.ping().send_request(now, dst, ident, seq, &payload))
                 .unwrap_or_else(|e| panic!("send_echo_request to {dst}: {e}"));
             let reply = self.wait_for(&format!("echo reply seq {seq} from {dst}"), |stack| {
-                stack.poll_echo_reply(ident)
+                stack.ping().poll_reply(ident)
             });
             assert_eq!(
                 (reply.from, reply.ident, reply.seq),
@@ -95,7 +95,7 @@ impl Netstack {
             assert!(reply.payload == payload, "seq {seq}: echoed data differs");
             replies.push(reply);
         }
-        self.with_stack(|stack, _| stack.ping_close(ident));
+        self.with_stack(|stack, _| stack.ping().close(ident));
         replies
     }
 

@@ -36,9 +36,9 @@ impl Snapshot {
             counters: stack.counters().clone(),
             link,
             arp: stack.arp_entries(),
-            tcp: stack.tcp_sockets(),
-            time_wait: stack.tcp_time_wait(),
-            udp: stack.udp_sockets(),
+            tcp: stack.tcp().sockets(),
+            time_wait: stack.tcp().time_wait(),
+            udp: stack.udp().sockets(),
         })
     }
 }
@@ -320,9 +320,12 @@ mod tests {
         let config = Config::default();
         let mut stack = stack::Stack::new(config.clone(), 1).unwrap();
         let now = stack::Instant::from_millis(5_000);
-        stack.tcp_listen("0.0.0.0:80".parse().unwrap(), 8).unwrap();
-        stack.udp_bind("0.0.0.0:7".parse().unwrap()).unwrap();
-        let mut tcp = stack.tcp_sockets();
+        stack
+            .tcp()
+            .listen("0.0.0.0:80".parse().unwrap(), 8)
+            .unwrap();
+        stack.udp().bind("0.0.0.0:7".parse().unwrap()).unwrap();
+        let mut tcp = stack.tcp().sockets();
         // A connection row as the stack would list it, for the page to mark.
         let mut row = tcp[0].clone();
         row.local = "10.0.0.2:80".parse().unwrap();
@@ -341,7 +344,7 @@ mod tests {
                 "10.0.0.2:80".parse().unwrap(),
                 "10.0.0.1:39999".parse().unwrap(),
             )],
-            udp: stack.udp_sockets(),
+            udp: stack.udp().sockets(),
         };
         let page = render(
             &snapshot,

@@ -51,6 +51,31 @@ pub mod newreno;
 
 pub use newreno::NewReno;
 
+/// The congestion control algorithms to choose from, per connection
+/// ([`TcpConfig::congestion`](crate::TcpConfig::congestion)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// NewReno: RFC 5681 with RFC 6582's fast recovery and RFC 3465 byte counting.
+    #[default]
+    NewReno,
+}
+
+impl Algorithm {
+    /// A controller of this algorithm for a connection whose SMSS is `mss` so far.
+    pub fn build(self, mss: usize) -> Box<dyn CongestionControl> {
+        match self {
+            Algorithm::NewReno => Box::new(NewReno::new(mss)),
+        }
+    }
+
+    /// The algorithm's name, as `ss -i` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::NewReno => "newreno",
+        }
+    }
+}
+
 use crate::time::{Duration, Instant};
 
 /// A congestion control algorithm: the cwnd and ssthresh arithmetic of one connection.
@@ -68,6 +93,10 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     /// The slow start threshold, ssthresh, in bytes; `usize::MAX` means "not yet set"
     /// (RFC 5681 3.1's "arbitrarily high" initial value).
     fn ssthresh(&self) -> usize;
+
+    /// The handshake has fixed SMSS at `mss` (the peer's MSS option, within ours), and
+    /// no data has been sent yet: start from the initial window for it (RFC 6928).
+    fn init(&mut self, mss: usize);
 
     /// An ACK acknowledged `acked` bytes of new data outside fast recovery: grow cwnd
     /// by slow start below ssthresh, by congestion avoidance above it (RFC 5681 3.1).

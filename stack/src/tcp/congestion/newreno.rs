@@ -69,6 +69,12 @@ impl CongestionControl for NewReno {
         self.ssthresh
     }
 
+    fn init(&mut self, mss: usize) {
+        // RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)), for the SMSS now agreed.
+        self.cwnd = initial_window(mss);
+        self.bytes_acked = 0;
+    }
+
     fn on_ack(&mut self, _now: Instant, acked: usize, mss: usize) {
         if self.cwnd < self.ssthresh {
             // RFC 5681 3.1: slow start while cwnd < ssthresh. Equation 2 with RFC 3465

@@ -1,0 +1,298 @@
+//! The [`Stack`]: one IPv4 host on one Ethernet link, composed of its layers, and its four
+//! sans-IO entry points.
+//!
+//! Each layer owns its state; the stack only routes between them. A received frame goes
+//! down one chain, each step a function of its own layer:
+//!
+//! ```text
+//! receive ─ Ethernet checks (here)
+//!   ├─ ARP  ─ Outbound::receive_arp      (outbound/link.rs: learn, answer)
+//!   └─ IPv4 ─ Ipv4::receive              (ipv4.rs: checks, reassembly)
+//!               └─ dispatch (here) by protocol:
+//!                    ICMP ─ Icmp::receive    (icmp/mod.rs; errors go on to UDP or TCP)
+//!                    UDP  ─ Udp::receive     (udp/mod.rs)
+//!                    TCP  ─ Tcp::receive     (tcp/demux.rs)
+//! ```
+//!
+//! Whatever a layer sends goes through the one [`Outbound`] it is handed, which routes,
+//! resolves and queues it for [`Stack::transmit`].
+
+use log::debug;
+
+use crate::arp::EntryInfo;
+use crate::config::{Config, ConfigError};
+use crate::counters::{Counters, RxDrop};
+use crate::icmp::errors::ErrorReport;
+use crate::icmp::ping::Ping;
+use crate::icmp::Icmp;
+use crate::ipv4::Ipv4;
+use crate::outbound::{Origin, Outbound};
+use crate::rng::Rng;
+use crate::socket::ports::PortAllocator;
+use crate::socket::SocketHandle;
+use crate::tcp::api::TcpSockets;
+use crate::tcp::layer::Tcp;
+use crate::time::Instant;
+use crate::udp::api::UdpSockets;
+use crate::udp::Udp;
+use crate::wire::ipv4::protocol;
+use crate::wire::{self, EtherType, EthernetRepr, IcmpRepr};
+
+/// What the stack itself counts: frames in, and why those it refused were dropped.
+#[derive(Clone, Copy, Debug)]
+struct RxCounters {
+    frames: u64,
+    bytes: u64,
+    accepted: u64,
+    drops: [u64; RxDrop::COUNT],
+}
+
+/// One IPv4 host on one Ethernet link. See the [crate docs](crate) for how to drive it.
+#[derive(Debug)]
+pub struct Stack {
+    rng: Rng,
+    /// The way out, shared by every layer: routing, ICMP errors, ARP, the transmit queue.
+    out: Outbound,
+    ipv4: Ipv4,
+    icmp: Icmp,
+    udp: Udp,
+    tcp: Tcp,
+    rx: RxCounters,
+}
+
+impl Stack {
+    /// A stack with the given configuration. Every random choice it makes derives from
+    /// `seed`: pass a value from the OS in production and a fixed one in tests.
+    pub fn new(config: Config, seed: u64) -> Result<Stack, ConfigError> {
+        config.validate()?;
+        let mut rng = Rng::new(seed);
+        let out = Outbound::new(config.clone(), &mut rng);
+        // One keyed allocator, copied for each protocol: the ports of UDP and TCP are
+        // separate spaces (RFC 6056 works per protocol).
+        let ports = PortAllocator::new(config.ephemeral_ports.clone(), &mut rng);
+        let udp = Udp::new(&config, ports.clone());
+        let tcp = Tcp::new(config.tcp.clone(), config.max_sockets, ports, &mut rng);
+        Ok(Stack {
+            ipv4: Ipv4::new(config.reassembly.clone()),
+            icmp: Icmp::default(),
+            udp,
+            tcp,
+            out,
+            rng,
+            rx: RxCounters {
+                frames: 0,
+                bytes: 0,
+                accepted: 0,
+                drops: [0; RxDrop::COUNT],
+            },
+        })
+    }
+
+    /// Processes one Ethernet frame (without FCS) that arrived at `now`.
+    ///
+    /// Never panics, whatever the bytes: a frame is either accepted or dropped and
+    /// counted under an [`RxDrop`] reason. Replies are queued for [`Stack::transmit`].
+    pub fn receive(&mut self, now: Instant, frame: &[u8]) {
+        self.rx.frames += 1;
+        self.rx.bytes += frame.len() as u64;
+        match self.receive_ethernet(now, frame) {
+            Ok(()) => self.rx.accepted += 1,
+            Err(reason) => {
+                debug!("drop {reason}: {}", wire::describe::describe(frame));
+                self.rx.drops[reason as usize] += 1;
+            }
+        }
+    }
+
+    /// Runs every timer due at `now` (TCP, reassembly, ARP). Harmless to call early.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.ipv4.handle_timeout(now, &mut self.out);
+        self.tcp.handle_timeout(now, &mut self.out);
+        self.out.handle_timeout(now);
+    }
+
+    /// When [`Stack::handle_timeout`] next has work, if nothing arrives before then.
+    /// `None` means no timer is running. Frames already queued are not a timer: call
+    /// [`Stack::transmit`] after every `receive`/`handle_timeout`/socket call.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let timers = [
+            self.out.poll_timeout(),
+            self.ipv4.poll_timeout(),
+            self.tcp.poll_timeout(),
+        ];
+        timers.into_iter().flatten().min()
+    }
+
+    /// Hands every frame waiting to be sent to `emit`, oldest first, and returns how
+    /// many there were.
+    pub fn transmit(&mut self, emit: impl FnMut(&[u8])) -> usize {
+        self.out.transmit(emit)
+    }
+
+    /// Frames waiting for [`Stack::transmit`].
+    pub fn pending_transmit(&self) -> usize {
+        self.out.pending_transmit()
+    }
+
+    /// The TCP socket calls: listen, accept, connect, send, recv, close ...
+    pub fn tcp(&mut self) -> TcpSockets<'_> {
+        TcpSockets::new(&mut self.tcp, &mut self.out)
+    }
+
+    /// The UDP socket calls: bind, connect, send_to, recv_from, close ...
+    pub fn udp(&mut self) -> UdpSockets<'_> {
+        UdpSockets::new(&mut self.udp, &mut self.out)
+    }
+
+    /// The ping calls: open an ICMP identifier, send echo requests, read replies.
+    pub fn ping(&mut self) -> Ping<'_> {
+        Ping::new(&mut self.icmp, &mut self.out)
+    }
+
+    /// Moves into `out` the sockets whose readiness (data, room, connection state, an
+    /// error) may have changed since the last call, so a runtime wakes only their waiters,
+    /// as epoll does. Returns true when there were too many to list: wake every waiter.
+    pub fn take_touched(&mut self, out: &mut Vec<SocketHandle>) -> bool {
+        out.clear();
+        let udp_all = self.udp.touched.drain_into(out);
+        let tcp_all = self.tcp.touched.drain_into(out);
+        udp_all || tcp_all
+    }
+
+    /// The configuration the stack was built with.
+    pub fn config(&self) -> &Config {
+        self.out.config()
+    }
+
+    /// Counters of everything received, sent and dropped, gathered from every layer.
+    pub fn counters(&self) -> Counters {
+        let link = self.out.link_counters();
+        let (ip_out, ipv4) = (&self.out.counters, &self.ipv4.counters);
+        let (icmp, udp, tcp) = (&self.icmp.counters, &self.udp.counters, &self.tcp.counters);
+        Counters {
+            rx_frames: self.rx.frames,
+            rx_bytes: self.rx.bytes,
+            rx_accepted: self.rx.accepted,
+            tx_frames: link.tx_frames,
+            tx_bytes: link.tx_bytes,
+            arp_requests_sent: link.arp_requests_sent,
+            arp_replies_sent: link.arp_replies_sent,
+            icmp_echo_replies_sent: icmp.echo_replies_sent,
+            icmp_echo_requests_sent: icmp.echo_requests_sent,
+            icmp_echo_replies_received: icmp.echo_replies_received,
+            icmp_errors_sent: ip_out.icmp_errors_sent,
+            icmp_errors_delivered: icmp.errors_delivered,
+            ipv4_fragmented: ip_out.ipv4_fragmented,
+            ipv4_fragments_sent: ip_out.ipv4_fragments_sent,
+            ipv4_reassembled: ipv4.reassembled,
+            ipv4_reassembly_failed: ipv4.reassembly_failed,
+            tcp_segments_sent: tcp.segments_sent,
+            tcp_resets_sent: tcp.resets_sent,
+            tcp_challenge_acks: tcp.challenge_acks,
+            tcp_syn_queue_evictions: tcp.syn_queue_evictions,
+            tcp_accept_queue_overflows: tcp.accept_queue_overflows,
+            udp_datagrams_received: udp.datagrams_received,
+            udp_datagrams_sent: udp.datagrams_sent,
+            rx_drops: self.rx.drops,
+            tx_drops: link.tx_drops,
+        }
+    }
+
+    /// A random number from the stack's seeded generator, for callers that need one
+    /// that replays with the stack (the ping command's ICMP identifier).
+    pub fn random_u32(&mut self) -> u32 {
+        self.rng.next_u32()
+    }
+
+    /// A snapshot of the ARP cache.
+    pub fn arp_entries(&self) -> Vec<EntryInfo> {
+        self.out.arp_entries()
+    }
+
+    /// Datagrams being reassembled and the buffer bytes they hold; both stay within
+    /// [`Config::reassembly`](crate::Config::reassembly)'s bounds.
+    pub fn reassembly_usage(&self) -> (usize, usize) {
+        self.ipv4.reassembly_usage()
+    }
+
+    /// Sockets open, of all protocols.
+    pub fn socket_count(&self) -> usize {
+        self.udp.len() + self.tcp.len()
+    }
+
+    /// The largest IP payload that fits the link MTU unfragmented.
+    pub fn max_ip_payload(&self) -> usize {
+        self.out.max_ip_payload()
+    }
+
+    /// Ethernet II: is the frame for us, and which layer takes it?
+    fn receive_ethernet(&mut self, now: Instant, frame: &[u8]) -> Result<(), RxDrop> {
+        let (eth, payload) = EthernetRepr::parse(frame).map_err(|_| RxDrop::EthernetTruncated)?;
+        // We join no multicast group, so only our unicast address and broadcast are ours.
+        if eth.dst != self.out.config().mac && !eth.dst.is_broadcast() {
+            return Err(RxDrop::EthernetNotForUs);
+        }
+        match eth.ethertype {
+            EtherType::Arp => self.out.receive_arp(now, payload),
+            EtherType::Ipv4 => {
+                let Stack {
+                    out,
+                    ipv4,
+                    icmp,
+                    udp,
+                    tcp,
+                    ..
+                } = self;
+                ipv4.receive(now, &eth, payload, out, |out, origin, body| {
+                    dispatch(now, out, origin, body, icmp, udp, tcp)
+                })
+            }
+            EtherType::Other(_) => Err(RxDrop::EthernetUnknownType),
+        }
+    }
+}
+
+/// Hands a whole datagram to its protocol (RFC 1122 3.2.2.1 for the ones we lack).
+fn dispatch(
+    now: Instant,
+    out: &mut Outbound,
+    origin: &Origin<'_>,
+    body: &[u8],
+    icmp: &mut Icmp,
+    udp: &mut Udp,
+    tcp: &mut Tcp,
+) -> Result<(), RxDrop> {
+    match origin.ip.protocol {
+        protocol::ICMP => icmp.receive(now, &origin.ip, body, out, |report, out| {
+            deliver_icmp_error(now, out, report, udp, tcp)
+        }),
+        protocol::UDP => udp.receive(now, origin, body, out),
+        protocol::TCP => tcp.receive(now, origin, body, out),
+        _ => {
+            // RFC 1122 3.2.2.1: a host SHOULD answer a protocol it does not speak with
+            // Destination Unreachable, code 2.
+            let unreachable = IcmpRepr::DestUnreachable {
+                code: 2,
+                next_hop_mtu: 0,
+            };
+            out.send_icmp_error(now, origin, body, unreachable);
+            Err(RxDrop::Ipv4UnknownProtocol)
+        }
+    }
+}
+
+/// An ICMP error about a datagram we sent goes to the transport that sent it (RFC 1122
+/// 3.2.2.1, 4.1.3.3, 4.2.3.9). Returns whether a socket took it.
+fn deliver_icmp_error(
+    now: Instant,
+    out: &mut Outbound,
+    r: ErrorReport,
+    udp: &mut Udp,
+    tcp: &mut Tcp,
+) -> bool {
+    match r.protocol {
+        protocol::UDP => udp.on_icmp_error(r.local, r.remote, r.error),
+        protocol::TCP => tcp.on_icmp_error(now, out, r.local, r.remote, r.error, r.seq),
+        _ => false,
+    }
+}

@@ -1,0 +1,141 @@
+//! The TCP layer: every connection, listener and TIME-WAIT entry of the stack, and the
+//! state they share (initial sequence numbers, ports, the challenge-ACK budget).
+//!
+//! Its work is split by job, each an `impl Tcp` block in its own file:
+//! * `demux.rs`: from an arriving segment to its connection, listener, TIME-WAIT entry,
+//!   or a reset; ICMP errors about our segments (RFC 5927);
+//! * `listen.rs`: listening sockets, the SYN and accept queues, `accept`;
+//! * `lifecycle.rs`: opening a connection, running it (its segments to the wire, its
+//!   timers), and freeing it when it is over;
+//! * this file: the state, and the timers of the layer as a whole.
+
+use std::collections::BTreeSet;
+
+use super::config::TcpConfig;
+use super::connection::Connection;
+use super::isn::IsnGenerator;
+use super::listen::Listener;
+use super::time_wait::TimeWaits;
+use crate::outbound::Outbound;
+use crate::rng::Rng;
+use crate::socket::demux::Demux;
+use crate::socket::ports::PortAllocator;
+use crate::socket::table::SocketTable;
+use crate::socket::touched::Touched;
+use crate::socket::{Protocol, SocketHandle};
+use crate::time::{Duration, Instant};
+
+/// What the TCP layer counts (per-connection counters live in each connection).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TcpCounters {
+    pub segments_sent: u64,
+    pub resets_sent: u64,
+    pub challenge_acks: u64,
+    pub syn_queue_evictions: u64,
+    pub accept_queue_overflows: u64,
+}
+
+/// A TCP socket: a listener, or one connection.
+#[derive(Debug)]
+pub(crate) enum TcpSocket {
+    Listener(Listener),
+    Conn(Box<Connection>),
+}
+
+/// The TCP layer. See the [module docs](self).
+#[derive(Debug)]
+pub(crate) struct Tcp {
+    pub(super) config: TcpConfig,
+    pub(super) isn: IsnGenerator,
+    pub(super) table: SocketTable<TcpSocket>,
+    pub(super) demux: Demux,
+    pub(super) ports: PortAllocator,
+    pub(super) time_wait: TimeWaits,
+    /// Challenge ACKs sent in the current one-second period (RFC 5961 7).
+    challenge_sent: u32,
+    challenge_period: Instant,
+    /// Connections with an armed timer, checked by `poll_timeout`/`handle_timeout`. A
+    /// set, so settling after every segment costs O(log n), and ordered, so timers due
+    /// at the same instant run in the same order on every replay.
+    pub(super) active: BTreeSet<SocketHandle>,
+    pub touched: Touched,
+    pub counters: TcpCounters,
+}
+
+impl Tcp {
+    pub fn new(config: TcpConfig, max_sockets: usize, ports: PortAllocator, rng: &mut Rng) -> Tcp {
+        Tcp {
+            isn: IsnGenerator::new(rng),
+            table: SocketTable::new(Protocol::Tcp, max_sockets),
+            demux: Demux::default(),
+            ports,
+            time_wait: TimeWaits::default(),
+            challenge_sent: 0,
+            challenge_period: Instant::ZERO,
+            active: BTreeSet::new(),
+            touched: Touched::default(),
+            counters: TcpCounters::default(),
+            config,
+        }
+    }
+
+    /// Sockets open (listeners and connections; TIME-WAIT entries are not sockets).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// RFC 5961 7: at most `challenge_ack_limit` challenge ACKs per second.
+    pub(super) fn allow_challenge(&mut self, now: Instant) -> bool {
+        if now - self.challenge_period >= Duration::from_secs(1) {
+            self.challenge_period = now;
+            self.challenge_sent = 0;
+        }
+        self.challenge_sent += 1;
+        self.challenge_sent <= self.config.challenge_ack_limit
+    }
+
+    /// The connection `h` names, if it is one.
+    pub(super) fn conn(&self, h: SocketHandle) -> Option<&Connection> {
+        match self.table.get(h) {
+            Ok(TcpSocket::Conn(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The earliest TCP timer (connections and TIME-WAIT entries).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let conns = self
+            .active
+            .iter()
+            .filter_map(|&h| self.conn(h).and_then(Connection::poll_timeout));
+        conns.chain(self.time_wait.poll_timeout()).min()
+    }
+
+    /// Runs every TCP timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbound) {
+        self.time_wait.expire(now);
+        let due: Vec<SocketHandle> = self
+            .active
+            .iter()
+            .copied()
+            .filter(|&h| {
+                self.conn(h)
+                    .and_then(Connection::poll_timeout)
+                    .is_some_and(|at| at <= now)
+            })
+            .collect();
+        // Forget connections whose timers are all disarmed (the due ones are armed).
+        let table = &self.table;
+        self.active.retain(
+            |&h| matches!(table.get(h), Ok(TcpSocket::Conn(c)) if c.poll_timeout().is_some()),
+        );
+        for h in due {
+            let Ok(TcpSocket::Conn(mut conn)) = self.table.take(h) else {
+                continue;
+            };
+            conn.handle_timeout(now);
+            self.active.remove(&h);
+            self.flush(now, out, h, conn);
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! A connection's life in the stack: opened (actively here, passively in `listen.rs`),
+//! run (each segment or timer, then everything it wants to send, to the wire), and freed
+//! when it is over and nobody holds it (CLOSED, or TIME-WAIT, which becomes a
+//! buffer-less entry).
+//!
+//! While a connection is worked on it is taken out of the socket table, so the layer can
+//! send on its behalf, and put back (or freed) afterwards.
+
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use super::connection::Connection;
+use super::error::TcpError;
+use super::layer::{Tcp, TcpSocket};
+use super::output::Segment;
+use super::state::State;
+use crate::outbound::Outbound;
+use crate::socket::{Protocol, SocketHandle};
+use crate::time::Instant;
+use crate::wire::ipv4::protocol;
+use crate::wire::tcp::{TcpRepr, HEADER_LEN};
+
+/// Segments one flush sends at most; a connection with more to say goes on at its next
+/// event (the window of 64 KiB holds 45 full segments, so this never binds in practice).
+const FLUSH_LIMIT: usize = 4096;
+
+impl Tcp {
+    /// Starts an active open to `remote` (RFC 9293 3.10.1) from an ephemeral port chosen
+    /// per RFC 6056, with an RFC 6528 initial sequence number.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        remote: SocketAddrV4,
+    ) -> Result<SocketHandle, TcpError> {
+        let ip = *remote.ip();
+        let cfg = out.config();
+        if remote.port() == 0
+            || ip.is_unspecified()
+            || ip.is_multicast()
+            || ip.is_loopback()
+            || cfg.is_broadcast(ip)
+            || ip == cfg.addr
+        {
+            return Err(TcpError::InvalidAddress);
+        }
+        if !cfg.on_link(ip) && cfg.gateway.is_none() {
+            return Err(TcpError::NoRoute);
+        }
+        let our = out.addr();
+        let (demux, time_wait) = (&self.demux, &self.time_wait);
+        let port = self
+            .ports
+            .allocate(Protocol::Tcp, our, (ip, remote.port()), |p| {
+                let local = SocketAddrV4::new(our, p);
+                !demux.is_connected(Protocol::Tcp, local, remote)
+                    && !time_wait.contains(local, remote)
+            })
+            .map_err(|_| TcpError::PortsExhausted)?;
+        let local = SocketAddrV4::new(our, port);
+        let iss = self.isn.isn(now, local, remote);
+        let our_mss = out.max_ip_payload() - HEADER_LEN;
+        let conn = Connection::connect(self.config.clone(), local, remote, iss, our_mss, now);
+        let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
+            self.ports.release(Protocol::Tcp, port);
+            return Err(TcpError::TooManySockets);
+        };
+        self.demux.connect(Protocol::Tcp, local, remote, h);
+        log::debug!("tcp {local} -> {remote}: CLOSED -> SYN-SENT");
+        self.flush_handle(now, out, h);
+        Ok(h)
+    }
+
+    /// Runs a segment through connection `h`, then sends what it decided.
+    pub(super) fn on_connection_segment(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        h: SocketHandle,
+        seg: &TcpRepr,
+        data: &[u8],
+    ) {
+        let Ok(TcpSocket::Conn(mut conn)) = self.table.take(h) else {
+            return;
+        };
+        let arrival = conn.handle_segment(now, seg, data);
+        if arrival.challenge_ack && self.allow_challenge(now) {
+            conn.grant_challenge_ack();
+            self.counters.challenge_acks += 1;
+        }
+        if arrival.established {
+            if let Some(lh) = conn.parent {
+                self.promote(lh, h);
+            }
+        }
+        self.flush(now, out, h, conn);
+    }
+
+    /// Runs `call` on connection `h` where it sits, then sends what it decided.
+    pub(super) fn with_conn<R>(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        h: SocketHandle,
+        call: impl FnOnce(&mut Connection) -> R,
+    ) -> Result<R, TcpError> {
+        let mut conn = match self.table.take(h) {
+            Ok(TcpSocket::Conn(conn)) => conn,
+            Ok(other) => {
+                self.table.restore(h, other);
+                return Err(TcpError::InvalidState);
+            }
+            Err(_) => return Err(TcpError::InvalidHandle),
+        };
+        let r = call(&mut conn);
+        self.flush(now, out, h, conn);
+        Ok(r)
+    }
+
+    /// Sends everything connection `h` wants to send, then stores it back, or frees it
+    /// when it is finished and nobody holds its handle.
+    pub(super) fn flush(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        h: SocketHandle,
+        mut conn: Box<Connection>,
+    ) {
+        for _ in 0..FLUSH_LIMIT {
+            let Some(seg) = conn.poll_transmit(now) else {
+                break;
+            };
+            self.emit_segment(now, out, &conn, &seg);
+        }
+        // poll_transmit's final `None` armed the timers; if the limit cut it short, arm
+        // them here (it is idempotent).
+        conn.schedule_ack(now);
+        self.settle(now, h, conn);
+    }
+
+    /// Flushes connection `h` where it sits in the table.
+    pub(super) fn flush_handle(&mut self, now: Instant, out: &mut Outbound, h: SocketHandle) {
+        match self.table.take(h) {
+            Ok(TcpSocket::Conn(conn)) => self.flush(now, out, h, conn),
+            Ok(other) => self.table.restore(h, other),
+            Err(_) => {}
+        }
+    }
+
+    /// Puts a connection back, or, when no application holds it and it is over (CLOSED,
+    /// or TIME-WAIT which becomes a buffer-less entry), frees it.
+    fn settle(&mut self, now: Instant, h: SocketHandle, conn: Box<Connection>) {
+        if conn.orphaned && matches!(conn.state, State::Closed | State::TimeWait) {
+            if conn.state == State::TimeWait {
+                self.time_wait.insert(now, &conn);
+            }
+            self.unregister(h, &conn);
+            self.table.release(h);
+            return;
+        }
+        if conn.poll_timeout().is_some() {
+            self.active.insert(h);
+        }
+        self.table.restore(h, TcpSocket::Conn(conn));
+        // Whatever happened may have made it readable or writable, or ended it.
+        self.touched.touch(h);
+    }
+
+    /// Removes a connection's registrations (demux, port, listener queues).
+    fn unregister(&mut self, h: SocketHandle, conn: &Connection) {
+        self.demux
+            .disconnect(Protocol::Tcp, conn.local, conn.remote);
+        self.ports.release(Protocol::Tcp, conn.local.port());
+        if let Some(l) = self.listener_mut(conn.parent) {
+            l.forget(h);
+        }
+        self.active.remove(&h);
+    }
+
+    /// Moves connection `h`, which the application has just closed but the stack goes on
+    /// finishing (FIN-WAIT, LAST-ACK ...), to a new handle, so the application's `h` and
+    /// every copy of it go stale at once. Does nothing if `h` is already freed.
+    pub(super) fn rehandle(&mut self, h: SocketHandle) {
+        let Some(conn) = self.conn(h) else { return };
+        let (local, remote, parent) = (conn.local, conn.remote, conn.parent);
+        let Ok(socket) = self.table.remove(h) else {
+            return;
+        };
+        self.demux.disconnect(Protocol::Tcp, local, remote);
+        let Ok(new) = self.table.insert(socket) else {
+            // Unreachable: `remove` just freed a slot. Were it otherwise, the connection
+            // would be dropped without a word, as an evicted one is.
+            self.ports.release(Protocol::Tcp, local.port());
+            self.active.remove(&h);
+            if let Some(l) = self.listener_mut(parent) {
+                l.forget(h);
+            }
+            return;
+        };
+        self.demux.connect(Protocol::Tcp, local, remote, new);
+        if self.active.remove(&h) {
+            self.active.insert(new);
+        }
+        if let Some(l) = self.listener_mut(parent) {
+            l.rename(h, new);
+        }
+    }
+
+    /// Drops a connection without a word (an evicted half-open one).
+    pub(super) fn discard(&mut self, h: SocketHandle) {
+        match self.table.take(h) {
+            Ok(TcpSocket::Conn(conn)) => {
+                self.unregister(h, &conn);
+                self.table.release(h);
+            }
+            Ok(other) => self.table.restore(h, other),
+            Err(_) => {}
+        }
+    }
+
+    /// Emits one segment of `conn`, copying its data straight from the send buffer.
+    fn emit_segment(&mut self, now: Instant, out: &mut Outbound, conn: &Connection, seg: &Segment) {
+        let (src, dst) = (out.addr(), *conn.remote.ip());
+        let len = seg.repr.header_len() + seg.data_len;
+        let sent = out.send_ipv4(now, dst, protocol::TCP, len, |buf| {
+            seg.repr.emit_with(src, dst, seg.data_len, buf, |data| {
+                conn.read_payload(seg, data);
+            });
+        });
+        if sent.is_ok() {
+            self.counters.segments_sent += 1;
+        }
+    }
+
+    /// Emits a segment that belongs to no connection (a reset, a TIME-WAIT ACK).
+    pub(super) fn emit_header(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        dst: Ipv4Addr,
+        repr: &TcpRepr,
+    ) {
+        let src = out.addr();
+        let len = repr.header_len();
+        let sent = out.send_ipv4(now, dst, protocol::TCP, len, |buf| {
+            repr.emit(src, dst, &[], buf);
+        });
+        if sent.is_ok() {
+            self.counters.segments_sent += 1;
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The user calls of RFC 9293 3.10 on one connection: SEND, RECEIVE, CLOSE (as shutdown
+//! and close), ABORT and STATUS, and the options an application sets. The stack's socket
+//! API ([`super::api`]) finds the connection by handle and calls these.
+
+use super::connection::Connection;
+use super::error::TcpError;
+use super::output::Segment;
+use super::state::State;
+use crate::wire::tcp::{Flags, TcpRepr};
+
+/// What [`Connection::close`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    /// An orderly close: our FIN follows the queued data, and the connection finishes
+    /// (FIN-WAIT, LAST-ACK, TIME-WAIT) without the application.
+    Orderly,
+    /// Received data was left unread, so the connection was reset instead (RFC 1122
+    /// 4.2.2.13): the peer learns the data was lost.
+    Reset,
+}
+
+impl Connection {
+    /// SEND (RFC 9293 3.10.2): queues `data`; returns how much fit (0 when the send buffer
+    /// is full, or before the handshake completes). Errors once the connection failed or
+    /// our side was shut down (`BrokenPipe`).
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, TcpError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        match self.state {
+            State::SynSent | State::SynReceived => return Ok(0),
+            State::Established | State::CloseWait if !self.fin_queued => {}
+            State::Closed => return Err(TcpError::NotConnected),
+            _ => return Err(TcpError::BrokenPipe),
+        }
+        Ok(self.send.write(data))
+    }
+
+    /// RECEIVE (RFC 9293 3.10.3): `Ok(Some(n))` with n > 0 bytes read into `buf`,
+    /// `Ok(Some(0))` at end of stream (the peer's FIN and everything before it was read),
+    /// `Ok(None)` when nothing is available yet. A failure (reset, timeout) is reported
+    /// once as an error.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        let n = self.recv.read(buf);
+        if n > 0 {
+            // Reading opened the window; tell the peer if it grew enough to matter
+            // (RFC 1122 4.2.3.3, the receiver's side of silly window avoidance).
+            let offered = self.rcv_wnd();
+            let worth = (2 * self.our_mss).min(self.recv.capacity() / 2);
+            if self.advertised_window() >= offered + worth {
+                self.ack_now = true;
+            }
+            return Ok(Some(n));
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let eof = matches!(
+            self.state,
+            State::CloseWait | State::LastAck | State::Closing | State::TimeWait
+        ) || (self.state == State::Closed && self.peer_fin.is_some());
+        if eof || self.state == State::Closed {
+            return Ok(Some(0));
+        }
+        Ok(None)
+    }
+
+    /// CLOSE of our sending side (RFC 9293 3.10.4): a FIN follows the queued data.
+    /// Reading goes on until the peer closes too.
+    pub fn shutdown(&mut self) {
+        match self.state {
+            State::Established => {
+                self.fin_queued = true;
+                self.set_state(State::FinWait1);
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.set_state(State::LastAck);
+            }
+            // RFC 9293 3.10.4: in LISTEN or SYN-SENT, delete the connection; in
+            // SYN-RECEIVED, queue the FIN until ESTABLISHED (here: after the handshake
+            // completes, as data).
+            State::Listen | State::SynSent => self.set_state(State::Closed),
+            State::SynReceived => self.fin_queued = true,
+            _ => {}
+        }
+    }
+
+    /// The application is done with the connection: an orderly close that finishes
+    /// without it, or a reset if received data was left unread (RFC 1122 4.2.2.13).
+    pub fn close(&mut self) -> Close {
+        if self.recv.readable() > 0 && self.state.is_synchronized() {
+            self.abort();
+            return Close::Reset;
+        }
+        self.orphaned = true;
+        if self.state.is_synchronized() || self.state == State::SynReceived {
+            self.shutdown();
+        } else {
+            self.set_state(State::Closed);
+        }
+        Close::Orderly
+    }
+
+    /// ABORT (RFC 9293 3.10.5): a RST goes out if the peer knows of us (SYN-RECEIVED or
+    /// a synchronized state), and the connection is CLOSED at once.
+    pub fn abort(&mut self) {
+        if self.state.is_synchronized() || self.state == State::SynReceived {
+            let rst = TcpRepr {
+                src_port: self.local.port(),
+                dst_port: self.remote.port(),
+                seq: self.snd_nxt,
+                ack: self.rcv_nxt,
+                flags: Flags::RST | Flags::ACK,
+                ..TcpRepr::default()
+            };
+            self.push_pending(Segment::header(rst));
+        }
+        self.orphaned = true;
+        self.timers.clear();
+        self.set_state(State::Closed);
+    }
+
+    /// Takes the error that ended or troubles the connection, if any (SO_ERROR).
+    pub fn take_error(&mut self) -> Option<TcpError> {
+        self.error.take()
+    }
+
+    /// True when a receive would not wait: data, end of stream, or an error is there.
+    pub fn can_read(&self) -> bool {
+        self.recv.readable() > 0
+            || self.error.is_some()
+            || !matches!(
+                self.state,
+                State::Listen
+                    | State::SynSent
+                    | State::SynReceived
+                    | State::Established
+                    | State::FinWait1
+                    | State::FinWait2
+            )
+    }
+
+    /// True when a send would not wait: there is buffer room on an open connection, or
+    /// sending would fail at once.
+    pub fn can_write(&self) -> bool {
+        match self.state {
+            State::Listen | State::SynSent | State::SynReceived => self.error.is_some(),
+            State::Established | State::CloseWait if !self.fin_queued => {
+                self.send.free() > 0 || self.error.is_some()
+            }
+            _ => true,
+        }
+    }
+
+    /// True when every byte sent has been acknowledged (or the connection is over).
+    pub fn all_acked(&self) -> bool {
+        self.send.is_empty() || self.state == State::Closed
+    }
+
+    /// Disables (true) or enables Nagle's algorithm (TCP_NODELAY).
+    pub fn set_nodelay(&mut self, on: bool) {
+        self.nodelay = on;
+    }
+
+    /// Whether Nagle's algorithm is disabled.
+    pub fn nodelay(&self) -> bool {
+        self.nodelay
+    }
+
+    /// Turns keep-alive probes on or off (off by default, RFC 1122 4.2.3.6).
+    pub fn set_keepalive(&mut self, on: bool) {
+        self.keepalive = on;
+    }
+}
