@@ -25,7 +25,8 @@ pub const DEFAULT_GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 #[command(
     name = "netstack",
     version,
-    about = "A userspace IPv4 stack: answers ARP and ping on a TAP interface, and pings",
+    about = "A userspace TCP/IP stack (Ethernet, ARP, IPv4, ICMP, UDP, TCP) on a TAP interface: \
+             serves echo, discard, chargen and HTTP, and pings, echoes and fetches as a client",
     after_help = "With no command, `serve` runs. `netstack demo` needs no privileges.\n\
                   Create tap0 once with: sudo scripts/setup-tap.sh\n\
                   Logging: RUST_LOG=debug netstack ..."
@@ -81,7 +82,8 @@ pub struct NetOptions {
 /// The commands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Answer ARP and ping until Ctrl-C (the default)
+    /// Serve until Ctrl-C (the default): ARP and ping; TCP and UDP echo (7), TCP discard (9),
+    /// chargen (19), and HTTP (80: a status page, /bytes/N, POST /sha256)
     Serve,
     /// Send ICMP echo requests and print the replies, like ping(8)
     Ping(PingArgs),

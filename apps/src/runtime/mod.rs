@@ -6,10 +6,10 @@
 //! threads reach the stack through a [`Handle`]:
 //!
 //! - [`Handle::with_stack`] locks the stack, runs a closure with the current time, then
-//!   wakes the loop so any frame the closure queued (an echo request, later a TCP segment)
+//!   wakes the loop so any frame the closure queued (an echo request, a TCP segment)
 //!   is sent at once rather than at the loop's next deadline;
 //! - [`Handle::wait_until`] blocks until a condition on the stack holds (a reply arrived,
-//!   later "data readable"), re-checking after every loop round.
+//!   data readable), re-checking after every loop round.
 //!
 //! This is the seam the BSD-style socket facade (`UdpSocket`, `TcpStream`) is built on:
 //! a blocking `recv` is a `wait_until` on "the socket has data", a `send` a `with_stack`.
