@@ -61,28 +61,88 @@ pub trait Device: Send {
     }
 }
 
-impl<D: Device + ?Sized> Device for Box<D> {
+/// A device built around another one, which it reaches the link through: it observes or
+/// alters frames on their way and leaves everything else to the inner device.
+///
+/// Implement `Wrapper`, not [`Device`], for such a type: `impl<W: Wrapper> Device for W`
+/// forwards the descriptor, MTU, name and drops to [`inner`](Wrapper::inner) and sends
+/// and receives through [`send_through`](Wrapper::send_through) and
+/// [`recv_through`](Wrapper::recv_through), so a wrapper writes only what it does to
+/// frames. [`Pcap`](crate::Pcap) and [`Trace`](crate::Trace) watch frames;
+/// [`Faulty`](crate::Faulty) changes them; a `Box<D>` changes nothing.
+pub trait Wrapper: Send {
+    /// The device wrapped.
+    type Inner: Device + ?Sized;
+
+    /// The wrapped device.
+    fn inner(&self) -> &Self::Inner;
+
+    /// The wrapped device, mutably. Frames sent or received through it directly bypass
+    /// this wrapper: they are not recorded, traced or faulted.
+    fn inner_mut(&mut self) -> &mut Self::Inner;
+
+    /// What [`Device::send`] does: send `frame` through the inner device. Each wrapper
+    /// writes its own, because when it looks at the frame matters: before sending
+    /// ([`Trace`](crate::Trace)) or only once the inner device took it
+    /// ([`Pcap`](crate::Pcap)).
+    fn send_through(&mut self, frame: &[u8]) -> io::Result<()>;
+
+    /// What [`Device::recv`] does. By default: receive from the inner device and show
+    /// the frame to [`received`](Wrapper::received). A wrapper that changes, holds back
+    /// or drops received frames replaces this.
+    fn recv_through(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let got = self.inner_mut().recv(buf)?;
+        if let Some(len) = got {
+            // The device returned len <= buf.len().
+            self.received(&buf[..len.min(buf.len())]);
+        }
+        Ok(got)
+    }
+
+    /// Called by the default [`recv_through`](Wrapper::recv_through) with each frame
+    /// received, before `recv` returns it. By default does nothing.
+    fn received(&mut self, _frame: &[u8]) {}
+}
+
+impl<W: Wrapper> Device for W {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        (**self).recv(buf)
+        self.recv_through(buf)
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
-        (**self).send(frame)
+        self.send_through(frame)
     }
 
     fn as_raw_fd(&self) -> RawFd {
-        (**self).as_raw_fd()
+        self.inner().as_raw_fd()
     }
 
     fn mtu(&self) -> usize {
-        (**self).mtu()
+        self.inner().mtu()
     }
 
     fn name(&self) -> &str {
-        (**self).name()
+        self.inner().name()
     }
 
     fn drops(&self) -> LinkDrops {
-        (**self).drops()
+        self.inner().drops()
+    }
+}
+
+/// A boxed device, `Box<dyn Device>` above all, is a wrapper that changes nothing.
+impl<D: Device + ?Sized> Wrapper for Box<D> {
+    type Inner = D;
+
+    fn inner(&self) -> &D {
+        self
+    }
+
+    fn inner_mut(&mut self) -> &mut D {
+        self
+    }
+
+    fn send_through(&mut self, frame: &[u8]) -> io::Result<()> {
+        (**self).send(frame)
     }
 }

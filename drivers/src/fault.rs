@@ -24,11 +24,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::os::unix::io::RawFd;
 
 use stack::rng::Rng;
 
-use crate::device::{Device, LinkDrops};
+use crate::device::{Device, Wrapper};
 
 /// Which frames the faults apply to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -232,11 +231,6 @@ impl<D: Device> Faulty<D> {
         self.rx.counters
     }
 
-    /// The wrapped device.
-    pub fn inner(&self) -> &D {
-        &self.inner
-    }
-
     /// Delivers frames held back for reordering now: the sent one is sent, the received
     /// one is returned by the next `recv`. Call it at the end of a test, so a held frame
     /// is not mistaken for a lost one.
@@ -273,8 +267,18 @@ fn send_copies<D: Device>(device: &mut D, frame: &[u8], copies: usize) -> io::Re
     Ok(())
 }
 
-impl<D: Device> Device for Faulty<D> {
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+impl<D: Device> Wrapper for Faulty<D> {
+    type Inner = D;
+
+    fn inner(&self) -> &D {
+        &self.inner
+    }
+
+    fn inner_mut(&mut self) -> &mut D {
+        &mut self.inner
+    }
+
+    fn recv_through(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         loop {
             if let Some(frame) = self.rx_ready.pop_front() {
                 let len = frame.len().min(buf.len());
@@ -317,7 +321,7 @@ impl<D: Device> Device for Faulty<D> {
         }
     }
 
-    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+    fn send_through(&mut self, frame: &[u8]) -> io::Result<()> {
         if !self.applies_to_tx() {
             return self.inner.send(frame);
         }
@@ -348,22 +352,6 @@ impl<D: Device> Device for Faulty<D> {
             Some(held) => send_copies(&mut self.inner, &held.frame, held.copies),
             None => Ok(()),
         }
-    }
-
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-
-    fn mtu(&self) -> usize {
-        self.inner.mtu()
-    }
-
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn drops(&self) -> LinkDrops {
-        self.inner.drops()
     }
 }
 

@@ -12,7 +12,8 @@
 //! | an in-process cable | [`memory::link`] | two stacks in one process, tests |
 //!
 //! Wrappers are devices around a device, so they compose (`Trace<Faulty<TapDevice>>`),
-//! also over `Box<dyn Device>`:
+//! also over `Box<dyn Device>`. Each implements [`Wrapper`] (its inner device and what
+//! it does to frames) and gets [`Device`] from it:
 //!
 //! - [`Pcap`] records every frame received and sent to a libpcap file (Wireshark, tshark).
 //! - [`Trace`] prints one tcpdump-style line per frame.
@@ -52,7 +53,7 @@ pub mod waker;
 mod ifreq;
 
 pub use af_packet::AfPacketDevice;
-pub use device::{Device, LinkDrops, ETHERNET_OVERHEAD};
+pub use device::{Device, LinkDrops, Wrapper, ETHERNET_OVERHEAD};
 pub use fault::{FaultConfig, FaultConfigError, FaultCounters, FaultDirection, Faulty};
 pub use memory::MemoryDevice;
 pub use open_error::{is_busy, is_missing_interface, is_missing_tun, is_permission_problem};

@@ -12,7 +12,6 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::io::RawFd;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
-use crate::device::{Device, LinkDrops};
+use crate::device::{Device, Wrapper};
 
 /// Longest part of a frame stored; longer frames are cut, keeping their real length.
 const SNAPLEN: u32 = 65535;
@@ -139,16 +138,6 @@ impl<D: Device> Pcap<D> {
         })
     }
 
-    /// The wrapped device.
-    pub fn inner(&self) -> &D {
-        &self.inner
-    }
-
-    /// The wrapped device, mutably (frames sent through it directly are not recorded).
-    pub fn inner_mut(&mut self) -> &mut D {
-        &mut self.inner
-    }
-
     /// Why capturing stopped, if it did.
     pub fn capture_error(&self) -> Option<&io::Error> {
         self.error.as_ref()
@@ -165,36 +154,26 @@ impl<D: Device> Pcap<D> {
     }
 }
 
-impl<D: Device> Device for Pcap<D> {
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        let got = self.inner.recv(buf)?;
-        if let Some(len) = got {
-            // The device returned len <= buf.len().
-            self.record(&buf[..len.min(buf.len())]);
-        }
-        Ok(got)
+impl<D: Device> Wrapper for Pcap<D> {
+    type Inner = D;
+
+    fn inner(&self) -> &D {
+        &self.inner
     }
 
-    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+    fn inner_mut(&mut self) -> &mut D {
+        &mut self.inner
+    }
+
+    fn send_through(&mut self, frame: &[u8]) -> io::Result<()> {
+        // Record after sending: a frame the device refused is not in the capture.
         self.inner.send(frame)?;
         self.record(frame);
         Ok(())
     }
 
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-
-    fn mtu(&self) -> usize {
-        self.inner.mtu()
-    }
-
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn drops(&self) -> LinkDrops {
-        self.inner.drops()
+    fn received(&mut self, frame: &[u8]) {
+        self.record(frame);
     }
 }
 

@@ -11,12 +11,11 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::os::unix::io::RawFd;
 use std::time::Instant;
 
 use stack::wire::describe::describe;
 
-use crate::device::{Device, LinkDrops};
+use crate::device::{Device, Wrapper};
 
 /// A device wrapper printing a line for every frame received (`rx`) and sent (`tx`).
 ///
@@ -46,16 +45,6 @@ impl<D: Device> Trace<D> {
         }
     }
 
-    /// The wrapped device.
-    pub fn inner(&self) -> &D {
-        &self.inner
-    }
-
-    /// The wrapped device, mutably (frames sent through it directly are not traced).
-    pub fn inner_mut(&mut self) -> &mut D {
-        &mut self.inner
-    }
-
     fn print(&mut self, direction: &str, frame: &[u8]) {
         if self.failed {
             return;
@@ -82,36 +71,25 @@ where
     }
 }
 
-impl<D: Device> Device for Trace<D> {
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        let got = self.inner.recv(buf)?;
-        if let Some(len) = got {
-            // The device returned len <= buf.len().
-            self.print("rx", &buf[..len.min(buf.len())]);
-        }
-        Ok(got)
+impl<D: Device> Wrapper for Trace<D> {
+    type Inner = D;
+
+    fn inner(&self) -> &D {
+        &self.inner
     }
 
-    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+    fn inner_mut(&mut self) -> &mut D {
+        &mut self.inner
+    }
+
+    fn send_through(&mut self, frame: &[u8]) -> io::Result<()> {
         // Print first, so a peer in the same process cannot log its rx line before our tx.
         self.print("tx", frame);
         self.inner.send(frame)
     }
 
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-
-    fn mtu(&self) -> usize {
-        self.inner.mtu()
-    }
-
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn drops(&self) -> LinkDrops {
-        self.inner.drops()
+    fn received(&mut self, frame: &[u8]) {
+        self.print("rx", frame);
     }
 }
 
