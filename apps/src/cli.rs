@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use stack::{Config, MacAddr};
+use netstack_core::{Config, MacAddr};
 
 use crate::http_client::url::Url;
 

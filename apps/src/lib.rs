@@ -1,7 +1,7 @@
 //! # netstack's applications
 //!
-//! - [`runtime`]: the event loop that drives a sans-IO [`stack::Stack`] over a
-//!   [`drivers::Device`] on its own thread, and the [`runtime::Handle`] other threads use
+//! - [`runtime`]: the event loop that drives a sans-IO [`netstack_core::Stack`] over a
+//!   [`netstack_drivers::Device`] on its own thread, and the [`runtime::Handle`] other threads use
 //!   to reach the stack;
 //! - [`net`]: the BSD-style socket facade shaped like `std::net` (`UdpSocket`);
 //! - [`ping`]: a ping session with iputils' output, over a handle;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use apps::cli::Cli;
+use netstack::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -16,7 +16,11 @@ fn main() -> ExitCode {
             // Help and version go to stdout with status 0; misuse is one line on stderr
             // with status 2.
             if err.use_stderr() {
-                let _ = writeln!(std::io::stderr(), "{}", apps::usage_error::one_line(&err));
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    netstack::usage_error::one_line(&err)
+                );
             } else {
                 let _ = err.print();
             }
@@ -25,7 +29,7 @@ fn main() -> ExitCode {
     };
     // Quiet unless asked: RUST_LOG=info (or debug, trace) shows more.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    match apps::commands::run(&cli) {
+    match netstack::commands::run(&cli) {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
             if !err.message().is_empty() {

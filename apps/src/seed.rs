@@ -1,6 +1,6 @@
 //! Where the stack's random seed comes from.
 //!
-//! The stack is deterministic given its seed (see `stack::rng`), and will derive secrets
+//! The stack is deterministic given its seed (see `netstack_core::rng`), and will derive secrets
 //! from it (RFC 6528 ISNs, RFC 6056 ports), so a normal run seeds it from the OS's entropy
 //! and a reproducible run (`--seed N`) from a fixed value.
 

@@ -304,7 +304,7 @@ fn an_unprivileged_user_is_told_how_to_get_a_tap() {
         // TAP is refused. (As root it would simply be created.)
         if let Err(e) = Command::new("setpriv").arg("--version").output() {
             assert_eq!(e.kind(), ErrorKind::NotFound, "cannot run setpriv: {e}");
-            drivers::netns::report_skip(
+            netstack_drivers::netns::report_skip(
                 "an_unprivileged_user_is_told_how_to_get_a_tap",
                 "setpriv (util-linux) is not installed",
             );

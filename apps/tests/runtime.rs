@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apps::ping::{Ending, PingOptions, Session};
-use apps::runtime::{Handle, Runtime, RuntimeError};
-use drivers::Device;
-use stack::{ArpConfig, Config, MacAddr, Stack};
+use netstack::ping::{Ending, PingOptions, Session};
+use netstack::runtime::{Handle, Runtime, RuntimeError};
+use netstack_core::{ArpConfig, Config, MacAddr, Stack};
+use netstack_drivers::Device;
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
@@ -125,7 +125,7 @@ fn a_ping_session_prints_what_iputils_prints() {
 fn a_host_that_never_answers_arp_is_reported_unreachable() {
     // Short ARP timers so the test does not wait the default 3 s.
     let arp = ArpConfig {
-        retry_interval: stack::Duration::from_millis(20),
+        retry_interval: netstack_core::Duration::from_millis(20),
         max_requests: 2,
         ..ArpConfig::default()
     };

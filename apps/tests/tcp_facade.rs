@@ -8,9 +8,9 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr};
 use std::thread;
 use std::time::Duration;
 
-use apps::net::{TcpListener, TcpStream};
-use apps::runtime::Runtime;
-use stack::Config;
+use netstack::net::{TcpListener, TcpStream};
+use netstack::runtime::Runtime;
+use netstack_core::Config;
 
 /// A (10.0.0.2) and B (10.0.0.3) on one cable.
 fn pair() -> (Runtime, Runtime) {

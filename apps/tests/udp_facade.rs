@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use apps::net::UdpSocket;
-use apps::runtime::Runtime;
-use stack::Config;
+use netstack::net::UdpSocket;
+use netstack::runtime::Runtime;
+use netstack_core::Config;
 
 /// A (10.0.0.2) and B (10.0.0.3) on one cable.
 fn pair() -> (Runtime, Runtime) {

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 
-use stack::rng::Rng;
+use netstack_core::rng::Rng;
 
 use crate::device::{Device, Wrapper};
 

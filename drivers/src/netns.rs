@@ -6,10 +6,10 @@
 //!
 //! ```no_run
 //! # fn test() {
-//! if !drivers::netns::require_root_or_skip("tap_reads_arp") {
+//! if !netstack_drivers::netns::require_root_or_skip("tap_reads_arp") {
 //!     return;
 //! }
-//! drivers::netns::in_new_netns(|| {
+//! netstack_drivers::netns::in_new_netns(|| {
 //!     // create tap0, run `ip` commands, talk to the kernel with std::net ...
 //! })
 //! .expect("cannot create a network namespace");

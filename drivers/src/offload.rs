@@ -7,7 +7,7 @@
 //! [`complete_checksum`] does what the NIC would have done, so the stack sees an ordinary
 //! frame and keeps verifying every checksum it receives.
 
-use stack::wire::checksum;
+use netstack_core::wire::checksum;
 
 const ETH_LEN: usize = 14;
 
@@ -58,7 +58,7 @@ pub(crate) fn complete_checksum(frame: &mut [u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stack::wire::{ethernet, EtherType, EthernetRepr, Ipv4Repr, MacAddr, UdpRepr};
+    use netstack_core::wire::{ethernet, EtherType, EthernetRepr, Ipv4Repr, MacAddr, UdpRepr};
 
     fn udp_frame() -> Vec<u8> {
         let src = "10.0.0.1".parse().unwrap();

@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::time::Instant;
 
-use stack::wire::describe::describe;
+use netstack_core::wire::describe::describe;
 
 use crate::device::{Device, Wrapper};
 

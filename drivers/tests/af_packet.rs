@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use drivers::{netns, AfPacketDevice, Device};
+use netstack_drivers::{netns, AfPacketDevice, Device};
 
 #[test]
 fn af_packet_exchanges_frames_with_the_kernel_over_veth() {
@@ -74,7 +74,7 @@ fn oversized_short_and_down_cases_behave_like_a_link() {
 
         // A buffer shorter than the frame: delivered cut, and counted.
         let _socket = trigger_arp();
-        drivers::wait_readable(&[dev.as_raw_fd()], Some(PATIENCE)).unwrap();
+        netstack_drivers::wait_readable(&[dev.as_raw_fd()], Some(PATIENCE)).unwrap();
         let mut small = [0u8; 20];
         assert_eq!(dev.recv(&mut small).unwrap(), Some(20));
         assert_eq!(dev.drops().rx_truncated, 1);

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use drivers::{netns, Device, TapDevice};
+use netstack_drivers::{netns, Device, TapDevice};
 
 #[test]
 fn tap_exchanges_frames_with_the_kernel() {
@@ -30,7 +30,7 @@ fn tap_exchanges_frames_with_the_kernel() {
         recv_until(&mut tap, |f| is_udp_to(f, OUR_MAC, OUR_IP));
         let neighbours = ip_output("neigh show dev tap0");
         assert!(neighbours.contains("02:00:00:00:00:02"), "{neighbours}");
-        assert_eq!(tap.drops(), drivers::LinkDrops::default());
+        assert_eq!(tap.drops(), netstack_drivers::LinkDrops::default());
     })
     .expect("new netns");
 }
@@ -43,9 +43,9 @@ fn tap_open_errors_say_what_is_wrong() {
     netns::in_new_netns(|| {
         let _first = TapDevice::open("tap0").expect("open tap0");
         let e = TapDevice::open("tap0").unwrap_err();
-        assert!(drivers::is_busy(&e), "{e:?}");
+        assert!(netstack_drivers::is_busy(&e), "{e:?}");
         assert!(e.to_string().contains("tap0"), "{e}");
-        assert!(!drivers::is_permission_problem(&e));
+        assert!(!netstack_drivers::is_permission_problem(&e));
 
         // Every namespace has a loopback interface, which is not a TAP.
         let e = TapDevice::open("lo").unwrap_err();

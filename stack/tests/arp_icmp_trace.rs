@@ -2,8 +2,8 @@
 
 mod util;
 
-use stack::wire::{ArpOperation, EtherType, IcmpRepr, MacAddr};
-use stack::{RxDrop, TxDrop};
+use netstack_core::wire::{ArpOperation, EtherType, IcmpRepr, MacAddr};
+use netstack_core::{RxDrop, TxDrop};
 use util::*;
 
 #[test]
@@ -298,10 +298,10 @@ fn ping_api_sends_requests_and_collects_replies() {
 
 #[test]
 fn sends_nothing_unroutable() {
-    let mut s = stack::Stack::new(
-        stack::Config {
+    let mut s = netstack_core::Stack::new(
+        netstack_core::Config {
             gateway: None,
-            ..stack::Config::default()
+            ..netstack_core::Config::default()
         },
         1,
     )

@@ -1,8 +1,8 @@
 //! Two stacks on a virtual wire, stepped until idle on a virtual clock (the shape of
 //! quinn-proto's `Pair::drive`). Loss is injected by dropping chosen frames.
 
-use stack::wire::describe::describe;
-use stack::{Config, Instant, MacAddr, Stack};
+use netstack_core::wire::describe::describe;
+use netstack_core::{Config, Instant, MacAddr, Stack};
 
 struct Pair {
     a: Stack,

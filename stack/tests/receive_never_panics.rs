@@ -7,8 +7,8 @@
 
 mod util;
 
+use netstack_core::wire::{ArpOperation, MacAddr};
 use proptest::prelude::*;
-use stack::wire::{ArpOperation, MacAddr};
 use util::*;
 
 fn valid_frame() -> impl Strategy<Value = Vec<u8>> {
@@ -66,7 +66,7 @@ fn mutate(mut f: Vec<u8>, ms: &[Mutation]) -> Vec<u8> {
     f
 }
 
-fn check_accounting(s: &stack::Stack) -> Result<(), TestCaseError> {
+fn check_accounting(s: &netstack_core::Stack) -> Result<(), TestCaseError> {
     let c = s.counters();
     prop_assert_eq!(
         c.rx_frames,
@@ -102,7 +102,7 @@ proptest! {
             let mut out = vec![];
             s.transmit(|o| out.push(o.to_vec()));
             for o in out {
-                prop_assert!(stack::wire::EthernetRepr::parse(&o).is_ok());
+                prop_assert!(netstack_core::wire::EthernetRepr::parse(&o).is_ok());
             }
         }
         check_accounting(&s)?;

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddrV4;
 
-use stack::rng::Rng;
-use stack::{Config, Instant, MacAddr, SocketHandle, Stack, TcpState};
+use netstack_core::rng::Rng;
+use netstack_core::{Config, Instant, MacAddr, SocketHandle, Stack, TcpState};
 
 /// Faults applied to every frame on the wire, decided by a seeded RNG.
 #[derive(Clone, Copy, Default)]

@@ -9,10 +9,10 @@ mod util;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use stack::tcp::seq::Seq;
-use stack::wire::tcp::{Flags, Options};
-use stack::wire::TcpRepr;
-use stack::{RxDrop, TcpError, TcpState};
+use netstack_core::tcp::seq::Seq;
+use netstack_core::wire::tcp::{Flags, Options};
+use netstack_core::wire::TcpRepr;
+use netstack_core::{RxDrop, TcpError, TcpState};
 use util::tcp::*;
 use util::*;
 
@@ -437,7 +437,7 @@ fn ack_to_a_listener_gets_rst_and_rst_is_ignored() {
 fn a_full_syn_queue_evicts_the_oldest_half_open_connection() {
     let mut cfg = config();
     cfg.tcp.syn_backlog = 2;
-    let mut s = stack::Stack::new(cfg, 1).unwrap();
+    let mut s = netstack_core::Stack::new(cfg, 1).unwrap();
     s.receive(at(0), &who_has_us());
     sent(&mut s);
     let l = s.tcp().listen(any_port(80), 8).unwrap();
@@ -534,7 +534,7 @@ fn a_full_accept_queue_holds_the_handshake_until_accept_makes_room() {
         .unwrap()
         .expect("the second connection is accepted now");
     assert_eq!(s.tcp().peer_addr(b).unwrap().port(), 40002);
-    assert_eq!(s.tcp().state(b), Ok(stack::TcpState::Established));
+    assert_eq!(s.tcp().state(b), Ok(netstack_core::TcpState::Established));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ mod util;
 
 use std::net::SocketAddrV4;
 
-use stack::tcp::seq::Seq;
-use stack::wire::tcp::{Flags, Options};
-use stack::wire::TcpRepr;
-use stack::{TcpError, TcpState};
+use netstack_core::tcp::seq::Seq;
+use netstack_core::wire::tcp::{Flags, Options};
+use netstack_core::wire::TcpRepr;
+use netstack_core::{TcpError, TcpState};
 use util::tcp::*;
 use util::*;
 

@@ -4,10 +4,10 @@
 
 mod util;
 
-use stack::tcp::seq::Seq;
-use stack::wire::tcp::Flags;
-use stack::wire::TcpRepr;
-use stack::{Duration, TcpError, TcpState};
+use netstack_core::tcp::seq::Seq;
+use netstack_core::wire::tcp::Flags;
+use netstack_core::wire::TcpRepr;
+use netstack_core::{Duration, TcpError, TcpState};
 use util::tcp::*;
 
 /// The RTO after a handshake with a zero round trip: the 200 ms floor.

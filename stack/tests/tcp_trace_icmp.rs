@@ -3,10 +3,10 @@
 
 mod util;
 
-use stack::tcp::seq::Seq;
-use stack::wire::tcp::Flags;
-use stack::wire::{EtherType, IcmpRepr, TcpRepr};
-use stack::{RxDrop, TcpError, TcpState};
+use netstack_core::tcp::seq::Seq;
+use netstack_core::wire::tcp::Flags;
+use netstack_core::wire::{EtherType, IcmpRepr, TcpRepr};
+use netstack_core::{RxDrop, TcpError, TcpState};
 use util::tcp::*;
 use util::*;
 

@@ -5,8 +5,8 @@ mod util;
 
 use std::net::SocketAddrV4;
 
-use stack::wire::{ipv4, IcmpRepr, MacAddr, UdpRepr};
-use stack::{RxDrop, TxDrop, UdpError};
+use netstack_core::wire::{ipv4, IcmpRepr, MacAddr, UdpRepr};
+use netstack_core::{RxDrop, TxDrop, UdpError};
 use util::*;
 
 fn sa(s: &str) -> SocketAddrV4 {
@@ -126,7 +126,7 @@ fn connected_socket_reports_refused_once_after_port_unreachable() {
         &frame(
             PEER_MAC,
             US_MAC,
-            stack::wire::EtherType::Ipv4,
+            netstack_core::wire::EtherType::Ipv4,
             &ipv4(PEER_IP, US_IP, 1, &body),
         ),
     );
@@ -143,7 +143,7 @@ fn connected_socket_reports_refused_once_after_port_unreachable() {
         &frame(
             PEER_MAC,
             US_MAC,
-            stack::wire::EtherType::Ipv4,
+            netstack_core::wire::EtherType::Ipv4,
             &ipv4(PEER_IP, US_IP, 1, &body),
         ),
     );
@@ -173,7 +173,7 @@ fn icmp_errors_for_unconnected_or_foreign_datagrams_are_ignored() {
         &frame(
             PEER_MAC,
             US_MAC,
-            stack::wire::EtherType::Ipv4,
+            netstack_core::wire::EtherType::Ipv4,
             &ipv4(PEER_IP, US_IP, 1, &body),
         ),
     );
@@ -238,7 +238,7 @@ fn broadcast_only_when_asked_for() {
         .unwrap();
     let f = expect_one(&mut s);
     assert_eq!(
-        stack::wire::EthernetRepr::parse(&f).unwrap().0.dst,
+        netstack_core::wire::EthernetRepr::parse(&f).unwrap().0.dst,
         MacAddr::BROADCAST
     );
 }
@@ -349,7 +349,7 @@ fn a_fragment_flood_stays_bounded_and_ping_still_works() {
         f[14 + 4..14 + 6].copy_from_slice(&(ident as u16).to_be_bytes());
         f[14 + 10] = 0;
         f[14 + 11] = 0;
-        let c = stack::wire::checksum::checksum(&f[14..34]);
+        let c = netstack_core::wire::checksum::checksum(&f[14..34]);
         f[14 + 10..14 + 12].copy_from_slice(&c.to_be_bytes());
         s.receive(at(u64::from(ident)), &f);
         let (n, bytes) = s.reassembly_usage();
@@ -369,7 +369,7 @@ fn unknown_protocols_get_protocol_unreachable() {
     let f = frame(
         PEER_MAC,
         US_MAC,
-        stack::wire::EtherType::Ipv4,
+        netstack_core::wire::EtherType::Ipv4,
         &ipv4(PEER_IP, US_IP, 47, b"GRE?"),
     );
     s.receive(at(1), &f);

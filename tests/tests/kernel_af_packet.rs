@@ -13,7 +13,7 @@ mod common;
 use common::netstack::Netstack;
 use common::pinger::KernelPinger;
 use common::{echo_payload, in_netns, ip, kernel_mac, veth_lab, HOST_IP, STACK_IP, STACK_MAC};
-use drivers::AfPacketDevice;
+use netstack_drivers::AfPacketDevice;
 
 #[test]
 fn kernel_and_netstack_ping_each_other_over_veth() {

@@ -3,7 +3,7 @@
 //! Content-Length and chunked), hundreds of clients at once, errors, keep-alive.
 //!
 //! ```text
-//!   kernel 10.0.0.1 (std::net, raw HTTP)  <-- tap0 -->  netstack 10.0.0.2:80 (apps::services::http)
+//!   kernel 10.0.0.1 (std::net, raw HTTP)  <-- tap0 -->  netstack 10.0.0.2:80 (netstack::services::http)
 //! ```
 //!
 //! The client is written here, by hand, on `std::net`: it parses responses with its own
@@ -18,11 +18,11 @@ use std::net::{SocketAddrV4, TcpStream as KernelStream};
 use std::process::Command;
 use std::thread;
 
-use apps::services::http;
 use common::netstack::Netstack;
 use common::random_bytes;
 use common::sha256::sha256_hex;
 use common::{have_tool, in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
+use netstack::services::http;
 
 /// The service's address.
 const HTTP: SocketAddrV4 = SocketAddrV4::new(STACK_IP, http::PORT);
@@ -417,7 +417,7 @@ fn two_hundred_clients_download_at_once() {
 #[test]
 fn a_thousand_connections_are_served_at_once() {
     const CLIENTS: usize = 1000;
-    let limit = drivers::limits::raise_open_files_limit().unwrap_or(0);
+    let limit = netstack_drivers::limits::raise_open_files_limit().unwrap_or(0);
     if limit < CLIENTS as u64 + 100 {
         // Only a machine whose hard limit is this low; CI must not quietly skip.
         assert!(
@@ -425,7 +425,7 @@ fn a_thousand_connections_are_served_at_once() {
             "the open files limit ({limit}) is below {}: raise `ulimit -Hn`",
             CLIENTS + 100
         );
-        drivers::netns::report_skip(
+        netstack_drivers::netns::report_skip(
             "a_thousand_connections_are_served_at_once",
             &format!(
                 "the open files limit ({limit}) is below {} (ulimit -Hn)",

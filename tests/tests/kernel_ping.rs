@@ -13,7 +13,7 @@ use common::pinger::KernelPinger;
 use common::{
     echo_payload, have_tool, in_netns, ip, kernel_mac, tap_lab, HOST_IP, STACK_IP, STACK_MAC,
 };
-use stack::arp::EntryState;
+use netstack_core::arp::EntryState;
 
 #[test]
 fn kernel_pings_netstack_with_small_and_full_size_echoes() {

@@ -14,9 +14,9 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddrV4, TcpStream as KernelStream};
 use std::thread;
 
-use apps::services::{chargen, tcp_echo};
 use common::netstack::Netstack;
 use common::{in_netns, tap_lab, STACK_IP, TIMEOUT};
+use netstack::services::{chargen, tcp_echo};
 
 /// Runs `body` in a new namespace with netstack on tap0 running echo, discard and chargen.
 fn lab(test: &str, body: impl FnOnce(&Netstack) + Send) {

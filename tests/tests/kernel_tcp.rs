@@ -3,10 +3,10 @@
 //! orderly and abortive closes.
 //!
 //! ```text
-//!   kernel 10.0.0.1 (std::net, raw TCP socket)  <-- tap0 -->  netstack 10.0.0.2 (apps::net)
+//!   kernel 10.0.0.1 (std::net, raw TCP socket)  <-- tap0 -->  netstack 10.0.0.2 (netstack::net)
 //! ```
 //!
-//! The kernel's side is plain `std::net`; ours is the `apps::net` facade (or the echo
+//! The kernel's side is plain `std::net`; ours is the `netstack::net` facade (or the echo
 //! service `netstack serve` runs). Every wait is bounded by [`TIMEOUT`]; no test sleeps.
 
 mod common;
@@ -21,14 +21,14 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::Instant as StdInstant;
 
-use apps::net::{TcpListener, TcpStream};
-use apps::services::tcp_echo::start_echo;
 use common::netstack::Netstack;
 use common::random_bytes;
 use common::{in_netns, internet_checksum, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
 use etherparse::{Ipv4Slice, TcpSlice};
+use netstack::net::{TcpListener, TcpStream};
+use netstack::services::tcp_echo::start_echo;
+use netstack_core::TcpState;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use stack::TcpState;
 
 /// Size of each bulk transfer.
 const BULK: usize = 5 * 1024 * 1024;

@@ -11,7 +11,7 @@ use std::net::{SocketAddrV4, UdpSocket};
 
 use common::netstack::Netstack;
 use common::{echo_payload, in_netns, tap_lab, veth_lab, HOST_IP, STACK_IP, TIMEOUT};
-use drivers::AfPacketDevice;
+use netstack_drivers::AfPacketDevice;
 
 /// Sizes that cover one small datagram, one that just fills a 1500-byte frame, one
 /// fragmented into six, and the largest UDP over IPv4 allows (65535 - 20 - 8).

@@ -2,7 +2,7 @@
 //! kernel, over a TAP in a private namespace.
 //!
 //! ```text
-//!   kernel 10.0.0.1 (std::net::UdpSocket, raw IP socket)  <-- tap0 -->  netstack 10.0.0.2 (apps::net::UdpSocket)
+//!   kernel 10.0.0.1 (std::net::UdpSocket, raw IP socket)  <-- tap0 -->  netstack 10.0.0.2 (netstack::net::UdpSocket)
 //! ```
 
 mod common;
@@ -11,10 +11,10 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket as KernelUdp};
 use std::thread;
 
-use apps::net::UdpSocket;
 use common::netstack::Netstack;
 use common::pinger::KernelPinger;
 use common::{echo_payload, in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
+use netstack::net::UdpSocket;
 
 /// Our socket sends 8, 1472 and 8000 bytes (the last in six fragments) to a kernel UDP
 /// echo server and gets each back whole.

@@ -17,10 +17,10 @@ use common::pinger::KernelPinger;
 use common::{
     echo_payload, have_tool, in_netns, kernel_mac, tap_lab, HOST_IP, STACK_IP, STACK_MAC,
 };
-use drivers::Pcap;
+use netstack_core::MacAddr;
+use netstack_drivers::Pcap;
 use pcap_file::pcap::PcapReader;
 use pcap_file::{DataLink, TsResolution};
-use stack::MacAddr;
 
 /// A capture file in the temp directory, removed when the test ends (pass or fail).
 struct TempCapture(PathBuf);

@@ -19,9 +19,9 @@ use common::pinger::{echo_request, KernelPinger};
 use common::{
     echo_payload, in_netns, internet_checksum, kernel_mac, tap_lab, HOST_IP, STACK_IP, STACK_MAC,
 };
-use drivers::{AfPacketDevice, Device};
+use netstack_core::{MacAddr, RxDrop};
+use netstack_drivers::{AfPacketDevice, Device};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use stack::{MacAddr, RxDrop};
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_ARP: u16 = 0x0806;
@@ -186,7 +186,7 @@ fn junk_from_the_kernel_is_counted_and_pings_still_work() {
 
             // Every piece of junk was counted once under its reason, and nothing else was
             // dropped; every frame was either accepted or dropped.
-            let dropped_since = |stack: &mut stack::Stack| -> BTreeMap<&'static str, u64> {
+            let dropped_since = |stack: &mut netstack_core::Stack| -> BTreeMap<&'static str, u64> {
                 let now = stack.counters();
                 RxDrop::ALL
                     .iter()

@@ -11,11 +11,11 @@ use common::random_bytes;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use netstack_core::{SocketHandle, TcpState};
 use smol::{Link, OURS, SMOL};
 use smoltcp::iface::SocketHandle as SmolHandle;
 use smoltcp::socket::tcp::{self, RecvError, State as SmolState};
 use smoltcp::wire::{IpAddress, IpEndpoint};
-use stack::{SocketHandle, TcpState};
 
 /// Bytes sent each way.
 const BULK: usize = 10 * 1024 * 1024;
@@ -109,7 +109,7 @@ impl Session {
             }
             if moved == 0 && self.link.frames == frames {
                 self.link
-                    .advance_to_next_timer(stack::Duration::from_secs(1));
+                    .advance_to_next_timer(netstack_core::Duration::from_secs(1));
             }
             if self.link.now.total_micros() > MAX_VIRTUAL_SECS * 1_000_000 {
                 break;
@@ -349,7 +349,7 @@ fn a_smoltcp_client_and_our_server_move_10_mb_each_way() {
         if accepted.is_some() {
             break;
         }
-        link.advance_to_next_timer(stack::Duration::from_secs(1));
+        link.advance_to_next_timer(netstack_core::Duration::from_secs(1));
     }
     let ours = accepted.unwrap_or_else(|| {
         panic!(

@@ -9,8 +9,8 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use drivers::{Device, Pcap, Trace};
-use stack::{Config, MacAddr, Stack, TcpState};
+use netstack_core::{Config, MacAddr, Stack, TcpState};
+use netstack_drivers::{Device, Pcap, Trace};
 
 use crate::cli::NetOptions;
 use crate::commands::{ping_error, report, setup, write_out};
@@ -42,7 +42,7 @@ const PAGE: &str = "Hello from B! This page came over netstack's TCP, on a virtu
 pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     let mut out = io::stdout();
     let seed = setup::seed(net);
-    let (a_end, b_end) = drivers::memory::link(1500)
+    let (a_end, b_end) = netstack_drivers::memory::link(1500)
         .map_err(|err| CliError::failure(format!("cannot create the virtual cable: {err}")))?;
 
     let a_device: Box<dyn Device> = match &net.pcap {

@@ -1,8 +1,8 @@
 //! Counters and the ARP cache in words, for the serve summary and the demo.
 
-use drivers::LinkDrops;
-use stack::arp::{EntryInfo, EntryState};
-use stack::Counters;
+use netstack_core::arp::{EntryInfo, EntryState};
+use netstack_core::Counters;
+use netstack_drivers::LinkDrops;
 
 /// One line saying what a stack did: frames in and out, what it answered and sent,
 /// what it dropped and why. Counters that are zero are left out, except the first.
@@ -98,7 +98,7 @@ pub fn counters_line(c: &Counters, link: LinkDrops) -> String {
 
 /// One ARP cache entry as `ip neigh` would show it, with its timer:
 /// `10.0.0.3 lladdr 02:00:00:00:00:03 REACHABLE (expires in 59.8 s)`.
-pub fn arp_entry_line(entry: &EntryInfo, now: stack::Instant) -> String {
+pub fn arp_entry_line(entry: &EntryInfo, now: netstack_core::Instant) -> String {
     let mut line = match entry.mac {
         Some(mac) => format!("{} lladdr {mac} {}", entry.ip, entry.state),
         None => format!("{} {}", entry.ip, entry.state),
@@ -163,10 +163,10 @@ mod tests {
             ip: Ipv4Addr::new(10, 0, 0, 3),
             mac: Some("02:00:00:00:00:03".parse().expect("valid MAC")),
             state: EntryState::Reachable,
-            expires_at: Some(stack::Instant::from_millis(60_000)),
+            expires_at: Some(netstack_core::Instant::from_millis(60_000)),
         };
         assert_eq!(
-            arp_entry_line(&entry, stack::Instant::from_millis(250)),
+            arp_entry_line(&entry, netstack_core::Instant::from_millis(250)),
             "10.0.0.3 lladdr 02:00:00:00:00:03 REACHABLE (expires in 59.8 s)"
         );
     }

@@ -10,7 +10,7 @@ use crate::cli::NetOptions;
 use crate::commands::{report, setup, write_out};
 use crate::error::CliError;
 use crate::signals;
-use stack::Config;
+use netstack_core::Config;
 
 /// Runs the command; the exit status is 0 after Ctrl-C, 1 if the device failed.
 pub fn run(net: &NetOptions) -> Result<u8, CliError> {

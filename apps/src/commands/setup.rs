@@ -4,8 +4,8 @@
 
 use std::io;
 
-use drivers::{AfPacketDevice, Device, Pcap, TapDevice, Trace};
-use stack::{Config, Stack};
+use netstack_core::{Config, Stack};
+use netstack_drivers::{AfPacketDevice, Device, Pcap, TapDevice, Trace};
 
 use crate::cli::{Driver, NetOptions};
 use crate::error::CliError;
@@ -85,20 +85,21 @@ pub fn wrap(device: Box<dyn Device>, net: &NetOptions) -> Result<Box<dyn Device>
 fn explain_open_error(net: &NetOptions, err: &io::Error) -> CliError {
     let iface = &net.iface;
     let remedy = match net.driver {
-        _ if drivers::is_busy(err) => {
+        _ if netstack_drivers::is_busy(err) => {
             format!(
                 "Is another netstack using {iface}? Only one process at a time can attach to it."
             )
         }
         Driver::Tap
-            if drivers::is_permission_problem(err) || drivers::is_missing_interface(err) =>
+            if netstack_drivers::is_permission_problem(err)
+                || netstack_drivers::is_missing_interface(err) =>
         {
             TAP_REMEDY.to_string()
         }
-        Driver::Tap if drivers::is_missing_tun(err) => {
+        Driver::Tap if netstack_drivers::is_missing_tun(err) => {
             "Or try: netstack demo (no privileges needed).".to_string()
         }
-        Driver::AfPacket if drivers::is_permission_problem(err) => {
+        Driver::AfPacket if netstack_drivers::is_permission_problem(err) => {
             "Or use the TAP driver (the default), or try: netstack demo (no privileges needed)."
                 .to_string()
         }

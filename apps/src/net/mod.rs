@@ -22,7 +22,7 @@ pub use udp::UdpSocket;
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
 
-use stack::UdpError;
+use netstack_core::UdpError;
 
 /// The first IPv4 address `addr` names.
 pub(crate) fn to_v4(addr: impl ToSocketAddrs) -> io::Result<SocketAddrV4> {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use stack::{SocketHandle, Stack, TcpError, TcpSockets, TcpState};
+use netstack_core::{SocketHandle, Stack, TcpError, TcpSockets, TcpState};
 
 use super::options::Options;
 use super::{stopped, to_v4};
@@ -57,7 +57,11 @@ impl Inner {
     /// and maps its error to the `io::Error` std would give.
     fn tcp<R>(
         &self,
-        call: impl FnOnce(&mut TcpSockets<'_>, SocketHandle, stack::Instant) -> Result<R, TcpError>,
+        call: impl FnOnce(
+            &mut TcpSockets<'_>,
+            SocketHandle,
+            netstack_core::Instant,
+        ) -> Result<R, TcpError>,
     ) -> io::Result<R> {
         let socket = self.socket;
         self.net
@@ -70,7 +74,7 @@ impl Inner {
     fn wait<R>(
         &self,
         deadline: Option<Option<StdInstant>>,
-        mut ready: impl FnMut(&mut Stack, stack::Instant) -> Option<io::Result<R>>,
+        mut ready: impl FnMut(&mut Stack, netstack_core::Instant) -> Option<io::Result<R>>,
     ) -> io::Result<R> {
         let clock = self.net.clock();
         let Some(deadline) = deadline else {

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use stack::{SocketHandle, Stack, UdpError};
+use netstack_core::{SocketHandle, Stack, UdpError};
 
 use super::options::Options;
 use super::{stopped, to_v4, udp_io};
@@ -149,7 +149,7 @@ impl UdpSocket {
 
     fn call<R>(
         &self,
-        f: impl FnOnce(&mut Stack, stack::Instant) -> Result<R, UdpError>,
+        f: impl FnOnce(&mut Stack, netstack_core::Instant) -> Result<R, UdpError>,
     ) -> io::Result<R> {
         if !self.inner.net.is_running() {
             return Err(stopped());

@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant, SystemTime};
 
-use stack::{Counters, EchoReply, PingError, SendError, TxDrop};
+use netstack_core::{Counters, EchoReply, PingError, SendError, TxDrop};
 
 use crate::runtime::Handle;
 use stats::{format_rtt, Statistics};
@@ -130,7 +130,7 @@ pub struct Session<'a> {
     our_addr: Ipv4Addr,
     stats: Statistics,
     /// When each sequence number was last sent, on the runtime's clock.
-    sent: HashMap<u16, stack::Instant>,
+    sent: HashMap<u16, netstack_core::Instant>,
     /// Sequence numbers answered (to spot duplicates).
     answered: HashSet<u16>,
     /// Sent, unanswered, not reported lost; oldest first.

@@ -4,7 +4,7 @@
 
 use std::time::Instant as StdInstant;
 
-/// Converts between wall-clock-free monotonic time and the stack's [`stack::Instant`].
+/// Converts between wall-clock-free monotonic time and the stack's [`netstack_core::Instant`].
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
     start: StdInstant,
@@ -19,20 +19,20 @@ impl Clock {
     }
 
     /// The current time as the stack counts it.
-    pub fn now(&self) -> stack::Instant {
+    pub fn now(&self) -> netstack_core::Instant {
         self.to_stack(StdInstant::now())
     }
 
     /// `t` as the stack counts it; instants before the epoch become zero.
-    pub fn to_stack(&self, t: StdInstant) -> stack::Instant {
+    pub fn to_stack(&self, t: StdInstant) -> netstack_core::Instant {
         let micros = t.saturating_duration_since(self.start).as_micros();
         // u64 microseconds last 584,000 years; saturate rather than wrap.
-        stack::Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+        netstack_core::Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
 
     /// The monotonic instant the stack calls `t`, or `None` if it is too far away to
     /// represent (only for absurd deadlines).
-    pub fn to_std(&self, t: stack::Instant) -> Option<StdInstant> {
+    pub fn to_std(&self, t: netstack_core::Instant) -> Option<StdInstant> {
         self.start
             .checked_add(std::time::Duration::from_micros(t.total_micros()))
     }
@@ -57,6 +57,6 @@ mod tests {
     fn before_the_epoch_is_zero() {
         let early = StdInstant::now();
         let clock = Clock::start();
-        assert_eq!(clock.to_stack(early), stack::Instant::ZERO);
+        assert_eq!(clock.to_stack(early), netstack_core::Instant::ZERO);
     }
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use drivers::{Device, Poller, ETHERNET_OVERHEAD};
+use netstack_drivers::{Device, Poller, ETHERNET_OVERHEAD};
 
 use super::{lock, RuntimeError, Shared};
 
@@ -35,11 +35,11 @@ pub(super) struct EventLoop<'a> {
     /// `BATCH` buffers of `mtu + ETHERNET_OVERHEAD` bytes, reused every round.
     buffers: Vec<Vec<u8>>,
     /// For each buffer filled this round: the frame's length and when it was read.
-    filled: Vec<(usize, stack::Instant)>,
+    filled: Vec<(usize, netstack_core::Instant)>,
     read_failures: u32,
     send_failures: u64,
     /// Sockets the round touched, reused every round.
-    touched: Vec<stack::SocketHandle>,
+    touched: Vec<netstack_core::SocketHandle>,
 }
 
 impl<'a> EventLoop<'a> {
@@ -92,7 +92,7 @@ impl<'a> EventLoop<'a> {
 
     /// How long `poll` may sleep: until the stack's `deadline`, or forever without one.
     /// A handle that moves the deadline wakes the loop, which then recomputes it.
-    fn timeout(&self, deadline: Option<stack::Instant>) -> Option<Duration> {
+    fn timeout(&self, deadline: Option<netstack_core::Instant>) -> Option<Duration> {
         // A deadline too far to represent is as good as none.
         let deadline = self.shared.clock.to_std(deadline?)?;
         Some(deadline.saturating_duration_since(StdInstant::now()))
@@ -134,7 +134,7 @@ impl<'a> EventLoop<'a> {
 
     /// Feeds the batch to the stack, runs its timers and sends what it queued. Returns
     /// the stack's next deadline.
-    fn process(&mut self) -> Result<Option<stack::Instant>, RuntimeError> {
+    fn process(&mut self) -> Result<Option<netstack_core::Instant>, RuntimeError> {
         let mut stack = self.shared.lock_stack();
         for (buf, &(len, at)) in self.buffers.iter().zip(&self.filled) {
             stack.receive(at, &buf[..len]);

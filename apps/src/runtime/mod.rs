@@ -26,8 +26,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant as StdInstant;
 
-use drivers::{Device, LinkDrops, Waker};
-use stack::{SocketHandle, Stack};
+use netstack_core::{SocketHandle, Stack};
+use netstack_drivers::{Device, LinkDrops, Waker};
 
 pub use clock::Clock;
 
@@ -137,7 +137,7 @@ impl Runtime {
     }
 
     /// The current time on this runtime's clock.
-    pub fn now(&self) -> stack::Instant {
+    pub fn now(&self) -> netstack_core::Instant {
         self.shared.clock.now()
     }
 
@@ -177,7 +177,7 @@ impl Drop for Runtime {
 impl Handle {
     /// Runs `f` on the locked stack with the current time, then wakes the loop so any
     /// frames `f` queued are transmitted promptly. Keep `f` short: the loop waits for it.
-    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, stack::Instant) -> R) -> R {
+    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, netstack_core::Instant) -> R) -> R {
         let result = {
             let mut stack = self.shared.lock_stack();
             let now = self.shared.clock.now();
@@ -265,7 +265,7 @@ impl Handle {
     }
 
     /// The current time on the runtime's clock.
-    pub fn now(&self) -> stack::Instant {
+    pub fn now(&self) -> netstack_core::Instant {
         self.shared.clock.now()
     }
 

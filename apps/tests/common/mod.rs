@@ -64,10 +64,10 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Output {
 }
 
 /// Runs `body` on a thread of its own in a new network namespace, if we are root (see
-/// `drivers::netns::require_root_or_skip`: skipped outside CI, a failure in CI).
+/// `netstack_drivers::netns::require_root_or_skip`: skipped outside CI, a failure in CI).
 #[track_caller]
 pub fn in_netns(test: &str, body: impl FnOnce() + Send) {
-    drivers::netns::test_in_new_netns(test, body);
+    netstack_drivers::netns::test_in_new_netns(test, body);
 }
 
 /// Runs `ip ARGS` in the calling thread's namespace; fails the test with its stderr.
@@ -105,22 +105,22 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Host B of the in-memory tests: 10.0.0.3, MAC 02:00:00:00:00:03, otherwise the
 /// defaults (A is `Config::default()`, 10.0.0.2).
-pub fn host_b() -> stack::Config {
-    stack::Config {
+pub fn host_b() -> netstack_core::Config {
+    netstack_core::Config {
         addr: std::net::Ipv4Addr::new(10, 0, 0, 3),
-        mac: stack::MacAddr([2, 0, 0, 0, 0, 3]),
-        ..stack::Config::default()
+        mac: netstack_core::MacAddr([2, 0, 0, 0, 0, 3]),
+        ..netstack_core::Config::default()
     }
 }
 
 /// Hosts A and B, each under its own runtime, on one in-memory link (seeds 1 and 2).
 pub fn runtime_pair(
-    a: stack::Config,
-    b: stack::Config,
-) -> (apps::runtime::Runtime, apps::runtime::Runtime) {
-    use apps::runtime::Runtime;
-    use stack::Stack;
-    let (a_end, b_end) = drivers::memory::link(1500).expect("socket pair");
+    a: netstack_core::Config,
+    b: netstack_core::Config,
+) -> (netstack::runtime::Runtime, netstack::runtime::Runtime) {
+    use netstack::runtime::Runtime;
+    use netstack_core::Stack;
+    let (a_end, b_end) = netstack_drivers::memory::link(1500).expect("socket pair");
     let a = Runtime::spawn(Stack::new(a, 1).expect("valid config"), a_end).expect("spawn A");
     let b = Runtime::spawn(Stack::new(b, 2).expect("valid config"), b_end).expect("spawn B");
     (a, b)

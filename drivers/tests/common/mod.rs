@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use drivers::Device;
+use netstack_drivers::Device;
 
 /// How long to wait for the kernel to do something: generous, never a timing assertion
 /// (on a loaded machine a fresh veth can take seconds to carry its first frames).
@@ -42,18 +42,18 @@ pub fn ip_output(args: &str) -> String {
 pub fn recv_until<D: Device>(dev: &mut D, mut wanted: impl FnMut(&[u8]) -> bool) -> Vec<u8> {
     let deadline = Instant::now() + PATIENCE;
     let mut seen = Vec::new();
-    let mut buf = vec![0u8; dev.mtu() + drivers::ETHERNET_OVERHEAD];
+    let mut buf = vec![0u8; dev.mtu() + netstack_drivers::ETHERNET_OVERHEAD];
     loop {
         while let Some(len) = dev.recv(&mut buf).expect("recv") {
             let frame = &buf[..len];
             if wanted(frame) {
                 return frame.to_vec();
             }
-            seen.push(stack::wire::describe::describe(frame));
+            seen.push(netstack_core::wire::describe::describe(frame));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "wanted frame never came; saw {seen:#?}");
-        drivers::wait_readable(&[dev.as_raw_fd()], Some(left)).expect("poll");
+        netstack_drivers::wait_readable(&[dev.as_raw_fd()], Some(left)).expect("poll");
     }
 }
 

@@ -1,4 +1,4 @@
-//! The one way out: everything the stack sends leaves through an [`Outbound`].
+//! The one way out: everything the stack sends leaves through an `Outbound`.
 //!
 //! Each protocol layer is handed `&mut Outbound` as an argument whenever it may need to
 //! send; it never reaches into the stack for anything else. `Outbound` owns what every
@@ -8,8 +8,9 @@
 //! * the IPv4 header of every datagram we originate, its Identification counter, and
 //!   fragmentation on send (RFC 791 3.2);
 //! * ICMP error messages about datagrams we received (RFC 792, RFC 1122 3.2.2), with
-//!   their rate limit ([`ratelimit`]);
-//! * the [`link`]: ARP resolution, Ethernet framing and the transmit queue ([`tx`]);
+//!   their rate limit (`ratelimit.rs`);
+//! * the link (`link.rs`): ARP resolution, Ethernet framing and the transmit queue
+//!   (`tx.rs`);
 //! * the transmit counters, including every [`TxDrop`].
 //!
 //! A received frame travels up the layers once; what they send travels down here once.

@@ -24,10 +24,10 @@
 //! decided to send waits there, and the deadline is only right once it has been taken.
 //!
 //! ```
-//! use stack::tcp::{Connection, State, TcpConfig};
-//! use stack::tcp::seq::Seq;
-//! use stack::wire::tcp::{Flags, TcpRepr};
-//! use stack::Instant;
+//! use netstack_core::tcp::{Connection, State, TcpConfig};
+//! use netstack_core::tcp::seq::Seq;
+//! use netstack_core::wire::tcp::{Flags, TcpRepr};
+//! use netstack_core::Instant;
 //!
 //! let (us, peer) = ("10.0.0.2:80".parse().unwrap(), "10.0.0.1:40000".parse().unwrap());
 //! let t0 = Instant::ZERO;

@@ -4,10 +4,10 @@
 //!
 //! A connection spends TIME-WAIT in one of two forms:
 //! * as a [`Connection`], while an application still holds it (or a stand-alone user
-//!   drives it): [`Connection::enter_time_wait`] starts the 2*MSL timer, a retransmitted
-//!   FIN restarts it ([`Connection::restart_time_wait`]);
-//! * once nobody holds it, as a [`TimeWait`] entry without buffers in the TCP layer's
-//!   [`TimeWaits`] table: all that remains is to acknowledge a retransmitted FIN, to
+//!   drives it): `Connection::enter_time_wait` starts the 2*MSL timer, a retransmitted
+//!   FIN restarts it (`Connection::restart_time_wait`);
+//! * once nobody holds it, as a `TimeWait` entry without buffers in the TCP layer's
+//!   `TimeWaits` table: all that remains is to acknowledge a retransmitted FIN, to
 //!   answer a new SYN (RFC 6191's rule without timestamps), and to keep the 4-tuple from
 //!   reuse until the wait is over.
 

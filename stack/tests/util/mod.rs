@@ -7,10 +7,10 @@ pub mod tcp;
 
 use std::net::Ipv4Addr;
 
-use stack::wire::{
+use netstack_core::wire::{
     ethernet, ipv4, ArpOperation, ArpRepr, EtherType, EthernetRepr, IcmpRepr, Ipv4Repr, MacAddr,
 };
-use stack::{Config, Instant, Stack};
+use netstack_core::{Config, Instant, Stack};
 
 /// The stack under test: 10.0.0.2, 02:00:00:00:00:02 (the project's convention).
 pub const US_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -119,7 +119,7 @@ pub fn expect_nothing(stack: &mut Stack) {
         out.is_empty(),
         "expected silence, stack sent {:?}",
         out.iter()
-            .map(|f| stack::wire::describe::describe(f))
+            .map(|f| netstack_core::wire::describe::describe(f))
             .collect::<Vec<_>>()
     );
 }
@@ -132,7 +132,7 @@ pub fn expect_one(stack: &mut Stack) -> Vec<u8> {
         1,
         "expected one frame, got {:?}",
         out.iter()
-            .map(|f| stack::wire::describe::describe(f))
+            .map(|f| netstack_core::wire::describe::describe(f))
             .collect::<Vec<_>>()
     );
     out.remove(0)
@@ -146,7 +146,7 @@ pub fn as_arp(f: &[u8]) -> (EthernetRepr, ArpRepr) {
         eth.ethertype,
         EtherType::Arp,
         "not ARP: {}",
-        stack::wire::describe::describe(f)
+        netstack_core::wire::describe::describe(f)
     );
     (eth, ArpRepr::parse(payload).expect("arp"))
 }
@@ -171,7 +171,7 @@ pub fn udp_from_peer(
     data: &[u8],
 ) -> Vec<u8> {
     let mut body = vec![0; 8 + data.len()];
-    stack::wire::UdpRepr { src_port, dst_port }.emit(PEER_IP, dst, data, &mut body);
+    netstack_core::wire::UdpRepr { src_port, dst_port }.emit(PEER_IP, dst, data, &mut body);
     frame(
         PEER_MAC,
         eth_dst,
@@ -213,7 +213,7 @@ pub fn as_ipv4(f: &[u8]) -> (Ipv4Repr, Vec<u8>) {
         eth.ethertype,
         EtherType::Ipv4,
         "not IPv4: {}",
-        stack::wire::describe::describe(f)
+        netstack_core::wire::describe::describe(f)
     );
     let (ip, body) = Ipv4Repr::parse(payload).expect("ipv4");
     (ip, body.to_vec())

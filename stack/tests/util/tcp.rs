@@ -10,10 +10,10 @@ use core::fmt;
 use core::ops::Deref;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use stack::tcp::seq::Seq;
-use stack::wire::tcp::{Flags, Options};
-use stack::wire::{ipv4, EtherType, TcpRepr};
-use stack::{ArpConfig, Config, Duration, Instant, SocketHandle, Stack, TcpState};
+use netstack_core::tcp::seq::Seq;
+use netstack_core::wire::tcp::{Flags, Options};
+use netstack_core::wire::{ipv4, EtherType, TcpRepr};
+use netstack_core::{ArpConfig, Config, Duration, Instant, SocketHandle, Stack, TcpState};
 
 use super::*;
 
@@ -119,7 +119,7 @@ pub fn expect_segments(s: &mut Stack) -> Vec<Seg> {
                 (ip.protocol, ip.src, ip.dst),
                 (ipv4::protocol::TCP, US_IP, PEER_IP),
                 "not a TCP segment to the peer: {}",
-                stack::wire::describe::describe(f)
+                netstack_core::wire::describe::describe(f)
             );
             let (repr, data) =
                 TcpRepr::parse(ip.src, ip.dst, &body).expect("TCP checksum verifies");

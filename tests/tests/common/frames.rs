@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use etherparse::{LinkSlice, NetSlice, SlicedPacket, TransportSlice};
-use stack::MacAddr;
+use netstack_core::MacAddr;
 
 use super::internet_checksum;
 
@@ -92,6 +92,9 @@ pub fn parse(frame: &[u8]) -> Frame {
                 payload: icmp.payload().to_vec(),
             }
         }
-        _ => Frame::Other(format!("{:?}", stack::wire::describe::describe(frame))),
+        _ => Frame::Other(format!(
+            "{:?}",
+            netstack_core::wire::describe::describe(frame)
+        )),
     }
 }

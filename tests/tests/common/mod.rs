@@ -24,8 +24,8 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::Duration;
 
-use drivers::TapDevice;
-use stack::MacAddr;
+use netstack_core::MacAddr;
+use netstack_drivers::TapDevice;
 
 /// The kernel's address on the lab link.
 pub const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -42,11 +42,11 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// returns its result; a panic in `body` fails the calling test with the same message.
 ///
 /// Returns `None` without running `body` when the test must be skipped: not root and
-/// not in CI (see `drivers::netns::require_root_or_skip`; in CI a missing privilege
+/// not in CI (see `netstack_drivers::netns::require_root_or_skip`; in CI a missing privilege
 /// fails instead).
 #[track_caller]
 pub fn in_netns<T: Send>(test: &str, body: impl FnOnce() -> T + Send) -> Option<T> {
-    drivers::netns::test_in_new_netns(test, body)
+    netstack_drivers::netns::test_in_new_netns(test, body)
 }
 
 /// Runs `ip ARGS` and returns its stdout; fails the test with `ip`'s stderr if it fails.
@@ -82,7 +82,7 @@ pub fn have_tool(test: &str, program: &str) -> bool {
                 "{test}: `{program}` is not installed, and CI=true forbids skipping its check \
                  (.ci/run installs it)"
             );
-            drivers::netns::report_skip(test, &format!("`{program}` is not installed"));
+            netstack_drivers::netns::report_skip(test, &format!("`{program}` is not installed"));
             false
         }
         Err(e) => panic!("{test}: cannot run `{program}`: {e}"),
@@ -137,7 +137,7 @@ pub fn veth_lab() {
     ip(&["link", "set", "veth0", "up"]);
     ip(&["link", "set", "veth1", "up"]);
     for ifname in ["veth0", "veth1"] {
-        drivers::netns::wait_until_up(ifname, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+        netstack_drivers::netns::wait_until_up(ifname, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
@@ -155,7 +155,7 @@ pub fn kernel_mac(ifname: &str) -> MacAddr {
         .unwrap_or_else(|_| panic!("bad MAC {mac:?} in `ip link show {ifname}`"))
 }
 
-/// The Internet checksum (RFC 1071), written here independently of `stack::wire` so the
+/// The Internet checksum (RFC 1071), written here independently of `netstack_core::wire` so the
 /// tests do not check the stack's checksums with the stack's own code.
 pub fn internet_checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = data
@@ -176,10 +176,10 @@ pub fn echo_payload(len: usize, seq: u16) -> Vec<u8> {
         .collect()
 }
 
-/// `len` bytes from the stack's own seeded generator (`stack::rng::Rng`): the same seed
+/// `len` bytes from the stack's own seeded generator (`netstack_core::rng::Rng`): the same seed
 /// gives the same bytes, so a failure replays exactly.
 pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = stack::rng::Rng::new(seed);
+    let mut rng = netstack_core::rng::Rng::new(seed);
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         out.extend_from_slice(&rng.next_u64().to_le_bytes());

@@ -1,4 +1,4 @@
-//! netstack running on one end of a lab link, driven by `apps::runtime`.
+//! netstack running on one end of a lab link, driven by `netstack::runtime`.
 //!
 //! [`Netstack::start`] hands the stack and the device to a runtime (its event loop runs
 //! on a thread of its own); the test thread reaches the stack with
@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Instant as StdInstant;
 
-use apps::runtime::{Handle, Runtime};
-use drivers::Device;
-use stack::{Config, EchoReply, Stack};
+use netstack::runtime::{Handle, Runtime};
+use netstack_core::{Config, EchoReply, Stack};
+use netstack_drivers::Device;
 
 use super::{echo_payload, kernel_neighbours, TIMEOUT};
 
@@ -39,14 +39,14 @@ impl Netstack {
         }
     }
 
-    /// The runtime's handle, for the socket facade (`apps::net::UdpSocket::bind(net.handle(), ..)`).
+    /// The runtime's handle, for the socket facade (`netstack::net::UdpSocket::bind(net.handle(), ..)`).
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
 
     /// Runs `f` on the locked stack with the current time; frames it queues are sent
     /// at once.
-    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, stack::Instant) -> R) -> R {
+    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, netstack_core::Instant) -> R) -> R {
         self.handle.with_stack(f)
     }
 

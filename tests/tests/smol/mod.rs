@@ -4,11 +4,11 @@
 
 use std::collections::VecDeque;
 
+use netstack_core::{Config, Instant, MacAddr, Stack};
 use smoltcp::iface::{Config as SmolConfig, Interface, SocketSet};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
-use stack::{Config, Instant, MacAddr, Stack};
 
 /// smoltcp's side of the wire: frames it will read, frames it wrote.
 #[derive(Default)]
@@ -132,12 +132,12 @@ impl Link {
 
     /// Advances the virtual clock by `ms` and drives.
     pub fn advance(&mut self, ms: u64) {
-        self.now += stack::Duration::from_millis(ms);
+        self.now += netstack_core::Duration::from_millis(ms);
         self.drive();
     }
 
     /// How long until the earlier of the two sides' next timers, if either has one.
-    pub fn next_timer(&mut self) -> Option<stack::Duration> {
+    pub fn next_timer(&mut self) -> Option<netstack_core::Duration> {
         let ours = self
             .ours
             .poll_timeout()
@@ -146,7 +146,7 @@ impl Link {
         let smol = self
             .smol
             .poll_delay(now, &self.sockets)
-            .map(|d| stack::Duration::from_micros(d.total_micros()));
+            .map(|d| netstack_core::Duration::from_micros(d.total_micros()));
         ours.into_iter()
             .chain(smol)
             .min_by_key(|d| d.total_micros())
@@ -154,12 +154,15 @@ impl Link {
 
     /// Advances the virtual clock to the next timer of either side, by at least 1 ms and
     /// at most `max`, and drives. For when nothing moves. Returns the step.
-    pub fn advance_to_next_timer(&mut self, max: stack::Duration) -> stack::Duration {
+    pub fn advance_to_next_timer(
+        &mut self,
+        max: netstack_core::Duration,
+    ) -> netstack_core::Duration {
         let step = self
             .next_timer()
             .map_or(max.total_micros(), |d| d.total_micros())
             .clamp(1000, max.total_micros().max(1000));
-        let step = stack::Duration::from_micros(step);
+        let step = netstack_core::Duration::from_micros(step);
         self.now += step;
         self.drive();
         step

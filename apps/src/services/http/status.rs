@@ -5,9 +5,9 @@
 use std::fmt::{self, Display, Write as _};
 use std::net::{SocketAddr, SocketAddrV4};
 
-use drivers::device::LinkDrops;
-use stack::arp::EntryInfo;
-use stack::{Config, Counters, TcpSocketInfo, TcpState, UdpSocketInfo};
+use netstack_core::arp::EntryInfo;
+use netstack_core::{Config, Counters, TcpSocketInfo, TcpState, UdpSocketInfo};
+use netstack_drivers::device::LinkDrops;
 
 use crate::runtime::Handle;
 
@@ -15,7 +15,7 @@ use crate::runtime::Handle;
 /// is released, so that rendering never holds up the event loop.
 pub struct Snapshot {
     device: String,
-    now: stack::Instant,
+    now: netstack_core::Instant,
     config: Config,
     counters: Counters,
     link: LinkDrops,
@@ -318,8 +318,8 @@ mod tests {
     #[test]
     fn the_page_shows_the_stack_and_marks_the_request() {
         let config = Config::default();
-        let mut stack = stack::Stack::new(config.clone(), 1).unwrap();
-        let now = stack::Instant::from_millis(5_000);
+        let mut stack = netstack_core::Stack::new(config.clone(), 1).unwrap();
+        let now = netstack_core::Instant::from_millis(5_000);
         stack
             .tcp()
             .listen("0.0.0.0:80".parse().unwrap(), 8)
