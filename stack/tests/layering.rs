@@ -1,20 +1,23 @@
-//! Module layering of the `stack` crate, checked from its source text.
+//! Module layering of the `netstack-core` crate, checked from its source text.
 //!
 //! Data flows down on receive and down once on transmit; a layer never imports an upper one.
-//! So (1) the module graph, file A -> file B when A names `crate::b::...`, has no cycle, and
+//! So (1) the module graph, file A -> file B when A names an item of B, has no cycle, and
 //! (2) only the files in [`STACK_IMPL_FILES`] add `impl` blocks to `Stack`, so lower layers
 //! do not grow methods on the top-level type and reach back up through it.
 //!
-//! Edges come from `use crate::...;` trees (nested braces included) and inline `crate::a::b`
-//! paths. Not counted: `super::` paths, comments, string literals, `#[cfg(test)] mod tests {`
-//! and everything after it, and `tests.rs` files or `tests/` folders. A path lands on its
-//! longest prefix that is a module file (`a/b.rs` or `a/b/mod.rs`); `lib.rs` is the root and
-//! not a node. That is the graph `/work/shared/hooks/modcycles.py` builds, so both agree.
+//! Edges come from `use` trees (nested braces included) and inline paths, whichever way they
+//! are written: `crate::a::b`, `super::b` (and `super::super::`), `self::b`, or a child
+//! module's name. A path lands on its longest prefix that is a module file (`a/b.rs` or
+//! `a/b/mod.rs`); `lib.rs` is the root and not a node. Not counted: `pub use` re-exports (a
+//! module's public face, not a use of what it re-exports), `mod` declarations, comments,
+//! string literals, `#[cfg(test)] mod tests {` and everything after it, and `tests.rs` files
+//! or `tests/` folders. This is a stricter graph than `shared/hooks/modcycles.py`, which
+//! follows `crate::` paths only: sibling files that import each other through `super::` form
+//! a cycle here too.
 //!
 //! Reading a failure: each cycle lists its files, then one chain of imports around it, each
 //! step with the path that makes the edge. Find the step that points up (a lower layer naming
 //! an upper one) and move the shared item down, or pass it in, so every edge points one way.
-
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
@@ -119,8 +122,9 @@ fn use_tree<'a>(toks: &[&'a str], i: &mut usize, mut path: Segs<'a>, out: &mut V
     out.push(path);
 }
 
-/// Every `crate::...` path in a file, from `use` trees and inline paths, without the `crate`.
-fn crate_paths(src: &str) -> Vec<Segs<'_>> {
+/// Every path a file names, from private `use` trees and inline `crate::`, `super::` and
+/// `self::` paths, as written (`["super", "timer", "Timer"]`).
+fn paths(src: &str) -> Vec<Segs<'_>> {
     let (toks, mut out, mut i) = (tokens(src), Vec::new(), 0);
     while i < toks.len() {
         if toks[i] == "use" {
@@ -128,10 +132,19 @@ fn crate_paths(src: &str) -> Vec<Segs<'_>> {
                 .iter()
                 .position(|t| *t == ";")
                 .unwrap_or(toks.len() - i);
-            use_tree(&toks[i + 1..end], &mut 0, Vec::new(), &mut out);
+            // `pub use` and `pub(crate) use` re-export: they are no use of the item.
+            let public = toks[..i].last() == Some(&"pub")
+                || (toks[..i].last() == Some(&")")
+                    && toks[..i].iter().rev().nth(3) == Some(&"pub"));
+            if !public {
+                use_tree(&toks[i + 1..end], &mut 0, Vec::new(), &mut out);
+            }
             i = end;
-        } else if toks[i] == "crate" && toks.get(i + 1) == Some(&"::") {
-            let mut path = vec!["crate"];
+        } else if matches!(toks[i], "crate" | "super" | "self")
+            && toks.get(i + 1) == Some(&"::")
+            && (i == 0 || toks[i - 1] != "::")
+        {
+            let mut path = vec![toks[i]];
             while toks.get(i + 1) == Some(&"::") && toks.get(i + 2).is_some_and(|t| is_ident(t)) {
                 path.push(toks[i + 2]);
                 i += 2;
@@ -140,24 +153,44 @@ fn crate_paths(src: &str) -> Vec<Segs<'_>> {
         }
         i += 1;
     }
-    out.retain(|p| p.first() == Some(&"crate"));
-    out.into_iter().map(|p| p[1..].to_vec()).collect()
+    out
+}
+
+/// `path` as written in the module `here`, made absolute (without `crate`). A path that
+/// starts with any other name is taken as relative to `here` (a child module); paths into
+/// other crates (`std::`, `log::`) then match no module file and make no edge.
+fn absolute(here: &[&str], path: &[&str]) -> Vec<String> {
+    let owned = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match path.first().copied() {
+        Some("crate") => owned(&path[1..]),
+        Some("super") => {
+            let ups = path.iter().take_while(|p| **p == "super").count();
+            let base = &here[..here.len().saturating_sub(ups)];
+            owned(&[base, &path[ups..]].concat())
+        }
+        Some("self") => owned(&[here, &path[1..]].concat()),
+        _ => owned(&[here, path].concat()),
+    }
 }
 
 /// The module graph: for each module file, the module files it imports.
 fn module_graph(files: &Files) -> Edges {
     let mut mods = BTreeMap::new();
     for f in files.keys() {
-        mods.extend(module_of(f).map(|m| (m, f)));
+        if let Some(m) = module_of(f) {
+            let m: Vec<String> = m.iter().map(|s| s.to_string()).collect();
+            mods.insert(m, f);
+        }
     }
     let mut edges = Edges::new();
-    for &file in mods.values() {
+    for (here, &file) in &mods {
+        let here: Vec<&str> = here.iter().map(String::as_str).collect();
         let node = edges.entry(file.clone()).or_default();
-        for path in crate_paths(&files[file]) {
-            let target = (1..=path.len()).rev().find_map(|k| mods.get(&path[..k]));
+        for path in paths(&files[file]) {
+            let abs = absolute(&here, &path);
+            let target = (1..=abs.len()).rev().find_map(|k| mods.get(&abs[..k]));
             if let Some(&to) = target.filter(|&&to| to != file) {
-                let via = || format!("crate::{}", path.join("::"));
-                node.entry(to.clone()).or_insert_with(via);
+                node.entry(to.clone()).or_insert_with(|| path.join("::"));
             }
         }
     }
@@ -336,7 +369,7 @@ fn checker_passes_downward_imports() {
     let files = [
         ("lib.rs", "use crate::top::Top;"),
         ("top.rs", "use crate::{mid::Mid, low::Low};"),
-        ("mid.rs", "use super::top; fn f() { crate::low::g() }"),
+        ("mid.rs", "use std::fmt; fn f() { super::low::g() }"),
         ("low.rs", "pub fn g() {}"),
     ];
     assert_eq!(check_cycles(&tree(&files)), Ok(()));
@@ -346,7 +379,7 @@ fn checker_passes_downward_imports() {
 #[test]
 fn checker_parses_nested_use() {
     let files = [
-        ("top.rs", "pub use crate::{x::{Y, z::{self, W as V}}};"),
+        ("top.rs", "use crate::{x::{Y, z::{self, W as V}}};"),
         ("x/mod.rs", "pub struct Y;"),
         ("x/z.rs", "pub struct W;"),
     ];
@@ -386,10 +419,33 @@ fn checker_limits_impl_stack() {
         ),
         ("udp.rs", udp),
     ];
-    let msg = check_stack_impls(&tree(&files), STACK_IMPL_FILES).expect_err("ip.rs adds to Stack");
+    let allowed = ["stack.rs", "api.rs"];
+    let msg = check_stack_impls(&tree(&files), &allowed).expect_err("ip.rs adds to Stack");
     assert!(msg.contains("  ip.rs (2 impl block(s))"), "{msg}");
     assert!(
         !msg.contains("udp.rs") && !msg.contains("api.rs ("),
         "{msg}"
     );
+}
+
+#[test]
+fn checker_follows_super_self_and_child_paths() {
+    let files = [
+        ("t/mod.rs", "mod a; mod b; use self::a::A; pub use b::B;"),
+        ("t/a.rs", "pub struct A; fn f() -> super::b::B {}"),
+        (
+            "t/b.rs",
+            "use super::super::top::Top; use super::a::A; pub struct B;",
+        ),
+        ("top.rs", "pub struct Top;"),
+    ];
+    assert_eq!(
+        imports(&files, "t/mod.rs"),
+        ["t/a.rs"],
+        "pub use is no edge"
+    );
+    assert_eq!(imports(&files, "t/b.rs"), ["t/a.rs", "top.rs"]);
+    let msg = check_cycles(&tree(&files)).expect_err("a and b import each other");
+    assert!(msg.contains("cycle of 2: t/a.rs, t/b.rs"), "{msg}");
+    assert!(msg.contains("via super::b::B"), "{msg}");
 }

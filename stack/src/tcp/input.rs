@@ -4,7 +4,7 @@
 
 use super::connection::{Arrival, Connection, MAX_WINDOW};
 use super::error::TcpError;
-use super::output::Segment;
+use super::segment::Segment;
 use super::state::State;
 use super::timer::Timer;
 use crate::time::Instant;

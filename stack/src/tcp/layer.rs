@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use super::config::TcpConfig;
 use super::connection::Connection;
 use super::isn::IsnGenerator;
-use super::listen::Listener;
+use super::listener::Listener;
 use super::time_wait::TimeWaits;
 use crate::outbound::Outbound;
 use crate::rng::Rng;

@@ -11,7 +11,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use super::connection::Connection;
 use super::error::TcpError;
 use super::layer::{Tcp, TcpSocket};
-use super::output::Segment;
+use super::segment::Segment;
 use super::state::State;
 use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};

@@ -13,61 +13,18 @@
 //! but cost the options of the SYN, and are left for later.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
-use std::collections::VecDeque;
 
 use log::debug;
 
 use super::connection::Connection;
 use super::error::TcpError;
 use super::layer::{Tcp, TcpSocket};
+use super::listener::Listener;
 use crate::counters::RxDrop;
 use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
 use crate::time::Instant;
 use crate::wire::tcp::{Flags, TcpRepr, HEADER_LEN};
-
-/// A listening socket.
-#[derive(Debug)]
-pub(crate) struct Listener {
-    pub local: SocketAddrV4,
-    /// Half-open connections, oldest first.
-    pub syn_queue: VecDeque<SocketHandle>,
-    /// Established connections waiting for `accept`, oldest first.
-    pub accept_queue: VecDeque<SocketHandle>,
-    /// Most connections the accept queue holds.
-    pub backlog: usize,
-    /// Half-open connections evicted to make room, so far.
-    pub evicted: u64,
-}
-
-impl Listener {
-    fn new(local: SocketAddrV4, backlog: usize) -> Listener {
-        Listener {
-            local,
-            syn_queue: VecDeque::new(),
-            accept_queue: VecDeque::new(),
-            backlog: backlog.max(1),
-            evicted: 0,
-        }
-    }
-
-    /// Forgets a connection of its queues (it completed, failed or was evicted).
-    pub fn forget(&mut self, h: SocketHandle) {
-        self.syn_queue.retain(|&x| x != h);
-        self.accept_queue.retain(|&x| x != h);
-    }
-
-    /// Points the queues' entry for `old` at `new` (the connection was re-handled).
-    pub fn rename(&mut self, old: SocketHandle, new: SocketHandle) {
-        let queues = self
-            .syn_queue
-            .iter_mut()
-            .chain(self.accept_queue.iter_mut());
-        for q in queues.filter(|q| **q == old) {
-            *q = new;
-        }
-    }
-}
 
 impl Tcp {
     /// Opens a listening socket on `local` (0.0.0.0 or `our` address; port 0 picks one)

@@ -4,7 +4,7 @@
 
 use super::connection::Connection;
 use super::error::TcpError;
-use super::output::Segment;
+use super::segment::Segment;
 use super::state::State;
 use crate::wire::tcp::{Flags, TcpRepr};
 
