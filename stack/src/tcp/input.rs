@@ -48,20 +48,9 @@ impl Connection {
             seg
         };
 
-        // First: is the sequence number acceptable (RFC 9293 3.10.7.4, the four cases)?
+        // First: is the sequence number acceptable?
         let seg_len = seg.segment_len(data.len());
-        let rcv_wnd = self.rcv_wnd();
-        let acceptable = match (seg_len, rcv_wnd) {
-            (0, 0) => seg.seq == self.rcv_nxt,
-            (0, _) => seg.seq.in_window(self.rcv_nxt, self.rcv_nxt + rcv_wnd),
-            (_, 0) => false,
-            (_, _) => {
-                let last = seg.seq + (seg_len - 1);
-                seg.seq.in_window(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
-                    || last.in_window(self.rcv_nxt, self.rcv_nxt + rcv_wnd)
-            }
-        };
-        if !acceptable {
+        if !self.acceptable(seg.seq, seg_len) {
             // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
             if self.state == State::SynReceived && seg.flags.has(Flags::SYN) && seg.seq == self.irs
             {
@@ -135,40 +124,13 @@ impl Connection {
         }
 
         // Seventh: segment text, in the states that still receive.
-        let mut seq = seg.seq;
-        let mut data = data;
-        if seg.flags.has(Flags::SYN) {
-            seq += 1;
-        }
         if self.state.can_receive() && !data.is_empty() {
-            // Trim what we already have (RFC 9293 3.10.7.4: "trim ... to the window").
-            if seq.lt(self.rcv_nxt) {
-                let skip = (self.rcv_nxt - seq).min(data.len());
-                data = &data[skip..];
-                seq += skip;
-            }
-            let offset = seq - self.rcv_nxt;
-            let had_holes = self.recv.has_out_of_order();
-            let advanced = self.recv.insert(offset, data);
-            self.rcv_nxt += advanced;
-            if offset > 0 {
-                // RFC 5681 4.2: out-of-order data is acknowledged at once (a duplicate ACK).
-                self.counters.out_of_order += 1;
-                self.ack_now = true;
-            } else if had_holes {
-                // ... and so is data that fills a hole.
-                self.ack_now = true;
-            } else if advanced > 0 {
-                // RFC 1122 4.2.3.2: acknowledge at least every second full segment; else
-                // within the delayed-ACK time.
-                self.unacked_segments += 1;
-                if self.unacked_segments >= 2 {
-                    self.ack_now = true;
-                }
+            let seq = if seg.flags.has(Flags::SYN) {
+                seg.seq + 1
             } else {
-                // Nothing new (a duplicate): tell the sender where we are.
-                self.ack_now = true;
-            }
+                seg.seq
+            };
+            self.take_text(seq, data);
         }
 
         // Eighth: FIN. Note where it is; act on it once every byte before it is in.
@@ -179,6 +141,55 @@ impl Connection {
         }
         self.take_fin(now);
         out
+    }
+
+    /// RFC 9293 3.10.7.4, first check, the four cases: does a segment of `seg_len` units
+    /// at `seq` fall (partly) in the receive window?
+    fn acceptable(&self, seq: Seq, seg_len: usize) -> bool {
+        let (rcv_nxt, rcv_wnd) = (self.rcv_nxt, self.rcv_wnd());
+        match (seg_len, rcv_wnd) {
+            (0, 0) => seq == rcv_nxt,
+            (0, _) => seq.in_window(rcv_nxt, rcv_nxt + rcv_wnd),
+            (_, 0) => false,
+            (_, _) => {
+                let last = seq + (seg_len - 1);
+                seq.in_window(rcv_nxt, rcv_nxt + rcv_wnd)
+                    || last.in_window(rcv_nxt, rcv_nxt + rcv_wnd)
+            }
+        }
+    }
+
+    /// RFC 9293 3.10.7.4, seventh: the segment's text, starting at `seq`, into the receive
+    /// buffer (in order or out of order), and whether to acknowledge it at once.
+    fn take_text(&mut self, mut seq: Seq, mut data: &[u8]) {
+        // Trim what we already have (RFC 9293 3.10.7.4: "trim ... to the window").
+        if seq.lt(self.rcv_nxt) {
+            let skip = (self.rcv_nxt - seq).min(data.len());
+            data = &data[skip..];
+            seq += skip;
+        }
+        let offset = seq - self.rcv_nxt;
+        let had_holes = self.recv.has_out_of_order();
+        let advanced = self.recv.insert(offset, data);
+        self.rcv_nxt += advanced;
+        if offset > 0 {
+            // RFC 5681 4.2: out-of-order data is acknowledged at once (a duplicate ACK).
+            self.counters.out_of_order += 1;
+            self.ack_now = true;
+        } else if had_holes {
+            // ... and so is data that fills a hole.
+            self.ack_now = true;
+        } else if advanced > 0 {
+            // RFC 1122 4.2.3.2: acknowledge at least every second full segment; else
+            // within the delayed-ACK time.
+            self.unacked_segments += 1;
+            if self.unacked_segments >= 2 {
+                self.ack_now = true;
+            }
+        } else {
+            // Nothing new (a duplicate): tell the sender where we are.
+            self.ack_now = true;
+        }
     }
 
     /// Acts on the peer's FIN once RCV.NXT reaches it (RFC 9293 3.10.7.4, eighth).

@@ -24,6 +24,7 @@ use crate::socket::table::SocketTable;
 use crate::socket::touched::Touched;
 use crate::socket::{Protocol, SocketHandle};
 use crate::time::{Duration, Instant};
+use crate::wire::tcp::HEADER_LEN;
 
 /// What the TCP layer counts (per-connection counters live in each connection).
 #[derive(Clone, Copy, Debug, Default)]
@@ -92,6 +93,12 @@ impl Tcp {
         }
         self.challenge_sent += 1;
         self.challenge_sent <= self.config.challenge_ack_limit
+    }
+
+    /// The MSS we announce on a SYN: the link MTU less the IPv4 and TCP headers
+    /// (RFC 9293 3.7.1; 1460 on Ethernet).
+    pub(super) fn our_mss(out: &Outbound) -> usize {
+        out.max_ip_payload() - HEADER_LEN
     }
 
     /// The connection `h` names, if it is one.

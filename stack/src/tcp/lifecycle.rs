@@ -17,7 +17,7 @@ use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
 use crate::time::Instant;
 use crate::wire::ipv4::protocol;
-use crate::wire::tcp::{TcpRepr, HEADER_LEN};
+use crate::wire::tcp::TcpRepr;
 
 /// Segments one flush sends at most; a connection with more to say goes on at its next
 /// event (the window of 64 KiB holds 45 full segments, so this never binds in practice).
@@ -58,7 +58,7 @@ impl Tcp {
             .map_err(|_| TcpError::PortsExhausted)?;
         let local = SocketAddrV4::new(our, port);
         let iss = self.isn.isn(now, local, remote);
-        let our_mss = out.max_ip_payload() - HEADER_LEN;
+        let our_mss = Tcp::our_mss(out);
         let conn = Connection::connect(self.config.clone(), local, remote, iss, our_mss, now);
         let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
             self.ports.release(Protocol::Tcp, port);

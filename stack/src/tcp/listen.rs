@@ -24,7 +24,7 @@ use crate::counters::RxDrop;
 use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
 use crate::time::Instant;
-use crate::wire::tcp::{Flags, TcpRepr, HEADER_LEN};
+use crate::wire::tcp::{Flags, TcpRepr};
 
 impl Tcp {
     /// Opens a listening socket on `local` (0.0.0.0 or `our` address; port 0 picks one)
@@ -118,7 +118,7 @@ impl Tcp {
         // A connection of its own in LISTEN for this peer takes the SYN (RFC 9293's
         // model: the listener's TCB is copied, then moves to SYN-RECEIVED).
         let iss = self.isn.isn(now, local, remote);
-        let our_mss = out.max_ip_payload() - HEADER_LEN;
+        let our_mss = Tcp::our_mss(out);
         let mut conn = Connection::listen(self.config.clone(), local, remote, iss, our_mss, now);
         let _ = conn.handle_segment(now, seg, &[]);
         conn.parent = Some(lh);
