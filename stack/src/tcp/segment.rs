@@ -3,7 +3,7 @@
 use crate::wire::tcp::TcpRepr;
 
 /// One segment to put on the wire: the header, and which bytes of the send buffer follow
-/// it. Read them with [`Connection::read_payload`] before the next call that changes the
+/// it. Read them with [`Connection::read_payload`](super::Connection::read_payload) before the next call that changes the
 /// connection (the bytes stay in the send buffer until acknowledged; no copy is made).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
