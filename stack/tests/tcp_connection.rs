@@ -27,6 +27,9 @@ fn endpoint() -> Endpoint {
         snd_wnd: 65535,
         our_mss: 1460,
         peer_mss: Some(1460),
+        peer_window_scale: None,
+        peer_timestamp: None,
+        peer_sack_permitted: false,
     }
 }
 

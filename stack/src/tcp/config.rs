@@ -46,6 +46,16 @@ pub struct TcpConfig {
     pub challenge_ack_limit: u32,
     /// The congestion control algorithm new connections start with. NewReno.
     pub congestion: Algorithm,
+    /// Offer window scaling (RFC 7323 2), with the shift that lets one window cover
+    /// `recv_buffer`. On, as in every mainstream stack: without it no window exceeds
+    /// 64 KiB, which caps a connection at 64 KiB per round trip.
+    pub window_scaling: bool,
+    /// Offer timestamps (RFC 7323 3-5): a round-trip sample from every acknowledgment
+    /// and protection against old duplicates (PAWS). On, as Linux.
+    pub timestamps: bool,
+    /// Offer selective acknowledgments (RFC 2018) and recover from loss with them
+    /// (RFC 6675). On, as Linux.
+    pub sack: bool,
 }
 
 impl Default for TcpConfig {
@@ -64,6 +74,9 @@ impl Default for TcpConfig {
             keepalive_probes: 9,
             challenge_ack_limit: 1000,
             congestion: Algorithm::NewReno,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
         }
     }
 }

@@ -72,6 +72,7 @@ use log::debug;
 use super::config::TcpConfig;
 use super::congestion::CongestionControl;
 use super::error::TcpError;
+use super::options::{self, Negotiated, Timestamps};
 use super::recv_buffer::RecvBuffer;
 use super::rtt::{RtoConfig, RttEstimator, RttSampler};
 use super::segment::Segment;
@@ -85,7 +86,7 @@ use crate::wire::tcp::{Flags, Options, TcpRepr};
 
 /// The MSS assumed when the peer sends none (RFC 9293 3.7.1).
 pub const DEFAULT_MSS: usize = 536;
-/// The largest window we can advertise without window scaling (RFC 7323 is for later).
+/// The largest window field: without window scaling (RFC 7323), the largest window.
 pub const MAX_WINDOW: usize = 65535;
 /// Segments held for sending besides those `poll_transmit` builds on the spot: a reset
 /// and the two timer probes (zero window, keep-alive), at most.
@@ -144,6 +145,12 @@ pub struct Endpoint {
     pub our_mss: usize,
     /// The MSS the peer announced, if it did (RFC 9293 3.7.1: 536 when absent).
     pub peer_mss: Option<u16>,
+    /// The window scale shift the peer announced, if it did (RFC 7323 2).
+    pub peer_window_scale: Option<u8>,
+    /// The peer's TSval on its SYN, if it sent timestamps (RFC 7323 3).
+    pub peer_timestamp: Option<u32>,
+    /// The peer announced SACK permitted (RFC 2018).
+    pub peer_sack_permitted: bool,
 }
 
 /// One TCP connection. See the [module docs](self) for how to drive it.
@@ -202,6 +209,12 @@ pub struct Connection {
     pub(crate) mss: usize,
     /// The MSS we announce: our MTU less 40.
     pub(crate) our_mss: usize,
+    /// The window scale shift we announce in our SYN (RFC 7323 2.2), if we offer one.
+    pub(crate) our_shift: u8,
+    /// What the SYN exchange agreed: window shifts, timestamps, SACK.
+    pub(crate) negotiated: Negotiated,
+    /// TS.Recent and friends, when both ends use timestamps (RFC 7323 4.3).
+    pub(crate) ts: Option<Timestamps>,
 
     /// Retransmission, persist, delayed-ACK, keep-alive and close deadlines.
     pub(crate) timers: Timers,
@@ -297,6 +310,9 @@ impl Connection {
             peer_fin: None,
             mss,
             our_mss,
+            our_shift: options::shift_for(config.recv_buffer),
+            negotiated: Negotiated::default(),
+            ts: None,
             timers: Timers::default(),
             rtt: RttEstimator::new(RtoConfig::default()),
             sampler: RttSampler::default(),
@@ -375,6 +391,9 @@ impl Connection {
             window: ep.snd_wnd.min(MAX_WINDOW) as u16,
             options: Options {
                 mss: ep.peer_mss,
+                window_scale: ep.peer_window_scale,
+                sack_permitted: ep.peer_sack_permitted,
+                timestamps: ep.peer_timestamp.map(|val| (val, 0)),
                 ..Options::default()
             },
             ..TcpRepr::default()
@@ -385,14 +404,14 @@ impl Connection {
             State::Closed => return Connection::new(cfg, local, remote, state, iss, our_mss, now),
             State::SynReceived => {
                 let mut c = Connection::listen(cfg, local, remote, iss, our_mss, now);
-                c.take_syn(&syn);
+                c.take_syn(now, &syn);
                 c.set_state(State::SynReceived);
                 return c;
             }
             _ => {}
         }
         let mut c = Connection::new(cfg, local, remote, state, iss, our_mss, now);
-        c.take_syn(&syn);
+        c.take_syn(now, &syn);
         c.snd_wnd = ep.snd_wnd;
         c.max_snd_wnd = ep.snd_wnd;
         c.syn_acked = true;
@@ -432,9 +451,9 @@ impl Connection {
         c
     }
 
-    /// RFC 9293 3.10.7.2 and 3.10.7.3: take the peer's SYN (IRS, RCV.NXT, its window and
-    /// MSS), whichever side opened.
-    pub(crate) fn take_syn(&mut self, seg: &TcpRepr) {
+    /// RFC 9293 3.10.7.2 and 3.10.7.3: take the peer's SYN (IRS, RCV.NXT, its window,
+    /// MSS and options), whichever side opened.
+    pub(crate) fn take_syn(&mut self, now: Instant, seg: &TcpRepr) {
         self.irs = seg.seq;
         self.rcv_nxt = seg.seq + 1;
         self.rcv_adv = self.rcv_nxt;
@@ -447,6 +466,25 @@ impl Connection {
         self.mss = peer.clamp(64, self.our_mss);
         // RFC 6928: the initial window follows from the MSS just agreed.
         self.cc.init(self.mss);
+        // RFC 7323 2.2, 3.2; RFC 2018 2: what both SYNs offered is what we use.
+        self.negotiated = Negotiated::agree(&self.config, self.our_shift, &seg.options);
+        self.ts = match seg.options.timestamps {
+            Some((val, _)) if self.negotiated.timestamps => {
+                Some(Timestamps::new(self.ts_offset(), val, now, self.rcv_nxt))
+            }
+            _ => None,
+        };
+    }
+
+    /// Our timestamp clock's offset for this connection (RFC 7323 5.4, 7.1): derived from
+    /// the ISS, which is itself keyed and secret (RFC 6528), so neither reveals uptime.
+    pub(crate) fn ts_offset(&self) -> u32 {
+        self.iss.0.wrapping_mul(0x9E37_79B9).rotate_left(13)
+    }
+
+    /// The largest window we may advertise: 65535 scaled by our shift once agreed.
+    pub(crate) fn max_window(&self) -> usize {
+        MAX_WINDOW << self.negotiated.rcv_shift
     }
 
     /// Moves to `to`, logging the transition with the 4-tuple.
@@ -464,13 +502,14 @@ impl Connection {
     /// receiver's silly window rule (RFC 1122 4.2.3.3): the right edge moves only by at
     /// least min(half the buffer, one MSS), and never moves left (RFC 9293 3.8.6.2.2).
     pub(crate) fn advertised_window(&self) -> usize {
-        let free = self.recv.window().min(MAX_WINDOW);
+        let max = self.max_window();
+        let free = self.recv.window().min(max);
         let offered = self.rcv_wnd();
         let threshold = (self.recv.capacity() / 2).min(self.our_mss);
-        if free >= offered + threshold || free == self.recv.capacity().min(MAX_WINDOW) {
+        if free >= offered + threshold || free == self.recv.capacity().min(max) {
             free
         } else {
-            offered.min(MAX_WINDOW)
+            offered.min(max)
         }
     }
 

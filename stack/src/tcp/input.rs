@@ -2,7 +2,7 @@
 //! other state), in the RFC's order of checks, with RFC 5961's defences against blind
 //! resets and injection.
 
-use super::connection::{Arrival, Connection, MAX_WINDOW};
+use super::connection::{Arrival, Connection};
 use super::error::TcpError;
 use super::segment::Segment;
 use super::state::State;
@@ -20,7 +20,7 @@ impl Connection {
         self.last_heard = now;
         self.keepalive_probes = 0;
         match self.state {
-            State::Listen => return self.on_segment_listen(seg),
+            State::Listen => return self.on_segment_listen(now, seg),
             State::SynSent => return self.on_segment_syn_sent(now, seg),
             // RFC 9293 3.10.7.1: a closed connection has nothing to say to a segment.
             State::Closed => return Arrival::default(),
@@ -48,6 +48,16 @@ impl Connection {
             seg
         };
 
+        // RFC 7323 5.3 R1 (PAWS): a segment older than TS.Recent is an old duplicate;
+        // acknowledge it (unless it is a RST) and drop it.
+        let seg_ts = seg.options.timestamps.filter(|_| self.ts.is_some());
+        if let (Some(ts), Some((val, _))) = (&self.ts, seg_ts) {
+            if !seg.flags.has(Flags::RST) && ts.rejects(now, val) {
+                self.ack_now = true;
+                return out;
+            }
+        }
+
         // First: is the sequence number acceptable?
         let seg_len = seg.segment_len(data.len());
         if !self.acceptable(seg.seq, seg_len) {
@@ -66,6 +76,11 @@ impl Connection {
                 }
             }
             return out;
+        }
+
+        // RFC 7323 5.3 R3: an acceptable segment may update TS.Recent.
+        if let (Some(ts), Some((val, _))) = (&mut self.ts, seg_ts) {
+            ts.update(now, val, seg.seq);
         }
 
         // Second: RST (RFC 5961 3.2). Only an exact RCV.NXT match resets; any other
@@ -226,16 +241,13 @@ impl Connection {
         let ack = seg.ack;
         // RFC 5961 5.2: acceptable only within [SND.UNA - MAX.SND.WND, SND.NXT]; an ACK
         // for data never sent, or far in the past, draws a challenge ACK and is dropped.
-        let oldest = Seq(self
-            .snd_una
-            .0
-            .wrapping_sub(self.max_snd_wnd.min(MAX_WINDOW) as u32));
+        let oldest = Seq(self.snd_una.0.wrapping_sub(self.max_snd_wnd as u32));
         if ack.gt(self.snd_max) || ack.lt(oldest) {
             out.challenge_ack = true;
             return false;
         }
         if ack.gt(self.snd_una) {
-            self.ack_new_data(now, ack);
+            self.ack_new_data(now, seg);
         } else if ack == self.snd_una {
             self.maybe_dup_ack(seg, data_len);
         }
@@ -260,7 +272,8 @@ impl Connection {
 
     /// SND.UNA advances to `ack`: free acknowledged data, time the round trip, grow the
     /// congestion window or leave recovery, and restart or stop the retransmission timer.
-    fn ack_new_data(&mut self, now: Instant, ack: Seq) {
+    fn ack_new_data(&mut self, now: Instant, seg: &TcpRepr) {
+        let ack = seg.ack;
         let mut acked = ack - self.snd_una;
         if !self.syn_acked {
             self.syn_acked = true;
@@ -277,9 +290,7 @@ impl Connection {
         if self.snd_nxt.lt(self.snd_una) {
             self.snd_nxt = self.snd_una;
         }
-        if let Some(rtt) = self.sampler.on_ack(ack, now) {
-            self.rtt.sample(rtt);
-        }
+        self.measure_rtt(now, seg);
         self.retries = 0;
         let mss = self.mss;
         match self.in_recovery {
@@ -312,7 +323,7 @@ impl Connection {
             && data_len == 0
             && !seg.flags.has(Flags::SYN)
             && !seg.flags.has(Flags::FIN)
-            && usize::from(seg.window) == self.snd_wnd
+            && self.peer_window(seg) == self.snd_wnd
             // A zero-window ACK answers a window probe (whose byte counts as sent): it
             // says the receiver is full, not that a segment was lost, and there is no
             // window to retransmit into.
@@ -339,8 +350,19 @@ impl Connection {
         }
     }
 
+    /// The window `seg` offers in bytes: its field, scaled by the peer's shift except on
+    /// a SYN (RFC 7323 2.2).
+    fn peer_window(&self, seg: &TcpRepr) -> usize {
+        let shift = if seg.flags.has(Flags::SYN) {
+            0
+        } else {
+            self.negotiated.snd_shift
+        };
+        usize::from(seg.window) << shift
+    }
+
     fn update_window(&mut self, seg: &TcpRepr) {
-        self.snd_wnd = usize::from(seg.window);
+        self.snd_wnd = self.peer_window(seg);
         self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = seg.ack;
@@ -351,7 +373,7 @@ impl Connection {
     }
 
     /// RFC 9293 3.10.7.2: a segment for a connection in LISTEN.
-    fn on_segment_listen(&mut self, seg: &TcpRepr) -> Arrival {
+    fn on_segment_listen(&mut self, now: Instant, seg: &TcpRepr) -> Arrival {
         if seg.flags.has(Flags::RST) {
             return Arrival::default();
         }
@@ -363,7 +385,7 @@ impl Connection {
         if seg.flags.has(Flags::SYN) {
             // Text on the SYN is not kept (Linux drops it too without TCP Fast Open);
             // the peer sends it again once we acknowledge only the SYN.
-            self.take_syn(seg);
+            self.take_syn(now, seg);
             self.set_state(State::SynReceived);
         }
         Arrival::default()
@@ -388,7 +410,7 @@ impl Connection {
         if !seg.flags.has(Flags::SYN) {
             return Arrival::default();
         }
-        self.take_syn(seg);
+        self.take_syn(now, seg);
         if ack_ok {
             self.syn_acknowledged(now, seg);
             self.set_state(State::Established);
@@ -414,8 +436,21 @@ impl Connection {
             self.rtt.after_syn_timeout();
         }
         self.retries = 0;
-        if let Some(rtt) = self.sampler.on_ack(seg.ack, now) {
+        self.measure_rtt(now, seg);
+    }
+
+    /// An ACK that advances SND.UNA times a round trip: the segment the sampler was
+    /// timing (RFC 6298, Karn's rule), or else, with timestamps, the echo of the segment
+    /// that drew this ACK, which is valid even for a retransmission (RFC 7323 4.1).
+    fn measure_rtt(&mut self, now: Instant, seg: &TcpRepr) {
+        let timed = self.sampler.on_ack(seg.ack, now);
+        let echoed = match (&self.ts, seg.options.timestamps) {
+            (Some(ts), Some((_, ecr))) => ts.rtt(now, ecr),
+            _ => None,
+        };
+        if let Some(rtt) = timed.or(echoed) {
             self.rtt.sample(rtt);
+            self.cc.on_rtt_sample(now, rtt);
         }
     }
 

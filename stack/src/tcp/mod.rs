@@ -7,6 +7,8 @@
 //! - `output`: what to send now (Nagle, silly window avoidance, FIN) and the timers;
 //! - `user`: the user calls (send, receive, shutdown, close, abort);
 //! - [`time_wait`]-related rules, with the stack's buffer-less TIME-WAIT table;
+//! - [`options`]: what the SYNs agreed (window scaling, timestamps, SACK) and the
+//!   timestamp rules (RFC 7323);
 //! - [`recv_buffer`] and [`send_buffer`]: the byte rings, with out-of-order reassembly;
 //! - [`rtt`]: RFC 6298's RTO with Karn's rule; [`congestion`]: RFC 5681/6582 NewReno
 //!   behind a trait; [`timer`]: the connection's timers in one table.
@@ -34,6 +36,7 @@ pub(crate) mod layer;
 mod lifecycle;
 mod listen;
 mod listener;
+pub mod options;
 mod output;
 pub mod recv_buffer;
 pub mod rtt;

@@ -2,8 +2,9 @@
 //! 4.2.3.4 (Nagle and the sender's silly window rule), RFC 6298 (retransmission), RFC
 //! 9293 3.8.6.1 (zero-window probes), RFC 1122 4.2.3.6 (keep-alive).
 
-use super::connection::Connection;
+use super::connection::{Connection, MAX_WINDOW};
 use super::error::TcpError;
+use super::options::Timestamps;
 use super::segment::Segment;
 use super::state::State;
 use super::timer::Timer;
@@ -62,12 +63,12 @@ impl Connection {
             _ => {}
         }
         if self.state == State::SynReceived {
-            return self.ack_only();
+            return self.ack_only(now);
         }
         if let Some(seg) = self.data_segment(now) {
             return Some(seg);
         }
-        self.ack_only()
+        self.ack_only(now)
     }
 
     fn syn(&mut self, now: Instant) -> Segment {
@@ -86,7 +87,8 @@ impl Connection {
         if !self.timers.is_set(Timer::Retransmit) {
             self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
-        let window = self.advertised_window();
+        // RFC 7323 2.2: the window of a SYN is never scaled.
+        let window = self.advertised_window().min(MAX_WINDOW);
         self.rcv_adv = self.rcv_nxt + window;
         self.ack_now = false;
         self.counters.segments_out += 1;
@@ -99,14 +101,38 @@ impl Connection {
                 flags,
                 window: window as u16,
                 urgent: 0,
-                // RFC 9293 3.7.1: announce our MSS on the SYN.
-                options: Options {
-                    mss: Some(self.our_mss as u16),
-                    ..Options::default()
-                },
+                options: self.syn_options(now),
             },
             data_offset: 0,
             data_len: 0,
+        }
+    }
+
+    /// The options of our SYN or SYN,ACK. RFC 9293 3.7.1: our MSS, always. A SYN offers
+    /// what our config enables; a SYN,ACK answers only what the peer's SYN offered
+    /// (RFC 7323 2.2, 3.2; RFC 2018 2).
+    fn syn_options(&self, now: Instant) -> Options {
+        let cfg = &self.config;
+        let answering = self.state == State::SynReceived;
+        let agreed = self.negotiated;
+        let scale = if answering {
+            agreed.window_scaling
+        } else {
+            cfg.window_scaling
+        };
+        let stamp = if answering {
+            agreed.timestamps
+        } else {
+            cfg.timestamps
+        };
+        let sack = if answering { agreed.sack } else { cfg.sack };
+        let echo = self.ts.map_or(0, |t| t.recent);
+        Options {
+            mss: Some(self.our_mss.min(usize::from(u16::MAX)) as u16),
+            window_scale: scale.then_some(self.our_shift),
+            sack_permitted: sack,
+            timestamps: stamp.then(|| (Timestamps::val(self.ts_offset(), now), echo)),
+            ..Options::default()
         }
     }
 
@@ -117,7 +143,7 @@ impl Connection {
         }
         if self.retransmit_first {
             self.retransmit_first = false;
-            if let Some(seg) = self.first_unacked() {
+            if let Some(seg) = self.first_unacked(now) {
                 return Some(seg);
             }
         }
@@ -182,11 +208,11 @@ impl Connection {
         if !self.timers.is_set(Timer::Retransmit) {
             self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
-        Some(self.segment(seq, flags, offset, len))
+        Some(self.segment(now, seq, flags, offset, len))
     }
 
     /// The segment at SND.UNA again (data, or our FIN if only it is unacknowledged).
-    fn first_unacked(&mut self) -> Option<Segment> {
+    fn first_unacked(&mut self, now: Instant) -> Option<Segment> {
         let data = self.outstanding().min(self.send.len()).min(self.mss);
         let fin = self.fin_queued
             && !self.fin_acked
@@ -200,26 +226,43 @@ impl Connection {
             flags = flags | Flags::FIN;
         }
         let seq = self.snd_una;
-        Some(self.segment(seq, flags, 0, data))
+        Some(self.segment(now, seq, flags, 0, data))
     }
 
     /// A bare ACK, if one is owed.
-    fn ack_only(&mut self) -> Option<Segment> {
+    fn ack_only(&mut self, now: Instant) -> Option<Segment> {
         if !self.ack_now {
             return None;
         }
         let seq = self.snd_nxt;
-        Some(self.segment(seq, Flags::ACK, 0, 0))
+        Some(self.segment(now, seq, Flags::ACK, 0, 0))
     }
 
-    fn segment(&mut self, seq: Seq, flags: Flags, data_offset: usize, data_len: usize) -> Segment {
-        let window = self.advertised_window();
-        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + window);
+    fn segment(
+        &mut self,
+        now: Instant,
+        seq: Seq,
+        flags: Flags,
+        data_offset: usize,
+        data_len: usize,
+    ) -> Segment {
+        let field = self.window_field();
+        let shift = self.negotiated.rcv_shift;
+        self.rcv_adv = self
+            .rcv_adv
+            .max(self.rcv_nxt + (usize::from(field) << shift));
         // Every segment carries our ACK, so whatever was owed is paid.
         self.ack_now = false;
         self.unacked_segments = 0;
         self.timers.stop(Timer::DelayedAck);
         self.counters.segments_out += 1;
+        let mut options = Options::default();
+        if let Some(ts) = &mut self.ts {
+            // RFC 7323 3.2: once agreed, every segment carries TSval and TS.Recent; and
+            // 4.3 (2): remember the ACK it carries as Last.ACK.sent.
+            options.timestamps = Some((Timestamps::val(ts.offset, now), ts.recent));
+            ts.last_ack_sent = self.rcv_nxt;
+        }
         Segment {
             repr: TcpRepr {
                 src_port: self.local.port(),
@@ -227,13 +270,27 @@ impl Connection {
                 seq,
                 ack: self.rcv_nxt,
                 flags,
-                window: window as u16,
+                window: field,
                 urgent: 0,
-                options: Options::default(),
+                options,
             },
             data_offset,
             data_len,
         }
+    }
+
+    /// The window field of our next segment (RFC 7323 2.3): the window shifted right by
+    /// our shift. Rounding down could move the right edge we offered left, which RFC
+    /// 9293 3.8.6 forbids; then it is rounded up instead (RFC 7323 2.4).
+    fn window_field(&self) -> u16 {
+        let shift = self.negotiated.rcv_shift;
+        let window = self.advertised_window();
+        let mut field = window >> shift;
+        let offered = self.rcv_wnd();
+        if field << shift < offered {
+            field = (offered + (1 << shift) - 1) >> shift;
+        }
+        field.min(MAX_WINDOW) as u16
     }
 
     /// Arms the timers that wait on what was just sent or received: the delayed ACK
@@ -295,7 +352,7 @@ impl Connection {
                 // an acceptable ACK (RFC 9293 3.10.7.4, SEG.ACK =< the highest SND.NXT)
                 // rather than "an ACK for data never sent" to drop with a challenge ACK.
                 self.snd_max = self.snd_max.max(seq + 1);
-                Some(self.segment(seq, Flags::ACK, offset, 1))
+                Some(self.segment(now, seq, Flags::ACK, offset, 1))
             }
             Timer::Keepalive => {
                 let cfg = &self.config;
@@ -320,7 +377,7 @@ impl Connection {
                 self.timers.set(Timer::Keepalive, now + interval);
                 // RFC 1122 4.2.3.6: a probe is an ACK with SEG.SEQ = SND.NXT - 1.
                 let seq = Seq(self.snd_nxt.0.wrapping_sub(1));
-                Some(self.segment(seq, Flags::ACK, 0, 0))
+                Some(self.segment(now, seq, Flags::ACK, 0, 0))
             }
             Timer::Close => {
                 // TIME-WAIT over, or an orphan gave up waiting in FIN-WAIT-2.
