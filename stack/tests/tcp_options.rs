@@ -130,7 +130,7 @@ fn windows_are_scaled_both_ways_once_agreed() {
     // cwnd (IW10, 14600 bytes) is the limit now, not the window.
     assert_eq!(segs.len(), 10);
     // Our field is the free 256 KiB shifted right by 3.
-    assert_eq!(segs[0].0.window, (256 * 1024 >> 3) as u16);
+    assert_eq!(segs[0].0.window, ((256 * 1024) >> 3) as u16);
     // Every segment carries TSval and echoes TS.Recent (101, from the handshake's ACK).
     assert!(segs
         .iter()
