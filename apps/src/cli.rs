@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use netstack_core::tcp::Algorithm;
 use netstack_core::{Config, MacAddr};
 
 use crate::http_client::url::Url;
@@ -77,6 +78,10 @@ pub struct NetOptions {
     /// Seed the stack's random numbers with N, to replay a run exactly [default: from the OS]
     #[arg(long, global = true, value_name = "N")]
     pub seed: Option<u64>,
+
+    /// TCP congestion control: cubic (RFC 9438) or reno (NewReno, RFC 5681 and 6582)
+    #[arg(long, global = true, value_name = "ALGORITHM", default_value = "cubic", value_parser = parse_cc)]
+    pub cc: Algorithm,
 }
 
 /// The commands.
@@ -215,6 +220,7 @@ impl NetOptions {
             gateway: None,
             ..Config::default()
         };
+        config.tcp.congestion = self.cc;
         config.gateway = match self.gateway {
             Some(Gateway::None) => None,
             Some(Gateway::Addr(gateway)) => Some(gateway),
@@ -254,6 +260,10 @@ impl fmt::Display for Cidr {
 
 fn parse_cidr(s: &str) -> Result<Cidr, String> {
     s.parse()
+}
+
+fn parse_cc(s: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(s).ok_or_else(|| format!("{s:?} is not cubic or reno"))
 }
 
 fn parse_gateway(s: &str) -> Result<Gateway, String> {

@@ -271,6 +271,11 @@ fn nonsense_on_the_command_line_is_refused_in_one_line() {
     };
     let stderr = one_line(&["--addr", "nonsense"]);
     assert!(stderr.contains("--addr"), "{stderr}");
+    let stderr = one_line(&["--cc", "vegas", "serve"]);
+    assert!(
+        stderr.contains("--cc") && stderr.contains("cubic or reno"),
+        "{stderr}"
+    );
     for host in ["example.com", "10.0.0.300", ""] {
         let stderr = one_line(&["ping", host]);
         assert!(stderr.contains("IPv4 address"), "{stderr}");

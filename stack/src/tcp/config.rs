@@ -44,7 +44,8 @@ pub struct TcpConfig {
     /// Challenge ACKs (RFC 5961 7) sent per second, over all connections. 1000, as Linux's
     /// tcp_challenge_ack_limit.
     pub challenge_ack_limit: u32,
-    /// The congestion control algorithm new connections start with. NewReno.
+    /// The congestion control algorithm new connections start with. CUBIC (RFC 9438), as
+    /// Linux; NewReno (RFC 5681, 6582) is the other choice.
     pub congestion: Algorithm,
     /// Offer window scaling (RFC 7323 2), with the shift that lets one window cover
     /// `recv_buffer`. On, as in every mainstream stack: without it no window exceeds
@@ -73,7 +74,7 @@ impl Default for TcpConfig {
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
             challenge_ack_limit: 1000,
-            congestion: Algorithm::NewReno,
+            congestion: Algorithm::Cubic,
             window_scaling: true,
             timestamps: true,
             sack: true,

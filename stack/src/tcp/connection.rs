@@ -596,8 +596,19 @@ impl Connection {
             snd_wnd: self.snd_wnd,
             rcv_nxt: self.rcv_nxt.0,
             rcv_wnd: self.rcv_wnd(),
+            congestion: self.cc.name(),
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),
+            snd_wscale: self
+                .negotiated
+                .window_scaling
+                .then_some(self.negotiated.snd_shift),
+            rcv_wscale: self
+                .negotiated
+                .window_scaling
+                .then_some(self.negotiated.rcv_shift),
+            timestamps: self.ts.is_some(),
+            sack: self.negotiated.sack,
             mss: self.mss,
             rto_ms: self.rtt.rto().total_millis(),
             srtt_us: self.rtt.srtt().map(|d| d.total_micros()),
@@ -627,12 +638,22 @@ pub struct Details {
     pub rcv_nxt: u32,
     /// RCV.WND as last advertised.
     pub rcv_wnd: usize,
+    /// The congestion control algorithm ("cubic", "newreno").
+    pub congestion: &'static str,
     /// Congestion window, bytes.
     pub cwnd: usize,
     /// Slow start threshold, bytes (`usize::MAX` before the first loss).
     pub ssthresh: usize,
     /// Send MSS.
     pub mss: usize,
+    /// The peer's window scale shift, when both sides scale (RFC 7323).
+    pub snd_wscale: Option<u8>,
+    /// Our window scale shift, when both sides scale.
+    pub rcv_wscale: Option<u8>,
+    /// Both sides send timestamps (RFC 7323).
+    pub timestamps: bool,
+    /// Both sides may send SACK blocks (RFC 2018).
+    pub sack: bool,
     /// Current retransmission timeout, milliseconds.
     pub rto_ms: u64,
     /// Smoothed round-trip time, microseconds.

@@ -37,9 +37,9 @@
 //!     cc.on_rtt_sample(now, rtt)
 //! ```
 //!
-//! The sender may send while FlightSize < cwnd (and within the peer's window). An
-//! implementation is [`NewReno`]; CUBIC (RFC 9438) fits the same hooks: it needs the
-//! time in [`on_ack`], an RTT from [`on_rtt_sample`], and its own reduction factor in
+//! The sender may send while FlightSize < cwnd (and within the peer's window). The
+//! implementations are [`NewReno`] and [`Cubic`] (RFC 9438), which needs the time in
+//! [`on_ack`], an RTT from [`on_rtt_sample`], and its own reduction factor in
 //! [`on_enter_recovery`] and [`on_rto`].
 //!
 //! [`on_ack`]: CongestionControl::on_ack
@@ -47,8 +47,10 @@
 //! [`on_enter_recovery`]: CongestionControl::on_enter_recovery
 //! [`on_rto`]: CongestionControl::on_rto
 
+pub mod cubic;
 pub mod newreno;
 
+pub use cubic::Cubic;
 pub use newreno::NewReno;
 
 /// The congestion control algorithms to choose from, per connection
@@ -56,8 +58,10 @@ pub use newreno::NewReno;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     /// NewReno: RFC 5681 with RFC 6582's fast recovery and RFC 3465 byte counting.
-    #[default]
     NewReno,
+    /// CUBIC (RFC 9438), the default, as in Linux since 2.6.19.
+    #[default]
+    Cubic,
 }
 
 impl Algorithm {
@@ -65,6 +69,7 @@ impl Algorithm {
     pub fn build(self, mss: usize) -> Box<dyn CongestionControl> {
         match self {
             Algorithm::NewReno => Box::new(NewReno::new(mss)),
+            Algorithm::Cubic => Box::new(Cubic::new(mss)),
         }
     }
 
@@ -72,6 +77,16 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::NewReno => "newreno",
+            Algorithm::Cubic => "cubic",
+        }
+    }
+
+    /// The algorithm named `name` ("reno", "newreno" or "cubic"), as `--cc` takes it.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "reno" | "newreno" => Some(Algorithm::NewReno),
+            "cubic" => Some(Algorithm::Cubic),
+            _ => None,
         }
     }
 }

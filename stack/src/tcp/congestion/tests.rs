@@ -293,3 +293,93 @@ fn partial_ack_larger_than_cwnd_leaves_one_segment() {
     cc.on_partial_ack(300, MSS);
     assert_eq!(cc.cwnd(), MSS, "floor, not zero");
 }
+
+// CUBIC (RFC 9438), checked against its formulas.
+
+/// One round trip at `t` seconds: a cwnd's worth of ACKs of one MSS each.
+fn cubic_round(cc: &mut Cubic, t: f64) {
+    let now = Instant::ZERO + crate::time::Duration::from_micros((t * 1e6) as u64);
+    let mut left = cc.cwnd();
+    while left > 0 {
+        let n = left.min(MSS);
+        cc.on_ack(now, n, MSS);
+        left -= n;
+    }
+}
+
+/// A CUBIC controller that just recovered from a loss at a window of `w_max` segments,
+/// with round trips of `rtt` seconds.
+fn cubic_after_loss(w_max: usize, rtt: f64) -> Cubic {
+    let mut cc = Cubic::new(MSS);
+    cc.on_rtt_sample(NOW, crate::time::Duration::from_micros((rtt * 1e6) as u64));
+    // Grow to w_max in slow start, then lose.
+    while cc.cwnd() < w_max * MSS {
+        cc.on_ack(NOW, MSS, MSS);
+    }
+    cc.on_enter_recovery(w_max * MSS, MSS);
+    cc.on_exit_recovery(w_max * MSS, MSS);
+    cc
+}
+
+#[test]
+fn cubic_reduces_by_beta_and_converges_fast_after_a_second_loss() {
+    let mut cc = Cubic::new(MSS);
+    assert_eq!(
+        (cc.name(), cc.cwnd(), cc.ssthresh()),
+        ("cubic", 10 * MSS, usize::MAX)
+    );
+    while cc.cwnd() < 100 * MSS {
+        cc.on_ack(NOW, MSS, MSS);
+    }
+    // RFC 9438 4.6: ssthresh = 0.7 * flight; fast recovery inflates by 3 segments.
+    cc.on_enter_recovery(100 * MSS, MSS);
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (70 * MSS, 73 * MSS));
+    cc.on_exit_recovery(100 * MSS, MSS);
+    assert_eq!(cc.cwnd(), 70 * MSS);
+    // A second loss below W_max = 100: RFC 9438 4.7 fast convergence lowers W_max to
+    // 70 * (1 + 0.7) / 2 = 59.5 segments; ssthresh is still 0.7 of the flight.
+    cc.on_rto(70 * MSS, MSS);
+    assert_eq!((cc.ssthresh(), cc.cwnd()), (49 * MSS, MSS));
+}
+
+#[test]
+fn cubic_follows_its_curve_back_to_w_max_in_k_seconds() {
+    // W_max 100 segments, cwnd 70 after the loss: K = cbrt((100 - 70) / 0.4) = 4.217 s.
+    let rtt = 0.1;
+    let mut cc = cubic_after_loss(100, rtt);
+    let k = (30.0f64 / 0.4).cbrt();
+    let mut t = 0.0;
+    while t < 8.0 {
+        cubic_round(&mut cc, t);
+        t += rtt;
+        // After the round at t the window has reached W_cubic(t + RTT) (RFC 9438 4.4),
+        // within the rounding of whole bytes and the compounding of per-ACK steps.
+        let want = 0.4 * (t - k).powi(3) + 100.0;
+        let got = cc.cwnd() as f64 / MSS as f64;
+        assert!(
+            (got - want).abs() <= 0.05 * want + 1.0,
+            "t = {t:.1} s: cwnd {got:.1} segments, W_cubic(t + RTT) = {want:.1}"
+        );
+    }
+    // Concave then convex: flat near W_max at K, then accelerating past it (W_cubic(8 s)
+    // is 121.7 segments).
+    assert!(
+        cc.cwnd() > 115 * MSS,
+        "past the plateau the curve accelerates"
+    );
+}
+
+#[test]
+fn cubic_grows_as_reno_when_reno_would_be_faster() {
+    // A small window on a short path: W_max 10, cwnd 7, RTT 10 ms. W_cubic barely moves
+    // in a second (K = 1.96 s), while Reno's estimate W_est gains alpha = 3 * 0.3 / 1.7
+    // = 0.53 segments per round trip (RFC 9438 4.3): after 100 round trips, 7 + 52.9.
+    let rtt = 0.01;
+    let mut cc = cubic_after_loss(10, rtt);
+    for round in 0..100 {
+        cubic_round(&mut cc, f64::from(round) * rtt);
+    }
+    let got = cc.cwnd() as f64 / MSS as f64;
+    let w_est = 7.0 + 100.0 * 3.0 * 0.3 / 1.7;
+    assert!((got - w_est).abs() < 2.0, "cwnd {got:.1}, W_est {w_est:.1}");
+}
