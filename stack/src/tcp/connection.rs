@@ -75,6 +75,7 @@ use super::error::TcpError;
 use super::options::{self, Negotiated, Timestamps};
 use super::recv_buffer::RecvBuffer;
 use super::rtt::{RtoConfig, RttEstimator, RttSampler};
+use super::sack::{SackReport, Scoreboard};
 use super::segment::Segment;
 use super::send_buffer::SendBuffer;
 use super::state::State;
@@ -215,6 +216,10 @@ pub struct Connection {
     pub(crate) negotiated: Negotiated,
     /// TS.Recent and friends, when both ends use timestamps (RFC 7323 4.3).
     pub(crate) ts: Option<Timestamps>,
+    /// The blocks we report to the peer, when SACK is on (RFC 2018).
+    pub(crate) sack_report: SackReport,
+    /// What the peer has SACKed, when SACK is on (RFC 6675).
+    pub(crate) scoreboard: Scoreboard,
 
     /// Retransmission, persist, delayed-ACK, keep-alive and close deadlines.
     pub(crate) timers: Timers,
@@ -313,6 +318,8 @@ impl Connection {
             our_shift: options::shift_for(config.recv_buffer),
             negotiated: Negotiated::default(),
             ts: None,
+            sack_report: SackReport::default(),
+            scoreboard: Scoreboard::default(),
             timers: Timers::default(),
             rtt: RttEstimator::new(RtoConfig::default()),
             sampler: RttSampler::default(),
@@ -609,6 +616,7 @@ impl Connection {
                 .then_some(self.negotiated.rcv_shift),
             timestamps: self.ts.is_some(),
             sack: self.negotiated.sack,
+            sacked: self.scoreboard.sacked_bytes(),
             mss: self.mss,
             rto_ms: self.rtt.rto().total_millis(),
             srtt_us: self.rtt.srtt().map(|d| d.total_micros()),
@@ -654,6 +662,8 @@ pub struct Details {
     pub timestamps: bool,
     /// Both sides may send SACK blocks (RFC 2018).
     pub sack: bool,
+    /// Bytes the peer has SACKed above SND.UNA.
+    pub sacked: usize,
     /// Current retransmission timeout, milliseconds.
     pub rto_ms: u64,
     /// Smoothed round-trip time, microseconds.

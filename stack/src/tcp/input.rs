@@ -71,6 +71,13 @@ impl Connection {
             // TIME-WAIT that is the retransmitted FIN, and the 2*MSL wait restarts.
             if !seg.flags.has(Flags::RST) {
                 self.ack_now = true;
+                // RFC 2883 4: data we already had is reported as a D-SACK block.
+                if self.negotiated.sack
+                    && !data.is_empty()
+                    && (seg.seq + data.len()).le(self.rcv_nxt)
+                {
+                    self.sack_report.duplicate(seg.seq, seg.seq + data.len());
+                }
                 if self.state == State::TimeWait && seg.flags.has(Flags::FIN) {
                     self.restart_time_wait(now);
                 }
@@ -180,6 +187,10 @@ impl Connection {
         // Trim what we already have (RFC 9293 3.10.7.4: "trim ... to the window").
         if seq.lt(self.rcv_nxt) {
             let skip = (self.rcv_nxt - seq).min(data.len());
+            if self.negotiated.sack {
+                // RFC 2883 4: report the duplicate part.
+                self.sack_report.duplicate(seq, seq + skip);
+            }
             data = &data[skip..];
             seq += skip;
         }
@@ -188,9 +199,13 @@ impl Connection {
         let advanced = self.recv.insert(offset, data);
         self.rcv_nxt += advanced;
         if offset > 0 {
-            // RFC 5681 4.2: out-of-order data is acknowledged at once (a duplicate ACK).
+            // RFC 5681 4.2: out-of-order data is acknowledged at once (a duplicate ACK),
+            // with its block first among the SACK blocks (RFC 2018 4).
             self.counters.out_of_order += 1;
             self.ack_now = true;
+            if self.negotiated.sack {
+                self.sack_report.received(seq);
+            }
         } else if had_holes {
             // ... and so is data that fills a hole.
             self.ack_now = true;
@@ -246,10 +261,24 @@ impl Connection {
             out.challenge_ack = true;
             return false;
         }
+        if self.negotiated.sack {
+            self.scoreboard
+                .update(self.snd_una, self.snd_max, &seg.options.sack);
+        }
         if ack.gt(self.snd_una) {
             self.ack_new_data(now, seg);
         } else if ack == self.snd_una {
             self.maybe_dup_ack(seg, data_len);
+        }
+        // RFC 6675 5 step 4: with SACK, a loss is also found once IsLost(HighACK + 1),
+        // before three duplicate ACKs have arrived (several losses, or reordering).
+        if self.negotiated.sack
+            && !self.in_recovery
+            && self.snd_una != self.snd_max
+            && self.snd_una.gt(self.recover)
+            && self.scoreboard.is_lost(self.snd_una, self.mss)
+        {
+            self.enter_recovery();
         }
         // RFC 9293 3.10.7.4: update the send window if the segment is newer.
         if self.snd_una.le(ack)
@@ -290,15 +319,20 @@ impl Connection {
         if self.snd_nxt.lt(self.snd_una) {
             self.snd_nxt = self.snd_una;
         }
+        self.scoreboard.acknowledged(self.snd_una);
         self.measure_rtt(now, seg);
         self.retries = 0;
         let mss = self.mss;
         match self.in_recovery {
-            // RFC 6582 3.2 step 6: a full acknowledgment ends fast recovery.
+            // RFC 6582 3.2 step 6, RFC 6675 5: a full acknowledgment ends recovery.
             true if ack.ge(self.recover) => {
                 self.in_recovery = false;
                 self.cc.on_exit_recovery(self.outstanding(), mss);
+                self.scoreboard.end_recovery();
             }
+            // RFC 6675: a partial acknowledgment changes nothing but the pipe; NextSeg
+            // decides what goes next.
+            true if self.negotiated.sack => {}
             // Step 5: a partial acknowledgment retransmits the next hole at once.
             true => {
                 self.cc.on_partial_ack(acked, mss);
@@ -333,21 +367,35 @@ impl Connection {
         }
         self.counters.dup_acks += 1;
         self.dup_acks += 1;
-        let mss = self.mss;
         if self.in_recovery {
-            self.cc.on_dup_ack_in_recovery(mss);
+            // SACK recovery counts the pipe instead (RFC 6675).
+            if !self.negotiated.sack {
+                self.cc.on_dup_ack_in_recovery(self.mss);
+            }
         } else if self.dup_acks == 3 && seg.ack.gt(self.recover) {
             // RFC 6582 3.2 step 2: only if the ACK covers more than `recover`; otherwise
             // these duplicates belong to a loss already being repaired.
-            self.in_recovery = true;
-            self.recover = self.snd_max;
-            self.cc.on_enter_recovery(self.outstanding(), mss);
-            // RFC 5681 3.2 step 2: retransmit the first unacknowledged segment now.
-            self.retransmit_first = true;
-            self.sampler.on_retransmit();
-            self.counters.retransmits += 1;
-            self.counters.fast_retransmits += 1;
+            self.enter_recovery();
         }
+    }
+
+    /// A loss is found: fast retransmit and recovery begin (RFC 5681 3.2 with RFC 6582,
+    /// or RFC 6675 5 with SACK). `recover` (RecoveryPoint) is the highest sequence sent.
+    fn enter_recovery(&mut self) {
+        let (flight, mss) = (self.outstanding(), self.mss);
+        self.in_recovery = true;
+        self.recover = self.snd_max;
+        if self.negotiated.sack {
+            self.cc.on_sack_recovery(flight, mss);
+        } else {
+            self.cc.on_enter_recovery(flight, mss);
+        }
+        // RFC 5681 3.2 step 2, RFC 6675 5 step 4.3: retransmit the first unacknowledged
+        // segment now, whatever the window.
+        self.retransmit_first = true;
+        self.sampler.on_retransmit();
+        self.counters.retransmits += 1;
+        self.counters.fast_retransmits += 1;
     }
 
     /// The window `seg` offers in bytes: its field, scaled by the peer's shift except on

@@ -40,6 +40,7 @@ pub mod options;
 mod output;
 pub mod recv_buffer;
 pub mod rtt;
+pub mod sack;
 mod segment;
 pub mod send_buffer;
 pub mod state;

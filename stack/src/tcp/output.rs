@@ -147,15 +147,35 @@ impl Connection {
                 return Some(seg);
             }
         }
+        // RFC 6675 5 (C): in SACK recovery, send while cwnd - pipe >= 1 SMSS: the lost
+        // holes first (NextSeg rule 1), then new data.
+        let sack_recovery = self.in_recovery && self.negotiated.sack;
+        let flight = if sack_recovery {
+            self.scoreboard.pipe(self.snd_una, self.snd_max, self.mss)
+        } else {
+            self.flight_size()
+        };
+        if sack_recovery {
+            if flight + self.mss > self.cc.cwnd() {
+                return None;
+            }
+            if let Some(seg) = self.next_lost_segment(now) {
+                return Some(seg);
+            }
+        }
         let offset = self.snd_nxt - self.snd_una;
         let fin_pending = self.fin_queued && !self.fin_acked && !self.fin_sent();
         if offset > self.send.len() {
             return None; // only the FIN is beyond the data, and it is out
         }
         let unsent = self.send.len() - offset;
-        let window = self.snd_wnd.min(self.cc.cwnd());
-        let flight = self.flight_size();
-        let usable = window.saturating_sub(flight);
+        // The congestion window limits what is in the network, the peer's window what
+        // lies beyond SND.UNA.
+        let usable = self
+            .cc
+            .cwnd()
+            .saturating_sub(flight)
+            .min(self.snd_wnd.saturating_sub(self.flight_size()));
         let len = unsent.min(self.mss).min(usable);
         let with_fin = fin_pending && len == unsent;
         let held = if len == 0 && !with_fin {
@@ -226,7 +246,32 @@ impl Connection {
             flags = flags | Flags::FIN;
         }
         let seq = self.snd_una;
+        if self.negotiated.sack {
+            self.scoreboard.retransmitted(seq + data + usize::from(fin));
+        }
         Some(self.segment(now, seq, flags, 0, data))
+    }
+
+    /// RFC 6675 NextSeg rule 1: the first lost hole not yet retransmitted in this
+    /// recovery, one segment of it (with our FIN if the hole reaches it).
+    fn next_lost_segment(&mut self, now: Instant) -> Option<Segment> {
+        let (seq, len) = self
+            .scoreboard
+            .next_lost(self.snd_una, self.snd_max, self.mss)?;
+        let offset = seq - self.snd_una;
+        let data = len.min(self.send.len().saturating_sub(offset));
+        let fin =
+            self.fin_queued && !self.fin_acked && offset + data == self.send.len() && len > data;
+        if data == 0 && !fin {
+            return None;
+        }
+        self.scoreboard.retransmitted(seq + data + usize::from(fin));
+        self.counters.retransmits += 1;
+        let mut flags = Flags::ACK;
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        Some(self.segment(now, seq, flags, offset, data))
     }
 
     /// A bare ACK, if one is owed.
@@ -262,6 +307,11 @@ impl Connection {
             // 4.3 (2): remember the ACK it carries as Last.ACK.sent.
             options.timestamps = Some((Timestamps::val(ts.offset, now), ts.recent));
             ts.last_ack_sent = self.rcv_nxt;
+        }
+        if self.negotiated.sack && !flags.has(Flags::RST) {
+            // RFC 2018 3: as many blocks as fit: three beside timestamps, else four.
+            let max = if options.timestamps.is_some() { 3 } else { 4 };
+            options.sack = self.sack_report.blocks(self.rcv_nxt, &self.recv, max);
         }
         Segment {
             repr: TcpRepr {
@@ -416,6 +466,9 @@ impl Connection {
         self.retransmit_first = false;
         self.sampler.on_retransmit();
         self.dup_acks = 0;
+        // RFC 2018 8: after a timeout, forget the SACKed bits (the receiver may have
+        // reneged) and resend from SND.UNA.
+        self.scoreboard.clear();
         // RFC 6582 3.2 step 1 / 4: after a timeout, leave recovery and remember the
         // highest sequence sent, so duplicates from before the timeout start nothing.
         self.in_recovery = false;

@@ -147,6 +147,14 @@ impl Options {
             let _ = v.push(TcpOptionElement::Noop);
             let _ = v.push(TcpOptionElement::WindowScale(shift));
         }
+        if let Some(first) = self.sack[0] {
+            let pair = |(l, r): (Seq, Seq)| (l.0, r.0);
+            let rest = [self.sack[1], self.sack[2], self.sack[3]].map(|b| b.map(pair));
+            let _ = v.push(TcpOptionElement::SelectiveAcknowledgement(
+                pair(first),
+                rest,
+            ));
+        }
         v
     }
 }
@@ -219,7 +227,10 @@ impl TcpRepr {
         h.ack = self.flags.has(Flags::ACK);
         h.urg = self.flags.has(Flags::URG);
         h.urgent_pointer = self.urgent;
-        // At most 4 + 2 + 10 + 4 = 20 bytes of options: always within the 40 allowed.
+        // A SYN carries at most 4 + 2 + 10 + 4 = 20 bytes of options, any other segment
+        // 10 (timestamps) + 26 (three SACK blocks) = 36, or 34 for four blocks without
+        // timestamps: within the 40 allowed. A caller asking for more (four blocks and
+        // timestamps) gets the header without options rather than a panic.
         let _ = h.set_options(&self.options.elements());
         h
     }

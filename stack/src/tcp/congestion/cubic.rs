@@ -167,6 +167,12 @@ impl CongestionControl for Cubic {
         self.cwnd = self.ssthresh.saturating_add(mss.saturating_mul(3));
     }
 
+    fn on_sack_recovery(&mut self, flight_size: usize, mss: usize) {
+        // RFC 9438 4.6 with RFC 6675 5 step 4.2: cwnd = ssthresh = beta * flight.
+        self.reduce(flight_size, mss);
+        self.cwnd = self.ssthresh;
+    }
+
     fn on_dup_ack_in_recovery(&mut self, mss: usize) {
         self.cwnd = self.cwnd.saturating_add(mss);
     }

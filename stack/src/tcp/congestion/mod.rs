@@ -26,6 +26,9 @@
 //!     third one, and ACK - 1 is beyond `recover` (RFC 6582 3.2 step 2):
 //!         recover = highest sequence number sent
 //!         cc.on_enter_recovery(SND.NXT - SND.UNA, SMSS); fast-retransmit SND.UNA
+//! SACK-based recovery instead (RFC 6675), when the peer sends SACK blocks:
+//!     cc.on_sack_recovery(flight, SMSS) when a loss is found; cwnd = ssthresh, and the
+//!     sender keeps pipe (RFC 6675 SetPipe) below cwnd; cc.on_exit_recovery at the end
 //! retransmission timer expires:
 //!     cc.on_rto(SND.NXT - SND.UNA before rewinding, SMSS), unless SND.UNA has not moved
 //!     since the previous expiry (RFC 5681 3.1 holds ssthresh for a segment that
@@ -124,6 +127,12 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     /// and set cwnd for recovery (RFC 5681 3.2 steps 2 and 3). `flight_size` is the data
     /// outstanding (SND.NXT - SND.UNA) when the third duplicate ACK arrived.
     fn on_enter_recovery(&mut self, flight_size: usize, mss: usize);
+
+    /// SACK-based loss recovery began (RFC 6675 5, step 4.2): reduce ssthresh as for
+    /// fast recovery and set cwnd = ssthresh. The sender counts what is in the network
+    /// itself (RFC 6675's pipe), so nothing inflates cwnd: `on_dup_ack_in_recovery` and
+    /// `on_partial_ack` are not called in this recovery; `on_exit_recovery` is.
+    fn on_sack_recovery(&mut self, flight_size: usize, mss: usize);
 
     /// Another duplicate ACK arrived during fast recovery: a segment left the network,
     /// so inflate cwnd (RFC 5681 3.2 step 4).

@@ -104,6 +104,13 @@ impl CongestionControl for NewReno {
         self.bytes_acked = 0;
     }
 
+    fn on_sack_recovery(&mut self, flight_size: usize, mss: usize) {
+        // RFC 6675 5 step 4.2: ssthresh = cwnd = max(FlightSize / 2, 2*SMSS).
+        self.ssthresh = Self::reduced_ssthresh(flight_size, mss);
+        self.cwnd = self.ssthresh;
+        self.bytes_acked = 0;
+    }
+
     fn on_dup_ack_in_recovery(&mut self, mss: usize) {
         // RFC 5681 3.2 step 4: each further duplicate ACK means one more segment left
         // the network; inflate cwnd by SMSS.

@@ -145,3 +145,32 @@ fn flags_print_like_tcpdump() {
     assert_eq!(Flags::RST.to_string(), "R");
     assert_eq!(Flags::ACK.to_string(), ".");
 }
+
+#[test]
+fn sack_blocks_round_trip_with_timestamps() {
+    let blocks = [
+        Some((Seq(5000), Seq(6000))),
+        Some((Seq(3000), Seq(4000))),
+        Some((Seq(u32::MAX - 10), Seq(20))),
+        None,
+    ];
+    let r = TcpRepr {
+        flags: Flags::ACK,
+        options: Options {
+            timestamps: Some((7, 9)),
+            sack: blocks,
+            ..Options::default()
+        },
+        ..syn()
+    };
+    assert_eq!(
+        r.header_len(),
+        20 + 36,
+        "TS 10 + SACK 2 + 3 * 8 = 36 bytes of options"
+    );
+    let mut buf = vec![0u8; 56];
+    r.emit(SRC, DST, &[], &mut buf);
+    let (parsed, _) = TcpRepr::parse(SRC, DST, &buf).unwrap();
+    assert_eq!(parsed.options.sack, blocks, "order kept: most recent first");
+    assert_eq!(parsed.options.timestamps, Some((7, 9)));
+}
