@@ -129,6 +129,9 @@ fn windows_are_scaled_both_ways_once_agreed() {
     let segs = sent(&mut c, ms(2));
     // cwnd (IW10, 14600 bytes) is the limit now, not the window.
     assert_eq!(segs.len(), 10);
+    // RFC 9293 3.7.1: the MSS counts options too; with timestamps (12 bytes with their
+    // padding) a full segment carries 1448 bytes, so header and data fit the MTU.
+    assert!(segs.iter().all(|(_, data)| data.len() == 1448));
     // Our field is the free 256 KiB shifted right by 3.
     assert_eq!(segs[0].0.window, ((256 * 1024) >> 3) as u16);
     // Every segment carries TSval and echoes TS.Recent (101, from the handshake's ACK).
@@ -228,4 +231,20 @@ fn options_can_be_turned_off() {
     assert_eq!(c.details().snd_wnd, 502, "the peer's field, unscaled");
     c.send(b"x").unwrap();
     assert_eq!(one(&mut c, ms(2)).options, Options::default());
+}
+
+#[test]
+fn an_application_that_sends_little_does_not_grow_cwnd() {
+    let (mut c, _) = established_with_options(TcpConfig::default());
+    let iw = c.details().cwnd;
+    // A request/response rhythm: 100 bytes out, acknowledged, a hundred times. The
+    // sender is never limited by cwnd, so cwnd stays (RFC 7661; Linux does the same).
+    for round in 0..100u64 {
+        c.send(&[1; 100]).unwrap();
+        let seg = one(&mut c, ms(10 + round));
+        let end = seg.seq + 100;
+        let ack = peer(Flags::ACK, IRS + 1, end, 502, ts(200 + round as u32, 0));
+        let _ = c.handle_segment(ms(10 + round), &ack, &[]);
+    }
+    assert_eq!(c.details().cwnd, iw);
 }

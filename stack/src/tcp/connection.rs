@@ -489,6 +489,14 @@ impl Connection {
         self.iss.0.wrapping_mul(0x9E37_79B9).rotate_left(13)
     }
 
+    /// The most data in one segment: SMSS less the options every segment carries
+    /// (RFC 9293 3.7.1: the MSS counts data and TCP options beyond the fixed header;
+    /// timestamps take 12 bytes with their padding, as Linux's 1448 on Ethernet).
+    pub(crate) fn send_mss(&self) -> usize {
+        let options = if self.ts.is_some() { 12 } else { 0 };
+        self.mss.saturating_sub(options).max(1)
+    }
+
     /// The largest window we may advertise: 65535 scaled by our shift once agreed.
     pub(crate) fn max_window(&self) -> usize {
         MAX_WINDOW << self.negotiated.rcv_shift

@@ -303,6 +303,7 @@ impl Connection {
     /// congestion window or leave recovery, and restart or stop the retransmission timer.
     fn ack_new_data(&mut self, now: Instant, seg: &TcpRepr) {
         let ack = seg.ack;
+        let flight_before = self.outstanding();
         let mut acked = ack - self.snd_una;
         if !self.syn_acked {
             self.syn_acked = true;
@@ -339,7 +340,12 @@ impl Connection {
                 self.retransmit_first = true;
                 self.counters.retransmits += 1;
             }
-            false => self.cc.on_ack(now, acked, mss),
+            // RFC 7661 1, Linux's tcp_is_cwnd_limited: cwnd grows only while it limits
+            // the sender (in slow start, while the flight is over half of it). An
+            // application that sends less would otherwise grow cwnd without bound and
+            // later burst it into the network all at once.
+            false if self.cwnd_limited(flight_before) => self.cc.on_ack(now, acked, mss),
+            false => {}
         }
         self.dup_acks = 0;
         // RFC 6298 (5.2)/(5.3): all acknowledged stops the timer, else restart it.
@@ -485,6 +491,16 @@ impl Connection {
         }
         self.retries = 0;
         self.measure_rtt(now, seg);
+    }
+
+    /// True when a flight of `flight` bytes was held back by cwnd.
+    fn cwnd_limited(&self, flight: usize) -> bool {
+        let cwnd = self.cc.cwnd();
+        if cwnd < self.cc.ssthresh() {
+            flight.saturating_mul(2) >= cwnd
+        } else {
+            flight + self.send_mss() >= cwnd
+        }
     }
 
     /// An ACK that advances SND.UNA times a round trip: the segment the sampler was

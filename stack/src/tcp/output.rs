@@ -151,12 +151,13 @@ impl Connection {
         // holes first (NextSeg rule 1), then new data.
         let sack_recovery = self.in_recovery && self.negotiated.sack;
         let flight = if sack_recovery {
-            self.scoreboard.pipe(self.snd_una, self.snd_max, self.mss)
+            self.scoreboard
+                .pipe(self.snd_una, self.snd_max, self.send_mss())
         } else {
             self.flight_size()
         };
         if sack_recovery {
-            if flight + self.mss > self.cc.cwnd() {
+            if flight + self.send_mss() > self.cc.cwnd() {
                 return None;
             }
             if let Some(seg) = self.next_lost_segment(now) {
@@ -176,11 +177,12 @@ impl Connection {
             .cwnd()
             .saturating_sub(flight)
             .min(self.snd_wnd.saturating_sub(self.flight_size()));
-        let len = unsent.min(self.mss).min(usable);
+        let full = self.send_mss();
+        let len = unsent.min(full).min(usable);
         let with_fin = fin_pending && len == unsent;
         let held = if len == 0 && !with_fin {
             true
-        } else if len > 0 && len < self.mss && !with_fin && !self.force_send {
+        } else if len > 0 && len < full && !with_fin && !self.force_send {
             // RFC 1122 4.2.3.4: Nagle's algorithm: while data is unacknowledged, hold a
             // small segment until it fills or everything is acknowledged; and the
             // sender's silly window rule: send less than an MSS only if it is all we
@@ -233,7 +235,7 @@ impl Connection {
 
     /// The segment at SND.UNA again (data, or our FIN if only it is unacknowledged).
     fn first_unacked(&mut self, now: Instant) -> Option<Segment> {
-        let data = self.outstanding().min(self.send.len()).min(self.mss);
+        let data = self.outstanding().min(self.send.len()).min(self.send_mss());
         let fin = self.fin_queued
             && !self.fin_acked
             && self.snd_max.gt(self.fin_seq())
@@ -257,7 +259,7 @@ impl Connection {
     fn next_lost_segment(&mut self, now: Instant) -> Option<Segment> {
         let (seq, len) = self
             .scoreboard
-            .next_lost(self.snd_una, self.snd_max, self.mss)?;
+            .next_lost(self.snd_una, self.snd_max, self.send_mss())?;
         let offset = seq - self.snd_una;
         let data = len.min(self.send.len().saturating_sub(offset));
         let fin =
@@ -309,9 +311,16 @@ impl Connection {
             ts.last_ack_sent = self.rcv_nxt;
         }
         if self.negotiated.sack && !flags.has(Flags::RST) {
-            // RFC 2018 3: as many blocks as fit: three beside timestamps, else four.
+            // RFC 2018 3: as many blocks as fit in the 40 bytes of options (three beside
+            // timestamps, else four), and in the peer's MSS beside the data: a block is
+            // 8 bytes after a 12-byte base (timestamps and the SACK kind and length) or a
+            // 4-byte one (the SACK kind, length and padding).
+            let base = if options.timestamps.is_some() { 12 } else { 4 };
+            let room = self.mss.saturating_sub(data_len).saturating_sub(base) / 8;
             let max = if options.timestamps.is_some() { 3 } else { 4 };
-            options.sack = self.sack_report.blocks(self.rcv_nxt, &self.recv, max);
+            options.sack = self
+                .sack_report
+                .blocks(self.rcv_nxt, &self.recv, max.min(room));
         }
         Segment {
             repr: TcpRepr {

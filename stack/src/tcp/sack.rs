@@ -57,6 +57,9 @@ impl SackReport {
     pub fn blocks(&mut self, rcv_nxt: Seq, recv: &RecvBuffer, max: usize) -> [Option<Block>; 4] {
         let mut out: heapless::Vec<Block, 4> = heapless::Vec::new();
         let max = max.min(4);
+        if max == 0 {
+            return [None; 4];
+        }
         if let Some(d) = self.dsack.take() {
             let _ = out.push(d);
         }
