@@ -39,6 +39,7 @@ mod listener;
 pub mod options;
 mod output;
 pub mod recv_buffer;
+mod ring;
 pub mod rtt;
 pub mod sack;
 mod segment;

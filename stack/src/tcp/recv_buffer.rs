@@ -21,8 +21,9 @@
 //! the "do not shrink the window" rule of RFC 9293 3.8.6 (RFC 1122 4.2.2.16) for free.
 //!
 //! # Bounds
-//! The storage is a ring of the capacity given to [`RecvBuffer::new`], allocated once, on first use; no
-//! call allocates. Reads and in-order inserts copy with one `copy_from_slice`, two when
+//! The storage is a ring (see `ring.rs`) that grows as data arrives, up to the capacity
+//! given to [`RecvBuffer::new`], and is freed when everything held has been read, so an
+//! idle connection holds no receive memory. Reads and in-order inserts copy with one `copy_from_slice`, two when
 //! the ring wraps; a segment spanning held data is copied only into the holes, one piece
 //! per hole (never more bytes than it carries).
 //!
@@ -35,7 +36,7 @@
 
 use core::fmt;
 
-use super::send_buffer::{ring_read, ring_write, wrap};
+use super::ring::{self, wrap};
 
 #[cfg(test)]
 mod tests;
@@ -54,19 +55,19 @@ struct Span {
 /// Received data for one connection: in-order bytes for the application, followed by
 /// out-of-order data at its place in the window.
 pub struct RecvBuffer {
-    /// The ring, `capacity` bytes, allocated once.
+    /// The ring: empty while nothing is held, grown on demand up to `capacity`.
     storage: Box<[u8]>,
     /// The ring's size. The ring itself is allocated on first use, so a connection that
     /// never carries data (a half-open one from a SYN flood) costs no buffer memory.
     capacity: usize,
-    /// Index in `storage` of the first unread byte. Always `< capacity` (0 when empty).
+    /// Index in `storage` of the first unread byte. Always `< storage.len()` (0 when empty).
     head: usize,
     /// In-order unread bytes from `head` on. RCV.NXT lies at `head + readable`.
     readable: usize,
     /// Out-of-order ranges, offsets from RCV.NXT: sorted, disjoint, not touching, none
-    /// starting at 0 and none ending past `window()`. Only `ranges[..count]` is meaningful.
-    ranges: [Span; MAX_OUT_OF_ORDER],
-    count: usize,
+    /// starting at 0 and none ending past `window()`; at most [`MAX_OUT_OF_ORDER`].
+    /// Allocated only while a hole is open.
+    ranges: Vec<Span>,
 }
 
 impl RecvBuffer {
@@ -77,14 +78,18 @@ impl RecvBuffer {
             capacity,
             head: 0,
             readable: 0,
-            ranges: [Span::default(); MAX_OUT_OF_ORDER],
-            count: 0,
+            ranges: Vec::new(),
         }
     }
 
     /// The most bytes the buffer can hold: the largest window it ever offers.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Bytes of memory the buffer holds now (0 while nothing is held).
+    pub fn allocated(&self) -> usize {
+        self.storage.len() + self.ranges.capacity() * core::mem::size_of::<Span>()
     }
 
     /// In-order bytes waiting for the application's [`RecvBuffer::read`].
@@ -119,12 +124,23 @@ impl RecvBuffer {
         let data = &data[..end - offset];
 
         // Ranges i..j overlap or touch offset..end, and merge with it into one.
-        let held = &self.ranges[..self.count];
+        let held = &self.ranges[..];
         let i = held.partition_point(|r| r.end < offset);
         let j = i + held[i..].partition_point(|r| r.start <= end);
-        if i == j && offset > 0 && self.count == MAX_OUT_OF_ORDER {
+        if i == j && offset > 0 && self.ranges.len() == MAX_OUT_OF_ORDER {
             return 0;
         }
+        // Room in the ring for everything up to `end` (within the window, so within the
+        // capacity), keeping what is held.
+        let used = self.readable + self.ranges.last().map_or(0, |r| r.end);
+        let needed = self.readable + end;
+        ring::reserve(
+            &mut self.storage,
+            &mut self.head,
+            used,
+            needed.max(used),
+            self.capacity,
+        );
 
         // Write the holes of offset..end, leaving held bytes untouched.
         let mut at = offset;
@@ -154,7 +170,7 @@ impl RecvBuffer {
         // The data reached RCV.NXT (so i == 0): it and everything it joined is in order.
         let advanced = merged.end;
         self.splice(0, j, None);
-        for r in &mut self.ranges[..self.count] {
+        for r in &mut self.ranges {
             r.start -= advanced;
             r.end -= advanced;
         }
@@ -168,12 +184,14 @@ impl RecvBuffer {
     pub fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.peek(out);
         self.readable -= n;
-        self.head = if self.readable == 0 && self.count == 0 {
-            // Nothing held: restarting at index 0 makes the next segments contiguous.
-            0
-        } else {
-            wrap(self.head + n, self.capacity())
-        };
+        if self.readable == 0 && self.ranges.is_empty() {
+            // Nothing held: give the memory back; the next segment allocates afresh.
+            self.head = 0;
+            self.storage = Box::default();
+            self.ranges = Vec::new();
+        } else if n > 0 {
+            self.head = wrap(self.head + n, self.storage.len());
+        }
         n
     }
 
@@ -181,7 +199,7 @@ impl RecvBuffer {
     pub fn peek(&self, out: &mut [u8]) -> usize {
         let n = out.len().min(self.readable);
         if n > 0 {
-            ring_read(&self.storage, self.head, &mut out[..n]);
+            ring::read(&self.storage, self.head, &mut out[..n]);
         }
         n
     }
@@ -190,7 +208,7 @@ impl RecvBuffer {
     /// is true, every arriving segment deserves an immediate ACK (RFC 5681 4.2, RFC 9293
     /// 3.10.7.4).
     pub fn has_out_of_order(&self) -> bool {
-        self.count > 0
+        !self.ranges.is_empty()
     }
 
     /// The out-of-order ranges held, as `(offset from RCV.NXT, length)`, in increasing
@@ -198,32 +216,21 @@ impl RecvBuffer {
     /// immediate ACKs: when out-of-order data arrives, and when data fills all or part of a
     /// hole.
     pub fn out_of_order(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.ranges[..self.count]
-            .iter()
-            .map(|r| (r.start, r.end - r.start))
+        self.ranges.iter().map(|r| (r.start, r.end - r.start))
     }
 
     /// Copies `data` to `offset` bytes past RCV.NXT. The caller keeps it inside the window.
     fn store(&mut self, offset: usize, data: &[u8]) {
-        // head < capacity, and readable + offset < capacity because the data is in the
-        // window, so the sum is below 2 * capacity.
-        if self.storage.is_empty() {
-            self.storage = vec![0; self.capacity].into_boxed_slice();
-        }
-        let at = wrap(self.head + self.readable + offset, self.capacity());
-        ring_write(&mut self.storage, at, data);
+        // `insert` reserved room: head < storage.len(), and readable + offset + data.len()
+        // fits the storage, so the sum is below 2 * storage.len().
+        let at = wrap(self.head + self.readable + offset, self.storage.len());
+        ring::write(&mut self.storage, at, data);
     }
 
     /// Replaces `ranges[i..j]` with `with` (nothing if `None`), keeping the rest in order.
     /// The caller ensures room when `i == j` and `with` is `Some`.
     fn splice(&mut self, i: usize, j: usize, with: Option<Span>) {
-        let new = usize::from(with.is_some());
-        let count = self.count - (j - i) + new;
-        self.ranges.copy_within(j..self.count, i + new);
-        if let Some(span) = with {
-            self.ranges[i] = span;
-        }
-        self.count = count;
+        self.ranges.splice(i..j, with);
     }
 }
 
@@ -233,7 +240,7 @@ impl fmt::Debug for RecvBuffer {
         f.debug_struct("RecvBuffer")
             .field("capacity", &self.capacity())
             .field("readable", &self.readable)
-            .field("out_of_order", &&self.ranges[..self.count])
+            .field("out_of_order", &self.ranges)
             .finish()
     }
 }

@@ -90,8 +90,9 @@ impl SackReport {
 /// The sender's side: what the peer has SACKed above SND.UNA (RFC 6675 3).
 #[derive(Clone, Debug, Default)]
 pub struct Scoreboard {
-    /// SACKed blocks: sorted, disjoint, not touching, all above SND.UNA.
-    sacked: heapless::Vec<Block, SCOREBOARD>,
+    /// SACKed blocks: sorted, disjoint, not touching, all above SND.UNA; at most
+    /// `SCOREBOARD`, allocated only while the peer reports any.
+    sacked: Vec<Block>,
     /// HighRxt: the end of the highest retransmission in this recovery.
     high_rxt: Option<Seq>,
 }
@@ -130,12 +131,18 @@ impl Scoreboard {
             .position(|&(a, _)| r.lt(a))
             .unwrap_or(self.sacked.len());
         // Full: the block is dropped, as if its SACK were lost; the data is resent later.
-        let _ = self.sacked.insert(at, (l, r));
+        if self.sacked.len() < SCOREBOARD {
+            self.sacked.insert(at, (l, r));
+        }
     }
 
     /// SND.UNA moved to `snd_una`: forget what it covers.
     pub fn acknowledged(&mut self, snd_una: Seq) {
         self.sacked.retain(|b| snd_una.lt(b.1));
+        if self.sacked.is_empty() {
+            // Give the memory back: most of a connection's life has nothing SACKed.
+            self.sacked = Vec::new();
+        }
         if let Some(first) = self.sacked.first_mut() {
             if first.0.lt(snd_una) {
                 first.0 = snd_una;
@@ -145,7 +152,7 @@ impl Scoreboard {
 
     /// Forgets everything (after a timeout, RFC 2018 8; or when recovery ends).
     pub fn clear(&mut self) {
-        self.sacked.clear();
+        self.sacked = Vec::new();
         self.high_rxt = None;
     }
 
@@ -263,6 +270,17 @@ mod tests {
         // Outside (SND.UNA, SND.MAX]: ignored.
         let s = sb(&[(900, 1000), (1900, 2100)]);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn the_scoreboard_is_bounded() {
+        let mut s = Scoreboard::default();
+        for k in 0..2 * SCOREBOARD as u32 {
+            let mut b = [None; 4];
+            b[0] = Some((Seq(1000 + 10 * k + 5), Seq(1000 + 10 * k + 6)));
+            s.update(Seq(1000), Seq(100_000), &b);
+        }
+        assert_eq!(s.sacked.len(), SCOREBOARD);
     }
 
     #[test]

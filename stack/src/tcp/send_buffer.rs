@@ -5,28 +5,30 @@
 //! sent yet (SND.NXT on); the buffer does not know where SND.NXT is, the TCP sender does,
 //! and reads what it needs with [`SendBuffer::read_at`].
 //!
-//! The storage is a fixed-capacity ring allocated once, on first use,: no call
-//! allocates, and each copies with one `copy_from_slice`, two when the ring wraps. No
+//! The storage is a ring (see `ring.rs`) that grows as the application writes, up to the
+//! capacity, and is freed once everything is acknowledged, so an idle connection holds no
+//! send memory. Each call copies with one `copy_from_slice`, two when the ring wraps. No
 //! argument makes a method panic: lengths and offsets are clamped.
 
 use core::fmt;
 
+use super::ring::{self, wrap};
+
 /// Unacknowledged and unsent application bytes, starting at SND.UNA.
 pub struct SendBuffer {
-    /// The ring, `capacity` bytes, allocated once.
+    /// The ring: empty while nothing is held, grown on demand up to `capacity`.
     storage: Box<[u8]>,
-    /// The ring's size. The ring itself is allocated on first use, so a connection that
-    /// never carries data (a half-open one from a SYN flood) costs no buffer memory.
+    /// The most bytes held at once.
     capacity: usize,
-    /// Index in `storage` of the byte at SND.UNA. Always `< capacity` (0 when empty).
+    /// Index in `storage` of the byte at SND.UNA. Always `< storage.len()` (0 when empty).
     head: usize,
     /// Bytes held from `head` on, wrapping.
     len: usize,
 }
 
 impl SendBuffer {
-    /// An empty buffer that holds up to `capacity` bytes; the only allocation it makes.
-    /// The capacity bounds how far SND.NXT may run ahead of SND.UNA.
+    /// An empty buffer that holds up to `capacity` bytes; it allocates nothing yet. The
+    /// capacity bounds how far SND.NXT may run ahead of SND.UNA.
     pub fn new(capacity: usize) -> Self {
         SendBuffer {
             storage: Box::default(),
@@ -39,6 +41,11 @@ impl SendBuffer {
     /// The most bytes the buffer can hold.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Bytes of memory the buffer holds now (0 while empty).
+    pub fn allocated(&self) -> usize {
+        self.storage.len()
     }
 
     /// Bytes held: sent but unacknowledged, plus not yet sent.
@@ -64,11 +71,16 @@ impl SendBuffer {
         if n == 0 {
             return 0;
         }
-        if self.storage.is_empty() {
-            self.storage = vec![0; self.capacity].into_boxed_slice();
-        }
-        let tail = wrap(self.head + self.len, self.capacity());
-        ring_write(&mut self.storage, tail, &data[..n]);
+        let needed = self.len + n;
+        ring::reserve(
+            &mut self.storage,
+            &mut self.head,
+            self.len,
+            needed,
+            self.capacity,
+        );
+        let tail = wrap(self.head + self.len, self.storage.len());
+        ring::write(&mut self.storage, tail, &data[..n]);
         self.len += n;
         n
     }
@@ -83,8 +95,8 @@ impl SendBuffer {
             return 0;
         }
         let n = out.len().min(self.len - offset);
-        let start = wrap(self.head + offset, self.capacity());
-        ring_read(&self.storage, start, &mut out[..n]);
+        let start = wrap(self.head + offset, self.storage.len());
+        ring::read(&self.storage, start, &mut out[..n]);
         n
     }
 
@@ -96,12 +108,13 @@ impl SendBuffer {
     pub fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
         self.len -= n;
-        self.head = if self.len == 0 {
-            // Restarting at index 0 makes the next writes and reads contiguous.
-            0
+        if self.len == 0 {
+            // All acknowledged: give the memory back; the next write allocates afresh.
+            self.head = 0;
+            self.storage = Box::default();
         } else {
-            wrap(self.head + n, self.capacity())
-        };
+            self.head = wrap(self.head + n, self.storage.len());
+        }
     }
 }
 
@@ -113,38 +126,6 @@ impl fmt::Debug for SendBuffer {
             .field("len", &self.len)
             .finish()
     }
-}
-
-/// `index` reduced into a ring of `capacity` bytes, for any `index < 2 * capacity`.
-pub(super) fn wrap(index: usize, capacity: usize) -> usize {
-    if index >= capacity {
-        index - capacity
-    } else {
-        index
-    }
-}
-
-/// Copies `data` into the ring `ring` from index `at` on, continuing at index 0 past the
-/// end: one or two `copy_from_slice`. Callers ensure `at < ring.len()` and
-/// `data.len() <= ring.len()`. Shared with the receive buffer.
-pub(super) fn ring_write(ring: &mut [u8], at: usize, data: &[u8]) {
-    debug_assert!(at < ring.len() && data.len() <= ring.len());
-    let first = data.len().min(ring.len() - at);
-    let (before, after) = data.split_at(first);
-    ring[at..at + first].copy_from_slice(before);
-    ring[..after.len()].copy_from_slice(after);
-}
-
-/// Fills `out` from the ring `ring` starting at index `at`, continuing at index 0 past the
-/// end: one or two `copy_from_slice`. Callers ensure `at < ring.len()` and
-/// `out.len() <= ring.len()`. Shared with the receive buffer.
-pub(super) fn ring_read(ring: &[u8], at: usize, out: &mut [u8]) {
-    debug_assert!(at < ring.len() && out.len() <= ring.len());
-    let first = out.len().min(ring.len() - at);
-    let (before, after) = out.split_at_mut(first);
-    before.copy_from_slice(&ring[at..at + first]);
-    let rest = after.len();
-    after.copy_from_slice(&ring[..rest]);
 }
 
 #[cfg(test)]
@@ -161,6 +142,26 @@ mod tests {
         let n = b.read_at(offset, &mut out);
         out.truncate(n);
         out
+    }
+
+    #[test]
+    fn memory_grows_with_use_and_is_given_back_when_all_is_acknowledged() {
+        let mut b = SendBuffer::new(256 * 1024);
+        assert_eq!(b.allocated(), 0, "a new connection costs nothing");
+        b.write(&stream(0, 100));
+        assert_eq!(b.allocated(), 4096, "a page for a small write");
+        b.write(&stream(100, 10_000));
+        assert_eq!(b.allocated(), 16_384, "the next power of two");
+        b.consume(5_000);
+        b.write(&stream(10_100, 300_000));
+        assert_eq!(b.allocated(), 256 * 1024, "never past the capacity");
+        assert_eq!(
+            read_all_at(&b, 0)[..100],
+            stream(5_000, 100)[..],
+            "bytes kept in order"
+        );
+        b.consume(usize::MAX);
+        assert_eq!(b.allocated(), 0, "idle: given back");
     }
 
     #[test]

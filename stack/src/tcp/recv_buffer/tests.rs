@@ -433,3 +433,23 @@ fn randomized_inserts_and_reads_match_a_plain_model() {
         run_against_model(seed);
     }
 }
+
+#[test]
+fn memory_grows_with_use_and_is_given_back_when_everything_is_read() {
+    let mut b = RecvBuffer::new(256 * 1024);
+    assert_eq!(b.allocated(), 0, "a new connection costs nothing");
+    // Out of order, far into the window: the ring grows to hold up to it.
+    assert_eq!(b.insert(20_000, &[7; 1000]), 0);
+    assert!(b.allocated() >= 21_000);
+    // The hole fills: everything is in order, in place.
+    assert_eq!(b.insert(0, &[1; 20_000]), 21_000);
+    let mut out = vec![0; 30_000];
+    assert_eq!(b.read(&mut out), 21_000);
+    assert_eq!((out[19_999], out[20_000], out[20_999]), (1, 7, 7));
+    assert_eq!(b.allocated(), 0, "all read: given back");
+    assert_eq!(
+        b.window(),
+        256 * 1024,
+        "the window does not shrink with the memory"
+    );
+}
