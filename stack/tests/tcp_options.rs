@@ -91,11 +91,11 @@ fn established_with_options(config: TcpConfig) -> (Connection, TcpRepr) {
 #[test]
 fn the_syn_offers_every_option_and_the_synack_answers_only_what_was_offered() {
     let (us, them) = addrs();
-    // Our SYN: [S] mss 1460, sackOK, TS val .. ecr 0, wscale 3 (256 KiB buffer).
+    // Our SYN: [S] mss 1460, sackOK, TS val .. ecr 0, wscale 7 (a 4 MiB buffer).
     let mut c = Connection::connect(TcpConfig::default(), us, them, ISS, 1460, ms(0));
     let syn = one(&mut c, ms(0));
     assert_eq!(syn.options.mss, Some(1460));
-    assert_eq!(syn.options.window_scale, Some(3));
+    assert_eq!(syn.options.window_scale, Some(7));
     assert!(syn.options.sack_permitted);
     assert_eq!(syn.options.timestamps.map(|t| t.1), Some(0));
 
@@ -111,7 +111,7 @@ fn the_syn_offers_every_option_and_the_synack_answers_only_what_was_offered() {
 
     // A peer that offers everything gets everything back, TS echoing its TSval.
     let (_, synack) = established_with_options(TcpConfig::default());
-    assert_eq!(synack.options.window_scale, Some(3));
+    assert_eq!(synack.options.window_scale, Some(7));
     assert!(synack.options.sack_permitted);
     assert_eq!(synack.options.timestamps.map(|t| t.1), Some(100));
     assert_eq!(
@@ -132,8 +132,8 @@ fn windows_are_scaled_both_ways_once_agreed() {
     // RFC 9293 3.7.1: the MSS counts options too; with timestamps (12 bytes with their
     // padding) a full segment carries 1448 bytes, so header and data fit the MTU.
     assert!(segs.iter().all(|(_, data)| data.len() == 1448));
-    // Our field is the free 256 KiB shifted right by 3.
-    assert_eq!(segs[0].0.window, ((256 * 1024) >> 3) as u16);
+    // Our field is the free 4 MiB shifted right by 7.
+    assert_eq!(segs[0].0.window, ((4 << 20) >> 7) as u16);
     // Every segment carries TSval and echoes TS.Recent (101, from the handshake's ACK).
     assert!(segs
         .iter()

@@ -30,7 +30,13 @@ impl Netstack {
     /// 02:00:00:00:00:02) and [`SEED`] on `device`.
     #[track_caller]
     pub fn start<D: Device + 'static>(device: D) -> Netstack {
-        let stack = Stack::new(Config::default(), SEED).expect("the default config is valid");
+        Netstack::start_with(device, Config::default())
+    }
+
+    /// Starts a stack with `config` and [`SEED`] on `device`.
+    #[track_caller]
+    pub fn start_with<D: Device + 'static>(device: D, config: Config) -> Netstack {
+        let stack = Stack::new(config, SEED).expect("a valid config");
         let runtime = Runtime::spawn(stack, device)
             .unwrap_or_else(|e| panic!("cannot start the runtime: {e}"));
         Netstack {

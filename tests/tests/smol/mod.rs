@@ -72,7 +72,12 @@ pub struct Link {
 
 impl Link {
     pub fn new() -> Link {
-        let ours = Stack::new(Config::default(), 7).unwrap();
+        Link::with_config(Config::default())
+    }
+
+    /// A link whose netstack side runs with `config`.
+    pub fn with_config(config: Config) -> Link {
+        let ours = Stack::new(config, 7).unwrap();
         let mut wire = Wire::default();
         let smol_mac = EthernetAddress([2, 0, 0, 0, 0, 3]);
         let mut smol = Interface::new(
