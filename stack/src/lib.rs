@@ -43,6 +43,7 @@
 pub mod arp;
 pub mod config;
 pub mod counters;
+pub mod deadlines;
 pub mod icmp;
 pub mod ipv4;
 pub mod outbound;

@@ -9,13 +9,12 @@
 //!   timers), and freeing it when it is over;
 //! * this file: the state, and the timers of the layer as a whole.
 
-use std::collections::BTreeSet;
-
 use super::config::TcpConfig;
 use super::connection::Connection;
 use super::isn::IsnGenerator;
 use super::listener::Listener;
 use super::time_wait::TimeWaits;
+use crate::deadlines::Deadlines;
 use crate::outbound::Outbound;
 use crate::rng::Rng;
 use crate::socket::demux::Demux;
@@ -55,10 +54,10 @@ pub(crate) struct Tcp {
     /// Challenge ACKs sent in the current one-second period (RFC 5961 7).
     challenge_sent: u32,
     challenge_period: Instant,
-    /// Connections with an armed timer, checked by `poll_timeout`/`handle_timeout`. A
-    /// set, so settling after every segment costs O(log n), and ordered, so timers due
-    /// at the same instant run in the same order on every replay.
-    pub(super) active: BTreeSet<SocketHandle>,
+    /// The next deadline of every connection with an armed timer, so the earliest is
+    /// found in O(log n) however many connections there are, and timers due at the same
+    /// instant run in the same order on every replay.
+    pub(super) timers: Deadlines<SocketHandle>,
     pub touched: Touched,
     pub counters: TcpCounters,
 }
@@ -73,7 +72,7 @@ impl Tcp {
             time_wait: TimeWaits::default(),
             challenge_sent: 0,
             challenge_period: Instant::ZERO,
-            active: BTreeSet::new(),
+            timers: Deadlines::default(),
             touched: Touched::default(),
             counters: TcpCounters::default(),
             config,
@@ -111,38 +110,25 @@ impl Tcp {
 
     /// The earliest TCP timer (connections and TIME-WAIT entries).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let conns = self
-            .active
-            .iter()
-            .filter_map(|&h| self.conn(h).and_then(Connection::poll_timeout));
-        conns.chain(self.time_wait.poll_timeout()).min()
+        let conns = self.timers.next();
+        conns.into_iter().chain(self.time_wait.poll_timeout()).min()
     }
 
     /// Runs every TCP timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbound) {
         self.time_wait.expire(now);
-        let due: Vec<SocketHandle> = self
-            .active
-            .iter()
-            .copied()
-            .filter(|&h| {
-                self.conn(h)
-                    .and_then(Connection::poll_timeout)
-                    .is_some_and(|at| at <= now)
-            })
-            .collect();
-        // Forget connections whose timers are all disarmed (the due ones are armed).
-        let table = &self.table;
-        self.active.retain(
-            |&h| matches!(table.get(h), Ok(TcpSocket::Conn(c)) if c.poll_timeout().is_some()),
-        );
+        // Take every due connection first: running one re-arms its next deadline, which
+        // must wait for the next call even if it is already due.
+        let due: Vec<SocketHandle> = std::iter::from_fn(|| self.timers.pop_due(now)).collect();
         for h in due {
-            let Ok(TcpSocket::Conn(mut conn)) = self.table.take(h) else {
-                continue;
-            };
-            conn.handle_timeout(now);
-            self.active.remove(&h);
-            self.flush(now, out, h, conn);
+            match self.table.take(h) {
+                Ok(TcpSocket::Conn(mut conn)) => {
+                    conn.handle_timeout(now);
+                    self.flush(now, out, h, conn);
+                }
+                Ok(other) => self.table.restore(h, other),
+                Err(_) => {}
+            }
         }
     }
 }

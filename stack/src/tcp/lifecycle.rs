@@ -157,9 +157,7 @@ impl Tcp {
             self.table.release(h);
             return;
         }
-        if conn.poll_timeout().is_some() {
-            self.active.insert(h);
-        }
+        self.timers.set(h, conn.poll_timeout());
         self.table.restore(h, TcpSocket::Conn(conn));
         // Whatever happened may have made it readable or writable, or ended it.
         self.touched.touch(h);
@@ -173,7 +171,7 @@ impl Tcp {
         if let Some(l) = self.listener_mut(conn.parent) {
             l.forget(h);
         }
-        self.active.remove(&h);
+        self.timers.set(h, None);
     }
 
     /// Moves connection `h`, which the application has just closed but the stack goes on
@@ -190,16 +188,16 @@ impl Tcp {
             // Unreachable: `remove` just freed a slot. Were it otherwise, the connection
             // would be dropped without a word, as an evicted one is.
             self.ports.release(Protocol::Tcp, local.port());
-            self.active.remove(&h);
+            self.timers.set(h, None);
             if let Some(l) = self.listener_mut(parent) {
                 l.forget(h);
             }
             return;
         };
         self.demux.connect(Protocol::Tcp, local, remote, new);
-        if self.active.remove(&h) {
-            self.active.insert(new);
-        }
+        let deadline = self.timers.get(h);
+        self.timers.set(h, None);
+        self.timers.set(new, deadline);
         if let Some(l) = self.listener_mut(parent) {
             l.rename(h, new);
         }

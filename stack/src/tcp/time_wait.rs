@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use super::connection::Connection;
 use super::state::State;
 use super::timer::Timer;
+use crate::deadlines::Deadlines;
 use crate::time::{Duration, Instant};
 use crate::wire::seq::Seq;
 use crate::wire::tcp::{Flags, TcpRepr};
@@ -40,10 +41,15 @@ pub(crate) enum Verdict {
     Ack(TcpRepr),
 }
 
-/// Buffer-less TIME-WAIT entries by (local, remote).
+/// A TIME-WAIT entry's key: (local, remote).
+type Key = (SocketAddrV4, SocketAddrV4);
+
+/// Buffer-less TIME-WAIT entries by (local, remote), with their expiry times in order, so
+/// neither a lookup nor the next expiry costs more than O(log n), however many there are.
 #[derive(Debug, Default)]
 pub(crate) struct TimeWaits {
-    entries: HashMap<(SocketAddrV4, SocketAddrV4), TimeWait>,
+    entries: HashMap<Key, TimeWait>,
+    expiry: Deadlines<Key>,
 }
 
 impl TimeWaits {
@@ -59,7 +65,9 @@ impl TimeWaits {
             rcv_nxt: conn.rcv_nxt,
             until,
         };
-        self.entries.insert((conn.local, conn.remote), entry);
+        let key = (conn.local, conn.remote);
+        self.entries.insert(key, entry);
+        self.expiry.set(key, Some(until));
     }
 
     /// True while (local, remote) waits out TIME-WAIT here.
@@ -81,12 +89,12 @@ impl TimeWaits {
         let key = (local, remote);
         let tw = self.entries.get_mut(&key)?;
         if seg.flags.has(Flags::SYN) && !seg.flags.has(Flags::ACK) && seg.seq.gt(tw.rcv_nxt) {
-            self.entries.remove(&key);
+            self.remove(key);
             return Some(Verdict::Reopen);
         }
         if seg.flags.has(Flags::RST) {
             if seg.seq == tw.rcv_nxt {
-                self.entries.remove(&key);
+                self.remove(key);
             }
             return Some(Verdict::Drop);
         }
@@ -99,10 +107,7 @@ impl TimeWaits {
         }
         // Anything else is unacceptable and gets an ACK; a retransmitted FIN also
         // restarts the 2*MSL wait.
-        if seg.flags.has(Flags::FIN) {
-            tw.until = now + msl.saturating_mul(2);
-        }
-        Some(Verdict::Ack(TcpRepr {
+        let ack = TcpRepr {
             src_port: local.port(),
             dst_port: remote.port(),
             seq: tw.snd_nxt,
@@ -110,17 +115,29 @@ impl TimeWaits {
             flags: Flags::ACK,
             window: 0,
             ..TcpRepr::default()
-        }))
+        };
+        if seg.flags.has(Flags::FIN) {
+            tw.until = now + msl.saturating_mul(2);
+            self.expiry.set(key, Some(tw.until));
+        }
+        Some(Verdict::Ack(ack))
+    }
+
+    fn remove(&mut self, key: Key) {
+        self.entries.remove(&key);
+        self.expiry.set(key, None);
     }
 
     /// Forgets the entries whose wait is over at `now`.
     pub fn expire(&mut self, now: Instant) {
-        self.entries.retain(|_, t| now < t.until);
+        while let Some(key) = self.expiry.pop_due(now) {
+            self.entries.remove(&key);
+        }
     }
 
     /// When the next entry expires.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.entries.values().map(|t| t.until).min()
+        self.expiry.next()
     }
 
     /// Every 4-tuple waiting, for display.
