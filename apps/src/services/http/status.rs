@@ -163,6 +163,21 @@ fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
     Ok(())
 }
 
+/// What a connection runs with, as `ss -i` shows it: "cubic wscale:8,7 ts sack".
+fn options(d: &netstack_core::tcp::Details) -> String {
+    let mut o = d.congestion.to_string();
+    if let (Some(snd), Some(rcv)) = (d.snd_wscale, d.rcv_wscale) {
+        o += &format!(" wscale:{snd},{rcv}");
+    }
+    if d.timestamps {
+        o += " ts";
+    }
+    if d.sack {
+        o += " sack";
+    }
+    o
+}
+
 fn write_arp(out: &mut String, s: &Snapshot) -> fmt::Result {
     out.push_str(
         "<h2>ARP table</h2><table>\n\
@@ -200,7 +215,7 @@ fn write_tcp(
         "<h2>TCP sockets ({} open, {} in TIME-WAIT)</h2><table>\n<tr><th>Local</th>\
          <th>Remote</th><th>State</th><th>Send-Q</th><th>Recv-Q</th><th>SND.WND</th>\
          <th>cwnd</th><th>MSS</th><th>RTO</th><th>SRTT</th><th>Segs in/out</th>\
-         <th>Retrans</th><th></th></tr>\n",
+         <th>Retrans</th><th>Options</th><th></th></tr>\n",
         s.tcp.len(),
         s.time_wait.len()
     )?;
@@ -226,7 +241,7 @@ fn write_tcp(
                 out,
                 "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
                  <td class=\"n\">{} ms</td><td class=\"n\">{}</td>\
-                 <td class=\"n\">{}/{}</td><td class=\"n\">{}</td>",
+                 <td class=\"n\">{}/{}</td><td class=\"n\">{}</td><td>{}</td>",
                 d.snd_wnd,
                 d.cwnd,
                 d.mss,
@@ -238,8 +253,9 @@ fn write_tcp(
                 row.counters.segments_in,
                 row.counters.segments_out,
                 row.counters.retransmits,
+                options(d),
             )?,
-            None => out.push_str(&"<td></td>".repeat(7)),
+            None => out.push_str(&"<td></td>".repeat(8)),
         }
         writeln!(
             out,
@@ -253,7 +269,7 @@ fn write_tcp(
             "<tr class=\"quiet\"><td>{}</td><td>{}</td><td>TIME-WAIT</td>{}</tr>",
             esc(local),
             esc(remote),
-            "<td></td>".repeat(10)
+            "<td></td>".repeat(11)
         )?;
     }
     out.push_str("</table>\n");
