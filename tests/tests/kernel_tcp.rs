@@ -142,6 +142,36 @@ fn kernel_accept(listener: &KernelListener) -> KernelStream {
     stream
 }
 
+/// A kernel echo server on an ephemeral port: it copies until end of stream, then closes
+/// its way too; the thread returns how many bytes it copied.
+fn kernel_echo_server() -> (thread::JoinHandle<io::Result<u64>>, SocketAddrV4) {
+    let (listener, addr) = kernel_listener();
+    let server = thread::spawn(move || -> io::Result<u64> {
+        let stream = kernel_accept(&listener);
+        let copied = io::copy(&mut &stream, &mut &stream)?;
+        stream.shutdown(Shutdown::Write)?;
+        Ok(copied)
+    });
+    (server, addr)
+}
+
+/// Writes `data` on our `stream` while another thread reads, half-closes, and returns
+/// everything read back until end of stream.
+fn echo_through(stream: &TcpStream, data: &[u8], what: &str, net: &Netstack) -> Vec<u8> {
+    let reader = {
+        let stream = stream.try_clone().unwrap();
+        thread::spawn(move || read_all(stream))
+    };
+    (&*stream)
+        .write_all(data)
+        .unwrap_or_else(|e| panic!("{what}: our write: {e}\n{}", context(net)));
+    stream.shutdown(Shutdown::Write).unwrap();
+    reader
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{what}: our read: {e}\n{}", context(net)))
+}
+
 /// A kernel client sends 5 MB to our echo service while a second thread reads the echo,
 /// then half-closes; the echo ends with our FIN and is the same 5 MB.
 #[test]
@@ -177,27 +207,10 @@ fn our_client_moves_5_mb_each_way_with_kernel_servers() {
         let net = Netstack::start(tap_lab());
 
         // A kernel echo server: copy until end of stream, then close our way too.
-        let (listener, addr) = kernel_listener();
-        let server = thread::spawn(move || -> io::Result<u64> {
-            let stream = kernel_accept(&listener);
-            let copied = io::copy(&mut &stream, &mut &stream)?;
-            stream.shutdown(Shutdown::Write)?;
-            Ok(copied)
-        });
+        let (server, addr) = kernel_echo_server();
         let data = random_bytes(BULK, 2);
         let stream = our_connect(&net, addr);
-        let reader = {
-            let stream = stream.try_clone().unwrap();
-            thread::spawn(move || read_all(stream))
-        };
-        (&stream)
-            .write_all(&data)
-            .unwrap_or_else(|e| panic!("our write: {e}\n{}", context(&net)));
-        stream.shutdown(Shutdown::Write).unwrap();
-        let echoed = reader
-            .join()
-            .unwrap()
-            .unwrap_or_else(|e| panic!("our read: {e}\n{}", context(&net)));
+        let echoed = echo_through(&stream, &data, "the kernel's echo", &net);
         let copied = server.join().unwrap().expect("the kernel echo server");
         assert_eq!(copied, BULK as u64, "the kernel echo server's byte count");
         assert_same_bytes(&echoed, &data, "the kernel's echo", &net);
@@ -241,13 +254,7 @@ fn each_tcp_option_on_and_off_against_the_kernel() {
             config.tcp.timestamps = timestamps;
             config.tcp.sack = sack;
             let net = Netstack::start_with(tap_lab(), config);
-            let (listener, addr) = kernel_listener();
-            let server = thread::spawn(move || -> io::Result<u64> {
-                let stream = kernel_accept(&listener);
-                let copied = io::copy(&mut &stream, &mut &stream)?;
-                stream.shutdown(Shutdown::Write)?;
-                Ok(copied)
-            });
+            let (server, addr) = kernel_echo_server();
             let stream = our_connect(&net, addr);
             let details = net.with_stack(|s, _| {
                 let rows = s.tcp().sockets();
@@ -260,18 +267,7 @@ fn each_tcp_option_on_and_off_against_the_kernel() {
             assert_eq!(d.timestamps, timestamps, "{what}: {d:?}");
             assert_eq!(d.sack, sack, "{what}: {d:?}");
             let data = random_bytes(BULK, 4);
-            let reader = {
-                let stream = stream.try_clone().unwrap();
-                thread::spawn(move || read_all(stream))
-            };
-            (&stream)
-                .write_all(&data)
-                .unwrap_or_else(|e| panic!("{what}: our write: {e}\n{}", context(&net)));
-            stream.shutdown(Shutdown::Write).unwrap();
-            let echoed = reader
-                .join()
-                .unwrap()
-                .unwrap_or_else(|e| panic!("{what}: our read: {e}\n{}", context(&net)));
+            let echoed = echo_through(&stream, &data, &what, &net);
             server.join().unwrap().expect("the kernel echo server");
             assert_same_bytes(&echoed, &data, &what, &net);
             drop(stream);

@@ -10,7 +10,7 @@
 //! sender's NewReno or SACK recovery; CUBIC sets the reduction (beta = 0.7, RFC 9438 4.6)
 //! and the growth between losses.
 
-use super::{initial_window, CongestionControl};
+use super::{cwnd_after_recovery, deflate_on_partial_ack, initial_window, CongestionControl};
 use crate::time::{Duration, Instant};
 
 /// RFC 9438 4.1: C, the scaling constant, in segments per second cubed.
@@ -178,17 +178,12 @@ impl CongestionControl for Cubic {
     }
 
     fn on_partial_ack(&mut self, acked: usize, mss: usize) {
-        // RFC 6582 3.2 step 5, as NewReno.
-        let mut cwnd = self.cwnd.saturating_sub(acked);
-        if acked >= mss {
-            cwnd = cwnd.saturating_add(mss);
-        }
-        self.cwnd = cwnd.max(mss);
+        self.cwnd = deflate_on_partial_ack(self.cwnd, acked, mss);
     }
 
     fn on_exit_recovery(&mut self, flight_size: usize, mss: usize) {
-        // RFC 6582 3.2 step 6; the epoch starts with the next ACK.
-        self.cwnd = self.ssthresh.min(flight_size.max(mss).saturating_add(mss));
+        self.cwnd = cwnd_after_recovery(self.ssthresh, flight_size, mss);
+        // The epoch starts with the next ACK.
         self.epoch = None;
     }
 

@@ -167,6 +167,26 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     }
 }
 
+/// RFC 6582 3.2 step 5: cwnd after a partial acknowledgment of `acked` bytes during
+/// NewReno fast recovery: deflated by the new data acknowledged, plus one SMSS if at
+/// least one was. The floor of one SMSS is not in the RFC: recovery starts at three
+/// segments above ssthresh and partial ACKs cover at most the flight, so it only keeps a
+/// confused caller from stalling the connection with a zero window.
+pub(crate) fn deflate_on_partial_ack(cwnd: usize, acked: usize, mss: usize) -> usize {
+    let mut cwnd = cwnd.saturating_sub(acked);
+    if acked >= mss {
+        cwnd = cwnd.saturating_add(mss);
+    }
+    cwnd.max(mss)
+}
+
+/// RFC 6582 3.2 step 6, option (1): cwnd when a full acknowledgment ends recovery,
+/// min(ssthresh, max(FlightSize, SMSS) + SMSS), which avoids a burst when little data is
+/// left outstanding.
+pub(crate) fn cwnd_after_recovery(ssthresh: usize, flight_size: usize, mss: usize) -> usize {
+    ssthresh.min(flight_size.max(mss).saturating_add(mss))
+}
+
 /// Bytes below which RFC 6928's initial window never goes (for MSS values of 1460 and
 /// less, ten segments fit).
 const IW_BYTES: usize = 14_600;

@@ -3,7 +3,7 @@
 //! The window arithmetic only; the sender keeps the duplicate-ACK count and the
 //! `recover` point (see the [module docs](super)).
 
-use super::{initial_window, CongestionControl};
+use super::{cwnd_after_recovery, deflate_on_partial_ack, initial_window, CongestionControl};
 use crate::time::{Duration, Instant};
 
 /// RFC 3465 (2.2): during slow start, one ACK may grow cwnd by at most L = 2*SMSS
@@ -118,22 +118,11 @@ impl CongestionControl for NewReno {
     }
 
     fn on_partial_ack(&mut self, acked: usize, mss: usize) {
-        // RFC 6582 3.2 step 5: deflate cwnd by the amount of new data acknowledged ...
-        let mut cwnd = self.cwnd.saturating_sub(acked);
-        // ... and if at least one SMSS was acknowledged, add back SMSS bytes.
-        if acked >= mss {
-            cwnd = cwnd.saturating_add(mss);
-        }
-        // Not in the RFC: cwnd in recovery starts at ssthresh + 3*SMSS and partial ACKs
-        // cover at most the flight, so this floor only guards against a confused caller
-        // stalling the connection with a zero window.
-        self.cwnd = cwnd.max(mss);
+        self.cwnd = deflate_on_partial_ack(self.cwnd, acked, mss);
     }
 
     fn on_exit_recovery(&mut self, flight_size: usize, mss: usize) {
-        // RFC 6582 3.2 step 6, option (1): cwnd = min(ssthresh, max(FlightSize, SMSS) +
-        // SMSS), which avoids a burst when little data is left outstanding.
-        self.cwnd = self.ssthresh.min(flight_size.max(mss).saturating_add(mss));
+        self.cwnd = cwnd_after_recovery(self.ssthresh, flight_size, mss);
         self.bytes_acked = 0;
     }
 
