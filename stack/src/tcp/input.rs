@@ -90,26 +90,9 @@ impl Connection {
             ts.update(now, val, seg.seq);
         }
 
-        // Second: RST (RFC 5961 3.2). Only an exact RCV.NXT match resets; any other
-        // in-window RST draws a challenge ACK.
+        // Second: RST.
         if seg.flags.has(Flags::RST) {
-            if seg.seq != self.rcv_nxt {
-                out.challenge_ack = true;
-                return out;
-            }
-            match self.state {
-                // RFC 9293 3.10.7.4, second: a passive open goes quietly (its listener
-                // stays); an active one (simultaneous open) was refused.
-                State::SynReceived if self.passive => self.set_state(State::Closed),
-                State::SynReceived => self.fail(TcpError::ConnectionRefused),
-                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
-                    self.fail(TcpError::ConnectionReset)
-                }
-                _ => {
-                    self.timers.clear();
-                    self.set_state(State::Closed);
-                }
-            }
+            out.challenge_ack = !self.on_reset(seg);
             return out;
         }
 
@@ -163,6 +146,28 @@ impl Connection {
         }
         self.take_fin(now);
         out
+    }
+
+    /// RFC 9293 3.10.7.4, second, with RFC 5961 3.2: only a RST at exactly RCV.NXT
+    /// resets; any other in-window RST asks for a challenge ACK (returns false).
+    fn on_reset(&mut self, seg: &TcpRepr) -> bool {
+        if seg.seq != self.rcv_nxt {
+            return false;
+        }
+        match self.state {
+            // A passive open goes quietly (its listener stays); an active one
+            // (simultaneous open) was refused.
+            State::SynReceived if self.passive => self.set_state(State::Closed),
+            State::SynReceived => self.fail(TcpError::ConnectionRefused),
+            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                self.fail(TcpError::ConnectionReset)
+            }
+            _ => {
+                self.timers.clear();
+                self.set_state(State::Closed);
+            }
+        }
+        true
     }
 
     /// RFC 9293 3.10.7.4, first check, the four cases: does a segment of `seg_len` units
