@@ -13,9 +13,13 @@
 //!
 //! This is the seam the BSD-style socket facade (`UdpSocket`, `TcpStream`) is built on:
 //! a blocking `recv` is a `wait_until` on "the socket has data", a `send` a `with_stack`.
+//!
+//! Servers with many connections use the readiness API instead ([`Poll`], in
+//! `readiness.rs`): one thread waits for events on any number of sockets at once.
 
 mod clock;
 mod event_loop;
+mod readiness;
 
 use std::any::Any;
 use std::fmt;
@@ -30,6 +34,7 @@ use netstack_core::{SocketHandle, Stack};
 use netstack_drivers::{Device, LinkDrops, Waker};
 
 pub use clock::Clock;
+pub use readiness::{Event, Events, Interest, Poll, Token};
 
 /// A running event loop that owns a stack and a device. Dropping it stops the loop.
 pub struct Runtime {
@@ -68,6 +73,9 @@ struct Shared {
     stack: Mutex<Stack>,
     /// Notified after every loop round, and when the loop ends.
     changed: Condvar,
+    /// Every socket registered in a readiness set ([`Poll`]). Locked only with `stack`
+    /// locked, after it.
+    registry: Mutex<readiness::Registry>,
     /// Waiters on one socket sleep on the bucket its slot hashes to, and are woken only
     /// when the stack reports that socket touched (as epoll wakes only ready fds), so a
     /// thousand blocked connections do not all wake for every frame.
@@ -95,6 +103,7 @@ impl Runtime {
         let shared = Arc::new(Shared {
             stack: Mutex::new(stack),
             changed: Condvar::new(),
+            registry: Mutex::new(readiness::Registry::default()),
             buckets: (0..BUCKETS).map(|_| Condvar::new()).collect(),
             waker: Waker::new()?,
             stop: AtomicBool::new(false),
@@ -307,10 +316,13 @@ impl Shared {
         &self.buckets[socket.slot() as usize % BUCKETS]
     }
 
-    /// Wakes the waiters of every socket the stack touched since it was last asked.
-    /// Called with the stack locked; `scratch` is reused to avoid allocating.
+    /// Wakes the waiters of every socket the stack touched since it was last asked, and
+    /// queues the events of those registered in readiness sets. Called with the stack
+    /// locked; `scratch` is reused to avoid allocating.
     fn wake_touched(&self, stack: &mut Stack, scratch: &mut Vec<SocketHandle>) {
-        if stack.take_touched(scratch) {
+        let all = stack.take_touched(scratch);
+        lock(&self.registry).dispatch(stack, scratch, all);
+        if all {
             self.buckets.iter().for_each(Condvar::notify_all);
             return;
         }
@@ -323,7 +335,9 @@ impl Shared {
     fn finish(&self) {
         self.finished.store(true, Ordering::Release);
         // Under the lock, so that a waiter between its check and its wait cannot miss it.
-        drop(self.lock_stack());
+        let stack = self.lock_stack();
+        lock(&self.registry).wake_all();
+        drop(stack);
         self.changed.notify_all();
         self.buckets.iter().for_each(Condvar::notify_all);
     }
