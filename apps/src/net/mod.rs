@@ -16,6 +16,7 @@ mod options;
 mod tcp;
 mod udp;
 
+pub(crate) use tcp::tcp_io;
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 

@@ -1,16 +1,13 @@
 //! Character generator (RFC 864) over TCP: once a client connects, the server sends
 //! lines of printable ASCII until the client goes away; whatever the client sends is
-//! thrown away. One thread per connection, written as any `std::net` server would be.
+//! thrown away. A small state machine on the event-driven [`server`](super::server).
 
-use std::io::{self, Read, Write};
-use std::net::Shutdown;
-use std::thread;
+use std::io;
+use std::sync::OnceLock;
 
-use log::{debug, warn};
-
+use super::server::{self, Context, Next, Session};
 use super::Service;
-use crate::net::{TcpListener, TcpStream};
-use crate::runtime::Handle;
+use crate::runtime::{Handle, Interest};
 
 /// The character generator port, RFC 864.
 pub const PORT: u16 = 19;
@@ -36,67 +33,45 @@ pub fn chargen_line(k: u64) -> [u8; LINE_CHARS + 2] {
     line
 }
 
-/// Listens on `port` and serves each connection on a thread of its own until the
-/// runtime stops.
+/// Listens on `port` and serves every connection from one thread until the runtime
+/// stops.
 pub fn start(net: &Handle, port: u16) -> io::Result<Service> {
-    let listener = TcpListener::bind(net, ("0.0.0.0", port))?;
-    let thread = thread::Builder::new()
-        .name(format!("chargen-{port}"))
-        .spawn(move || loop {
-            match listener.accept() {
-                Ok((stream, peer)) => {
-                    debug!("chargen: connection from {peer}");
-                    let spawned = thread::Builder::new()
-                        .name(format!("chargen-{peer}"))
-                        .spawn(move || match serve(stream) {
-                            Ok(()) => debug!("chargen {peer}: the client closed"),
-                            Err(e) => debug!("chargen {peer}: {e}"),
-                        });
-                    if let Err(e) = spawned {
-                        warn!("chargen: cannot start a thread for {peer}: {e}");
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return, // stack stopped
-                Err(e) => warn!("chargen: accept: {e}"),
-            }
-        })?;
-    Ok(Service {
-        name: format!("chargen on port {port}"),
-        thread,
-    })
+    server::start(net, port, "chargen", |_, _, _| Chargen { offset: 0 })
 }
 
-/// Sends lines until the client closes: its FIN ends the session cleanly (we close too),
-/// a reset ends it with the write's error.
-fn serve(mut stream: TcpStream) -> io::Result<()> {
-    // After 95 lines the pattern starts over, so one period is all there is to send.
-    let period: Vec<u8> = (0..RING as u64).flat_map(chargen_line).collect();
-    let mut discard = [0u8; 4096];
-    loop {
-        stream.write_all(&period)?;
-        // RFC 864: "Data received is thrown away". A look without waiting also tells
-        // us when the client has closed its side.
-        if client_finished(&mut stream, &mut discard)? {
-            stream.shutdown(Shutdown::Write)?;
-            return Ok(());
+/// After 95 lines the pattern starts over, so one period is all there is to send.
+fn period() -> &'static [u8] {
+    static PERIOD: OnceLock<Vec<u8>> = OnceLock::new();
+    PERIOD.get_or_init(|| (0..RING as u64).flat_map(chargen_line).collect())
+}
+
+/// One chargen connection: where in the period the next byte comes from.
+pub struct Chargen {
+    offset: usize,
+}
+
+impl Session for Chargen {
+    /// Fills the send buffer with lines, drops what the client sent, and ends at the
+    /// client's FIN (we close too) or a reset.
+    fn drive(&mut self, cx: &mut Context<'_>) -> Next {
+        // RFC 864: "Data received is thrown away". Reading also tells us when the
+        // client has closed its side.
+        loop {
+            match cx.recv_scratch() {
+                Ok(None) => break,
+                Ok(Some(0)) | Err(_) => return Next::Close,
+                Ok(Some(_)) => {}
+            }
+        }
+        let period = period();
+        loop {
+            match cx.send(&period[self.offset..]) {
+                Ok(0) => return Next::wait(Interest::READABLE | Interest::WRITABLE),
+                Ok(n) => self.offset = (self.offset + n) % period.len(),
+                Err(_) => return Next::Close,
+            }
         }
     }
-}
-
-/// Reads and drops whatever the client sent, without waiting; true at its FIN.
-fn client_finished(stream: &mut TcpStream, discard: &mut [u8]) -> io::Result<bool> {
-    stream.set_nonblocking(true)?;
-    let result = loop {
-        match stream.read(discard) {
-            Ok(0) => break Ok(true),
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
-        }
-    };
-    stream.set_nonblocking(false)?;
-    result
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
-//! The services `netstack serve` runs, each written against the socket facade exactly as
-//! an ordinary `std::net` program would be, each on its own thread.
+//! The services `netstack serve` runs. Each has one thread that serves all of its
+//! connections: the TCP services are small state machines on the event-driven
+//! [`server`] (readiness events from the runtime's `Poll`), UDP echo waits on a `Poll`
+//! of its own. (The blocking `std::net`-shaped facade in `crate::net` stays for simple
+//! programs, such as the `echo` and `http-get` commands.)
 
 pub mod chargen;
 pub mod http;
+pub mod server;
 pub mod tcp_echo;
 pub mod udp_echo;
 

@@ -31,31 +31,57 @@ enum State {
 /// The body of the request whose head was just read from the connection.
 pub struct Body<'c, S> {
     conn: &'c mut Conn<S>,
+    progress: Progress,
+}
+
+/// How far a body has been read: kept between events, so that reading can stop when
+/// nothing more has arrived (`WouldBlock`) and carry on with [`Body::resume`]. A read
+/// that fails with `WouldBlock` leaves it unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
     state: State,
     /// `Expect: 100-continue` and no 100 sent yet: it goes out at the first read.
     send_continue: bool,
 }
 
-impl<'c, S: Read + Write> Body<'c, S> {
-    /// The body framed as `framing`; with `expect_continue`, the interim 100 (Continue)
-    /// response (RFC 9110 section 15.2.1) is sent when the body is first read.
-    pub fn new(conn: &'c mut Conn<S>, framing: Framing, expect_continue: bool) -> Self {
+impl Progress {
+    /// A body framed as `framing` with nothing read yet; with `expect_continue`, the
+    /// interim 100 (Continue) response (RFC 9110 section 15.2.1) is sent when the body
+    /// is first read.
+    pub fn new(framing: Framing, expect_continue: bool) -> Progress {
         let state = match framing {
             Framing::None | Framing::Length(0) => State::Done,
             Framing::Length(n) => State::Length(n),
             Framing::Chunked => State::ChunkSize,
         };
-        Body {
-            conn,
+        Progress {
             send_continue: expect_continue && state != State::Done,
             state,
         }
+    }
+}
+
+impl<'c, S: Read + Write> Body<'c, S> {
+    /// The body framed as `framing`; see [`Progress::new`] for `expect_continue`.
+    #[cfg(test)]
+    pub fn new(conn: &'c mut Conn<S>, framing: Framing, expect_continue: bool) -> Self {
+        Body::resume(conn, Progress::new(framing, expect_continue))
+    }
+
+    /// Carries on reading a body from where `progress` says it stopped.
+    pub fn resume(conn: &'c mut Conn<S>, progress: Progress) -> Self {
+        Body { conn, progress }
+    }
+
+    /// How far the body has been read, to resume later.
+    pub fn progress(&self) -> Progress {
+        self.progress
     }
 
     /// True once the whole body, trailers included, has been read.
     #[cfg(test)]
     pub fn is_done(&self) -> bool {
-        self.state == State::Done
+        self.progress.state == State::Done
     }
 
     /// Reads the next chunk-size line (RFC 9112 section 7.1: hex size, optional
@@ -140,16 +166,16 @@ impl<S: Read + Write> Read for Body<'_, S> {
         if out.is_empty() {
             return Ok(0);
         }
-        if self.send_continue {
-            self.send_continue = false;
+        if self.progress.send_continue {
+            self.progress.send_continue = false;
             self.conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         }
         loop {
-            self.state = match self.state {
+            self.progress.state = match self.progress.state {
                 State::Done => return Ok(0),
                 State::Length(left) => {
                     let n = self.data(out, left)?;
-                    self.state = if n == left {
+                    self.progress.state = if n == left {
                         State::Done
                     } else {
                         State::Length(left - n)
@@ -158,7 +184,7 @@ impl<S: Read + Write> Read for Body<'_, S> {
                 }
                 State::ChunkData(left) => {
                     let n = self.data(out, left)?;
-                    self.state = if n == left {
+                    self.progress.state = if n == left {
                         State::ChunkEnd
                     } else {
                         State::ChunkData(left - n)

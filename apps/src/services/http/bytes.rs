@@ -2,11 +2,7 @@
 //! byte i being i mod 251 (a prime, so the pattern does not line up with any buffer,
 //! segment or page size), streamed from one shared buffer.
 
-use std::io::{self, Read, Write};
 use std::sync::OnceLock;
-
-use super::conn::Conn;
-use super::response::{self, Head, Persist, Status};
 
 /// The largest N served: 10^12 bytes (a terabyte); more is a 400.
 pub const MAX_BYTES: u64 = 1_000_000_000_000;
@@ -15,7 +11,7 @@ pub const MAX_BYTES: u64 = 1_000_000_000_000;
 const PERIOD: usize = 251;
 
 /// Bytes handed to the connection per write.
-const CHUNK: usize = 64 * 1024;
+pub const CHUNK: usize = 64 * 1024;
 
 /// Byte `i` of the pattern.
 pub fn pattern_byte(i: u64) -> u8 {
@@ -33,7 +29,7 @@ fn pattern() -> &'static [u8] {
 ///
 /// # Panics
 /// If `len` is over [`CHUNK`] (a caller bug).
-fn slice(offset: u64, len: usize) -> &'static [u8] {
+pub fn slice(offset: u64, len: usize) -> &'static [u8] {
     assert!(len <= CHUNK, "pattern slices are at most one chunk");
     let start = (offset % PERIOD as u64) as usize;
     &pattern()[start..start + len]
@@ -47,44 +43,52 @@ pub fn parse_count(segment: &str) -> Option<u64> {
     segment.parse().ok().filter(|&n| n <= MAX_BYTES)
 }
 
-/// Answers `GET /bytes/<segment>` (or HEAD): the pattern, or 400 for a bad count.
-pub fn serve<S: Read + Write>(
-    conn: &mut Conn<S>,
-    segment: &str,
-    persist: Persist,
-    head_only: bool,
-) -> io::Result<()> {
-    let Some(count) = parse_count(segment) else {
-        return response::send_status(conn, Status::BadRequest, persist, None, head_only);
-    };
-    let head = Head {
-        status: Status::Ok,
-        content_type: "application/octet-stream",
-        content_length: count,
-        persist,
-        allow: None,
-    };
-    conn.write_all(&head.encode())?;
-    if head_only {
-        return Ok(());
-    }
-    stream_pattern(count, |chunk| conn.write_all(chunk))
-}
-
-/// Hands `count` bytes of the pattern to `write`, one chunk at a time.
-fn stream_pattern(count: u64, mut write: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
-    let mut sent = 0;
-    while sent < count {
-        let len = (count - sent).min(CHUNK as u64) as usize;
-        write(slice(sent, len))?;
-        sent += len as u64;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{self, Read, Write};
+
+    use super::super::conn::Conn;
+    use super::super::response::{self, Head, Persist, Status};
+
+    /// Answers `GET /bytes/<segment>` (or HEAD) on a blocking connection: the pattern, or
+    /// 400 for a bad count, as the session does without blocking.
+    pub fn serve<S: Read + Write>(
+        conn: &mut Conn<S>,
+        segment: &str,
+        persist: Persist,
+        head_only: bool,
+    ) -> io::Result<()> {
+        let Some(count) = parse_count(segment) else {
+            return response::send_status(conn, Status::BadRequest, persist, None, head_only);
+        };
+        let head = Head {
+            status: Status::Ok,
+            content_type: "application/octet-stream",
+            content_length: count,
+            persist,
+            allow: None,
+        };
+        conn.write_all(&head.encode())?;
+        if head_only {
+            return Ok(());
+        }
+        stream_pattern(count, |chunk| conn.write_all(chunk))
+    }
+
+    /// Hands `count` bytes of the pattern to `write`, one chunk at a time.
+    fn stream_pattern(
+        count: u64,
+        mut write: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut sent = 0;
+        while sent < count {
+            let len = (count - sent).min(CHUNK as u64) as usize;
+            write(slice(sent, len))?;
+            sent += len as u64;
+        }
+        Ok(())
+    }
 
     #[test]
     fn the_pattern_continues_across_chunk_boundaries() {

@@ -1,16 +1,28 @@
 //! One connection's byte stream with a read buffer: request heads are parsed in place
 //! from the buffer, and bytes read past a head (the body, or a pipelined request) stay
 //! there for whoever reads next.
+//!
+//! The buffer outlives the stream it is used with: the event-driven service keeps a
+//! connection's [`Held`] bytes between events and wraps them around the socket for the
+//! length of one event ([`Conn::resume`], [`Conn::suspend`]). It is allocated when
+//! first filled and freed when emptied, so an idle connection holds no buffer.
 
 use std::io::{self, Read, Write};
 
 /// Bytes the read buffer holds: room for a head at its size limit and then some.
 const BUFFER: usize = 16 * 1024;
 
-/// A stream (a `&TcpStream` in the service, an in-memory one in unit tests) and the
-/// bytes read from it that nobody has consumed yet.
+/// A stream (the socket for one event in the service, an in-memory one in unit tests)
+/// and the bytes read from it that nobody has consumed yet.
 pub struct Conn<S> {
     stream: S,
+    held: Held,
+}
+
+/// The bytes read from a connection and not consumed yet, kept between events.
+#[derive(Default)]
+pub struct Held {
+    /// Empty while nothing is held; [`BUFFER`] bytes otherwise.
     buf: Box<[u8]>,
     /// `buf[start..end]` is read and not yet consumed.
     start: usize,
@@ -19,18 +31,28 @@ pub struct Conn<S> {
 
 impl<S: Read + Write> Conn<S> {
     /// Wraps `stream` with an empty buffer.
+    #[cfg(test)]
     pub fn new(stream: S) -> Conn<S> {
-        Conn {
-            stream,
-            buf: vec![0; BUFFER].into_boxed_slice(),
-            start: 0,
-            end: 0,
+        Conn::resume(stream, Held::default())
+    }
+
+    /// Wraps `stream` around bytes held from earlier reads.
+    pub fn resume(stream: S, held: Held) -> Conn<S> {
+        Conn { stream, held }
+    }
+
+    /// Gives back the held bytes (the buffer freed if there are none) and drops the
+    /// stream.
+    pub fn suspend(mut self) -> Held {
+        if self.held.start == self.held.end {
+            self.held = Held::default();
         }
+        self.held
     }
 
     /// The bytes read and not consumed yet.
     pub fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+        &self.held.buf[self.held.start..self.held.end]
     }
 
     /// Marks the first `n` buffered bytes as used.
@@ -38,14 +60,15 @@ impl<S: Read + Write> Conn<S> {
     /// # Panics
     /// If fewer than `n` bytes are buffered (a caller bug).
     pub fn consume(&mut self, n: usize) {
+        let held = &mut self.held;
         assert!(
-            n <= self.end - self.start,
+            n <= held.end - held.start,
             "consumed more than was buffered"
         );
-        self.start += n;
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
+        held.start += n;
+        if held.start == held.end {
+            held.start = 0;
+            held.end = 0;
         }
     }
 
@@ -53,19 +76,23 @@ impl<S: Read + Write> Conn<S> {
     /// stream). Fails with `OutOfMemory` if the buffer is full; callers bound what they
     /// let accumulate well below its size.
     pub fn fill(&mut self) -> io::Result<usize> {
-        if self.end == self.buf.len() {
-            if self.start == 0 {
+        let held = &mut self.held;
+        if held.buf.is_empty() {
+            held.buf = vec![0; BUFFER].into_boxed_slice();
+        }
+        if held.end == held.buf.len() {
+            if held.start == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::OutOfMemory,
                     "connection read buffer full",
                 ));
             }
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+            held.buf.copy_within(held.start..held.end, 0);
+            held.end -= held.start;
+            held.start = 0;
         }
-        let n = retry(|| self.stream.read(&mut self.buf[self.end..]))?;
-        self.end += n;
+        let n = retry(|| self.stream.read(&mut held.buf[held.end..]))?;
+        held.end += n;
         Ok(n)
     }
 
@@ -88,6 +115,18 @@ impl<S: Read + Write> Conn<S> {
     /// Writes all of `data` to the stream.
     pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.stream.write_all(data)
+    }
+}
+
+/// Writes go straight to the stream, so responses can be written through the
+/// connection.
+impl<S: Read + Write> Write for Conn<S> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.stream.write(data)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
     }
 }
 

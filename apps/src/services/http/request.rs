@@ -3,8 +3,10 @@
 //! version, how the body is framed (section 6), and whether the connection persists
 //! (section 9.3).
 
+#[cfg(test)]
 use std::io::{self, Read, Write};
 
+#[cfg(test)]
 use super::conn::Conn;
 use super::response::Status;
 
@@ -64,7 +66,37 @@ impl Request {
     }
 }
 
+/// Looks for a complete request head at the start of `buffered`, without reading.
+/// `Ok(Some((len, request)))`: the head is the first `len` bytes. `Ok(None)`: it is not
+/// complete yet, read more. `Err(status)`: reject the request with `status`, then close
+/// (a malformed head, or none within [`MAX_HEAD`] bytes).
+pub fn try_head(buffered: &[u8]) -> Result<Option<(usize, Request)>, Status> {
+    let mut from = 0;
+    while let Some(end) = find_head_end(buffered, from) {
+        if end > MAX_HEAD {
+            return Err(too_large(buffered));
+        }
+        if let Some(found) = parse(&buffered[..end])? {
+            return Ok(Some(found));
+        }
+        // Only empty lines so far (RFC 9112 section 2.2 lets a server skip them before
+        // a request line): look further. `end - 1` is past the LF found.
+        from = end - 1;
+    }
+    if buffered.len() >= MAX_HEAD {
+        return Err(too_large(buffered));
+    }
+    Ok(None)
+}
+
+/// Whether `buffered` holds nothing but the empty lines a client may send between
+/// requests: a connection ending here ends quietly.
+pub fn nothing_yet(buffered: &[u8]) -> bool {
+    buffered.iter().all(|b| matches!(b, b'\r' | b'\n'))
+}
+
 /// Why no request came.
+#[cfg(test)]
 #[derive(Debug)]
 pub enum HeadError {
     /// The head is unacceptable: answer with this status, then close.
@@ -73,48 +105,31 @@ pub enum HeadError {
     Io(io::Error),
 }
 
-/// Reads the next request head from `conn` and consumes it, leaving any body bytes
-/// buffered. `Ok(None)` when the client closed or went idle (the read timed out) before
-/// sending anything: the connection ends quietly.
+/// Reads the next request head from a blocking `conn` and consumes it, leaving any body
+/// bytes buffered: the unit tests drive [`try_head`] with it. `Ok(None)` when the client
+/// closed or went idle (the read timed out) before sending anything.
+#[cfg(test)]
 pub fn read_head<S: Read + Write>(conn: &mut Conn<S>) -> Result<Option<Request>, HeadError> {
-    // How much of the buffer has been searched for the end of the head, so that each
-    // byte is searched about once however the head arrives.
-    let mut searched: usize = 0;
     loop {
-        let buffered = conn.buffered();
-        // The end of the head may straddle reads: look again at the last two bytes.
-        let mut from = searched.saturating_sub(2);
-        while let Some(end) = find_head_end(buffered, from) {
-            if end > MAX_HEAD {
-                return Err(HeadError::Reject(too_large(buffered)));
-            }
-            if let Some((len, request)) = parse(&buffered[..end]).map_err(HeadError::Reject)? {
-                conn.consume(len);
-                return Ok(Some(request));
-            }
-            // Only empty lines so far (RFC 9112 section 2.2 lets a server skip them
-            // before a request line): look further. `end - 1` is past the LF found.
-            from = end - 1;
+        if let Some((len, request)) = try_head(conn.buffered()).map_err(HeadError::Reject)? {
+            conn.consume(len);
+            return Ok(Some(request));
         }
-        if buffered.len() >= MAX_HEAD {
-            return Err(HeadError::Reject(too_large(buffered)));
-        }
-        searched = buffered.len();
         let result = conn.fill();
-        let nothing_yet = || conn.buffered().iter().all(|b| matches!(b, b'\r' | b'\n'));
         match result {
-            Ok(0) if nothing_yet() => return Ok(None),
+            Ok(0) if nothing_yet(conn.buffered()) => return Ok(None),
             // The client closed in the middle of a head.
             Ok(0) => return Err(HeadError::Reject(Status::BadRequest)),
             Ok(_) => {}
             // The idle timeout between requests.
-            Err(e) if is_timeout(&e) && nothing_yet() => return Ok(None),
+            Err(e) if is_timeout(&e) && nothing_yet(conn.buffered()) => return Ok(None),
             Err(e) => return Err(HeadError::Io(e)),
         }
     }
 }
 
 /// An expired read timeout: `WouldBlock` from the facade (as std on Linux), or `TimedOut`.
+#[cfg(test)]
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),

@@ -3,10 +3,8 @@
 //! client always knows where it ends, even on a connection we close.
 
 use std::fmt::Write as _;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use super::conn::Conn;
 
 /// The status codes the service answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,8 +115,8 @@ impl Head<'_> {
 
 /// Sends a response with a body held in memory, head and body in one write (one
 /// segment for small responses); for HEAD (`head_only`) the body is left out.
-pub fn send<S: Read + Write>(
-    conn: &mut Conn<S>,
+pub fn send(
+    conn: &mut impl Write,
     head: &Head<'_>,
     body: &[u8],
     head_only: bool,
@@ -132,8 +130,8 @@ pub fn send<S: Read + Write>(
 }
 
 /// Sends `status` with a one-line text/plain body saying what it is, e.g. "404 Not Found".
-pub fn send_status<S: Read + Write>(
-    conn: &mut Conn<S>,
+pub fn send_status(
+    conn: &mut impl Write,
     status: Status,
     persist: Persist,
     allow: Option<&str>,

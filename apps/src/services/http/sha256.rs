@@ -1,67 +1,10 @@
 //! `POST /sha256`: the SHA-256 of the request body, in lowercase hex and a newline. The
-//! body is hashed as it streams in, so its size is not limited.
-
-use std::io::{self, Read, Write};
-
-use sha2::{Digest, Sha256};
-
-use super::body::Body;
-use super::conn::Conn;
-use super::request::{Framing, Request};
-use super::response::{self, Head, Persist, Status};
-
-/// Bytes read from the body at a time.
-const CHUNK: usize = 64 * 1024;
-
-/// Answers the POST. Returns whether the connection can carry another request: not
-/// after a malformed or truncated body, nor when `persist` says close.
-pub fn serve<S: Read + Write>(
-    conn: &mut Conn<S>,
-    request: &Request,
-    persist: Persist,
-) -> io::Result<bool> {
-    if request.framing == Framing::None {
-        // RFC 9110 section 15.5.12: we want the length (or chunked) up front.
-        response::send_status(conn, Status::LengthRequired, persist, None, false)?;
-        return Ok(persist != Persist::Close);
-    }
-    let mut body = Body::new(conn, request.framing, request.expect_continue);
-    let digest = match hash(&mut body) {
-        Ok(digest) => digest,
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-            response::send_status(conn, Status::BadRequest, Persist::Close, None, false)?;
-            return Ok(false);
-        }
-        Err(e) => return Err(e),
-    };
-    let text = format!("{}\n", hex(&digest));
-    let head = Head {
-        status: Status::Ok,
-        content_type: "text/plain; charset=utf-8",
-        content_length: text.len() as u64,
-        persist,
-        allow: None,
-    };
-    response::send(conn, &head, text.as_bytes(), false)?;
-    Ok(persist != Persist::Close)
-}
-
-/// The SHA-256 of everything `body` yields.
-fn hash(body: &mut impl Read) -> io::Result<[u8; 32]> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        match body.read(&mut buf) {
-            Ok(0) => return Ok(hasher.finalize().into()),
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
+//! body is hashed as it streams in (in the session, `session.rs`), so its size is not
+//! limited. The tests here run a blocking version of the route over an in-memory
+//! stream, to check body decoding and the answers.
 
 /// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     bytes
         .iter()
@@ -73,7 +16,66 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::conn::testing::Scripted;
+    use std::io::{self, Read, Write};
+
+    use sha2::{Digest, Sha256};
+
+    use super::super::body::Body;
+    use super::super::conn::Conn;
+    use super::super::request::{Framing, Request};
+    use super::super::response::{self, Head, Persist, Status};
     use super::*;
+
+    /// Bytes read from the body at a time.
+    const CHUNK: usize = 64 * 1024;
+
+    /// Answers the POST on a blocking connection, as the session does without blocking.
+    /// Returns whether the connection can carry another request: not
+    /// after a malformed or truncated body, nor when `persist` says close.
+    pub fn serve<S: Read + Write>(
+        conn: &mut Conn<S>,
+        request: &Request,
+        persist: Persist,
+    ) -> io::Result<bool> {
+        if request.framing == Framing::None {
+            // RFC 9110 section 15.5.12: we want the length (or chunked) up front.
+            response::send_status(conn, Status::LengthRequired, persist, None, false)?;
+            return Ok(persist != Persist::Close);
+        }
+        let mut body = Body::new(conn, request.framing, request.expect_continue);
+        let digest = match hash(&mut body) {
+            Ok(digest) => digest,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                response::send_status(conn, Status::BadRequest, Persist::Close, None, false)?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        let text = format!("{}\n", hex(&digest));
+        let head = Head {
+            status: Status::Ok,
+            content_type: "text/plain; charset=utf-8",
+            content_length: text.len() as u64,
+            persist,
+            allow: None,
+        };
+        response::send(conn, &head, text.as_bytes(), false)?;
+        Ok(persist != Persist::Close)
+    }
+
+    /// The SHA-256 of everything `body` yields.
+    fn hash(body: &mut impl Read) -> io::Result<[u8; 32]> {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match body.read(&mut buf) {
+                Ok(0) => return Ok(hasher.finalize().into()),
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
 
     /// The SHA-256 of "abc" (FIPS 180-2, appendix B.1).
     const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

@@ -6,7 +6,7 @@ use std::fmt::{self, Display, Write as _};
 use std::net::{SocketAddr, SocketAddrV4};
 
 use netstack_core::arp::EntryInfo;
-use netstack_core::{Config, Counters, TcpSocketInfo, TcpState, UdpSocketInfo};
+use netstack_core::{Config, Counters, Stack, TcpSocketInfo, TcpState, UdpSocketInfo};
 use netstack_drivers::device::LinkDrops;
 
 use crate::runtime::Handle;
@@ -26,20 +26,19 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Copies the state of the stack behind `net`.
-    pub fn take(net: &Handle) -> Snapshot {
-        let link = net.link_drops();
-        net.with_stack(|stack, now| Snapshot {
+    /// Copies the state of `stack`, locked by the caller, which runs on `net`.
+    pub fn of(stack: &mut Stack, now: netstack_core::Instant, net: &Handle) -> Snapshot {
+        Snapshot {
             device: net.device_name().to_string(),
             now,
             config: stack.config().clone(),
             counters: stack.counters().clone(),
-            link,
+            link: net.link_drops(),
             arp: stack.arp_entries(),
             tcp: stack.tcp().sockets(),
             time_wait: stack.tcp().time_wait(),
             udp: stack.udp().sockets(),
-        })
+        }
     }
 }
 
