@@ -231,6 +231,8 @@ impl Udp {
             from: remote,
             data: data.to_vec(),
         });
+        // Now readable: a runtime wakes whoever waits on it (Stack::take_touched).
+        self.touched.touch(h);
         self.counters.datagrams_received += 1;
         Ok(())
     }
