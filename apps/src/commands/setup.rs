@@ -36,7 +36,18 @@ pub fn config(net: &NetOptions) -> Result<Config, CliError> {
 /// Opens `--iface` with `--driver`, validates the configuration, and starts a runtime on
 /// it with `seed`. The stack's MTU is the interface's.
 pub fn start(net: &NetOptions, seed: u64) -> Result<Runtime, CliError> {
+    start_with(net, seed, |_| {})
+}
+
+/// Like [`start`], with `adjust` changing the configuration first (`serve` raises the
+/// socket table's bound).
+pub fn start_with(
+    net: &NetOptions,
+    seed: u64,
+    adjust: impl FnOnce(&mut Config),
+) -> Result<Runtime, CliError> {
     let mut config = config(net)?;
+    adjust(&mut config);
     let device = open_device(net)?;
     config.mtu = u16::try_from(device.mtu().min(MAX_STACK_MTU)).unwrap_or(1500);
     let stack = Stack::new(config, seed)
