@@ -15,13 +15,15 @@ use netstack_core::Config;
 /// Sockets `serve` holds at once, per protocol (`Config::max_sockets`; the library's
 /// default is 4,096): enough for 10,000 concurrent clients and then some.
 ///
-/// What the bound allows in memory: an established connection that has carried no data
-/// costs its state in the stack and its service, about 2.3 KiB in all
-/// (`apps/tests/serve_at_scale.rs` measures it), so 16,384 of them take some 37 MiB. Each connection's
-/// send and receive buffers (256 KiB each, `TcpConfig`) are allocated on first use and
-/// kept while it lives, so the worst case, every connection with both buffers in use,
-/// is 16,384 x 512 KiB = 8 GiB of address space; what is resident is what the peers
-/// have actually filled. UDP sockets are bounded the same way, each holding at most
+/// What the bound allows in memory: an idle established connection costs its state
+/// in the stack and its service, under 2 KiB in all (`apps/tests/serve_at_scale.rs`
+/// measures it), so 16,384 of them take some 32 MiB. Buffers come on top only while
+/// data is in flight: a connection's send and receive buffers (at most 4 MiB each,
+/// `TcpConfig`) take memory as data is queued and give it back once it is acknowledged
+/// or read. So the table bounds the worst case too, every connection with both buffers
+/// full, at 16,384 x 8 MiB = 128 GiB, which only peers that send without reading, on
+/// every connection at once, could approach; lower `TcpConfig`'s buffers to bound it
+/// tighter. UDP sockets are bounded the same way, each holding at most
 /// `Config::udp_recv_buffer` (256 KiB) of datagrams.
 pub const MAX_SOCKETS: usize = 16_384;
 
