@@ -243,6 +243,8 @@ impl HttpSession {
                 }));
             }
             "/" => {
+                // Copied and rendered with the stack locked, as the whole round is: a
+                // few milliseconds with 10,000 sockets in the table.
                 let snapshot = status::Snapshot::of(cx.stack, cx.now, cx.net);
                 let page = status::render(&snapshot, self.peer, self.local);
                 let head = Head {
