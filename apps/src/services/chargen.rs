@@ -1,6 +1,6 @@
 //! Character generator (RFC 864) over TCP: once a client connects, the server sends
 //! lines of printable ASCII until the client goes away; whatever the client sends is
-//! thrown away. A small state machine on the event-driven [`server`](super::server).
+//! thrown away. A small state machine on the event-driven [`server`].
 
 use std::io;
 use std::sync::OnceLock;

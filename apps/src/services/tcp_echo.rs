@@ -1,5 +1,5 @@
 //! TCP echo (RFC 862) and discard (RFC 863), each a small state machine on the
-//! event-driven [`server`](super::server): one thread serves every connection.
+//! event-driven [`server`]: one thread serves every connection.
 
 use std::io;
 

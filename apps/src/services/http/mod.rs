@@ -1,6 +1,6 @@
 //! An HTTP/1.1 server (RFC 9110, RFC 9112) with persistent connections: one thread
 //! serves every connection, each a state machine (`session.rs`) on the event-driven
-//! [`server`](super::server).
+//! [`server`].
 //!
 //! | Request              | Response                                                  |
 //! |----------------------|-----------------------------------------------------------|
