@@ -36,7 +36,10 @@ pub fn chargen_line(k: u64) -> [u8; LINE_CHARS + 2] {
 /// Listens on `port` and serves every connection from one thread until the runtime
 /// stops.
 pub fn start(net: &Handle, port: u16) -> io::Result<Service> {
-    server::start(net, port, "chargen", |_, _, _| Chargen { offset: 0 })
+    server::start(net, port, "chargen", |_, _, _| Chargen {
+        offset: 0,
+        finishing: false,
+    })
 }
 
 /// After 95 lines the pattern starts over, so one period is all there is to send.
@@ -48,24 +51,38 @@ fn period() -> &'static [u8] {
 /// One chargen connection: where in the period the next byte comes from.
 pub struct Chargen {
     offset: usize,
+    /// The client's FIN came: finish the line under way, then close.
+    finishing: bool,
 }
 
 impl Session for Chargen {
-    /// Fills the send buffer with lines, drops what the client sent, and ends at the
-    /// client's FIN (we close too) or a reset.
+    /// Fills the send buffer with lines and drops what the client sent. At the client's
+    /// FIN it completes the line under way (the stream always ends with a whole line)
+    /// and closes too; a reset ends it at once.
     fn drive(&mut self, cx: &mut Context<'_>) -> Next {
         // RFC 864: "Data received is thrown away". Reading also tells us when the
         // client has closed its side.
-        loop {
+        while !self.finishing {
             match cx.recv_scratch() {
                 Ok(None) => break,
-                Ok(Some(0)) | Err(_) => return Next::Close,
+                Ok(Some(0)) => self.finishing = true,
                 Ok(Some(_)) => {}
+                Err(_) => return Next::Close,
             }
         }
         let period = period();
+        let line = LINE_CHARS + 2;
         loop {
-            match cx.send(&period[self.offset..]) {
+            let end = if self.finishing {
+                if self.offset % line == 0 {
+                    return Next::Close;
+                }
+                self.offset - self.offset % line + line
+            } else {
+                period.len()
+            };
+            match cx.send(&period[self.offset..end]) {
+                Ok(0) if self.finishing => return Next::wait(Interest::WRITABLE),
                 Ok(0) => return Next::wait(Interest::READABLE | Interest::WRITABLE),
                 Ok(n) => self.offset = (self.offset + n) % period.len(),
                 Err(_) => return Next::Close,
