@@ -73,8 +73,8 @@ struct Shared {
     stack: Mutex<Stack>,
     /// Notified after every loop round, and when the loop ends.
     changed: Condvar,
-    /// Every socket registered in a readiness set ([`Poll`]). Locked only with `stack`
-    /// locked, after it.
+    /// Every socket registered in a readiness set ([`Poll`]). Locked after `stack` when
+    /// both are held, never before.
     registry: Mutex<readiness::Registry>,
     /// Waiters on one socket sleep on the bucket its slot hashes to, and are woken only
     /// when the stack reports that socket touched (as epoll wakes only ready fds), so a

@@ -175,8 +175,9 @@ struct Pending {
     woken: bool,
 }
 
-/// Every registration on one runtime, keyed by socket. Locked only with the stack
-/// locked (lock order: stack, then registry, then a set's pending list).
+/// Every registration on one runtime, keyed by socket. Lock order: the stack, then the
+/// registry, then a set's pending list; the registry is never held while the stack's
+/// lock is taken (deregistering and dropping a set lock it alone).
 #[derive(Default)]
 pub(super) struct Registry {
     sockets: HashMap<SocketHandle, Registration>,
