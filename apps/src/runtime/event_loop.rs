@@ -4,13 +4,11 @@
 //!    deadline ([`Stack::poll_timeout`]) comes;
 //! 2. read every waiting frame, up to [`BATCH`], each stamped with the time it was read;
 //! 3. with the stack locked: [`Stack::receive`] each frame, [`Stack::handle_timeout`],
-//!    then take every frame it wants sent ([`Stack::transmit`]);
-//! 4. with the lock released, write those frames to the device;
-//! 5. tell the handles' waiters that the stack changed.
+//!    then [`Stack::transmit`] every frame it wants sent to the device;
+//! 4. tell the handles' waiters that the stack changed.
 //!
-//! Frames are read before the lock is taken and written after it is released, so other
-//! threads wait for the stack only while it computes, never while the device is read or
-//! written (a TAP write runs the kernel's whole receive path for the frame).
+//! Frames are read before the lock is taken, so other threads wait for the stack only
+//! while it computes, never while the device is read.
 
 use std::io;
 use std::os::unix::io::RawFd;
@@ -24,9 +22,6 @@ use super::{lock, RuntimeError, Shared};
 
 /// Frames read per round at most, so that a flood cannot starve timers and transmission.
 pub(super) const BATCH: usize = 64;
-
-/// Outgoing frame buffers kept for reuse: the stack's transmit queue holds at most 1024.
-const SPARE_BUFFERS: usize = 1024;
 
 /// Consecutive failed reads after which a device that keeps erroring is given up on
 /// rather than spun on.
@@ -45,10 +40,6 @@ pub(super) struct EventLoop<'a> {
     send_failures: u64,
     /// Sockets the round touched, reused every round.
     touched: Vec<netstack_core::SocketHandle>,
-    /// Frames taken from the stack this round, written once the lock is released.
-    outgoing: Vec<Vec<u8>>,
-    /// Spent outgoing buffers, reused so steady traffic allocates nothing.
-    spare: Vec<Vec<u8>>,
 }
 
 impl<'a> EventLoop<'a> {
@@ -63,8 +54,6 @@ impl<'a> EventLoop<'a> {
             read_failures: 0,
             send_failures: 0,
             touched: Vec::new(),
-            outgoing: Vec::new(),
-            spare: Vec::new(),
         }
     }
 
@@ -151,50 +140,38 @@ impl<'a> EventLoop<'a> {
             stack.receive(at, &buf[..len]);
         }
         stack.handle_timeout(self.shared.clock.now());
-        let (outgoing, spare) = (&mut self.outgoing, &mut self.spare);
+
+        let device = &mut self.device;
+        let failures = &mut self.send_failures;
+        let mut fatal = None;
         stack.transmit(|frame| {
-            let mut buf = spare.pop().unwrap_or_default();
-            buf.clear();
-            buf.extend_from_slice(frame);
-            outgoing.push(buf);
+            if fatal.is_some() {
+                return;
+            }
+            match device.send(frame) {
+                Ok(()) => {}
+                Err(err) if is_fatal(&err) => fatal = Some(err),
+                Err(err) => {
+                    // A refused frame (too long, say) is lost like any frame on a real
+                    // link; say so, but not a thousand times a second.
+                    *failures += 1;
+                    if failures.is_power_of_two() {
+                        log::warn!(
+                            "{}: send failed ({} so far): {err}",
+                            device.name(),
+                            failures
+                        );
+                    }
+                }
+            }
         });
         let deadline = stack.poll_timeout();
         self.shared.wake_touched(&mut stack, &mut self.touched);
         drop(stack);
-        let sent = self.send_outgoing();
         *lock(&self.shared.link_drops) = self.device.drops();
-        sent.map(|()| deadline)
-    }
-
-    /// Writes the frames taken this round, in order, and keeps their buffers for reuse.
-    fn send_outgoing(&mut self) -> Result<(), RuntimeError> {
-        let mut fatal = None;
-        for frame in self.outgoing.drain(..) {
-            if fatal.is_none() {
-                match self.device.send(&frame) {
-                    Ok(()) => {}
-                    Err(err) if is_fatal(&err) => fatal = Some(err),
-                    Err(err) => {
-                        // A refused frame (too long, say) is lost like any frame on a
-                        // real link; say so, but not a thousand times a second.
-                        self.send_failures += 1;
-                        if self.send_failures.is_power_of_two() {
-                            log::warn!(
-                                "{}: send failed ({} so far): {err}",
-                                self.device.name(),
-                                self.send_failures
-                            );
-                        }
-                    }
-                }
-            }
-            if self.spare.len() < SPARE_BUFFERS {
-                self.spare.push(frame);
-            }
-        }
         match fatal {
             Some(err) => Err(self.device_error(err)),
-            None => Ok(()),
+            None => Ok(deadline),
         }
     }
 
