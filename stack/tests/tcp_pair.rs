@@ -236,6 +236,19 @@ fn handshake_transfer_and_close_on_a_clean_wire() {
     assert!(p.a.tcp().sockets().is_empty());
 }
 
+/// With windows of megabytes, one flush could produce more segments than the transmit
+/// queue holds (1024 frames). TCP waits for room instead of losing its own segments.
+#[test]
+fn a_sender_never_overflows_its_own_transmit_queue() {
+    let mut p = Pair::new(2, Faults::default());
+    let (c, s) = connect(&mut p);
+    let data = pattern(30 << 20, 3);
+    assert_eq!(transfer(&mut p, true, c, s, &data), data);
+    let dropped = p.a.counters().tx_dropped(netstack_core::TxDrop::TxQueueFull);
+    assert_eq!(dropped, 0, "segments lost to our own transmit queue");
+    close_both(&mut p, c, s);
+}
+
 #[test]
 fn ten_megabytes_each_way_through_loss_duplication_and_reordering() {
     lossy_transfers(netstack_core::TcpConfig::default());

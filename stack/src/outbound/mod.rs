@@ -298,6 +298,13 @@ impl Outbound {
         self.link.pending()
     }
 
+    /// Frames the transmit queue can still take. A sender that can wait (TCP) stops at
+    /// zero rather than have its segments dropped, and goes on once the driver has
+    /// drained the queue, as a NIC's full queue stops Linux's qdisc.
+    pub fn transmit_room(&self) -> usize {
+        QUEUE_LIMIT.saturating_sub(self.link.pending())
+    }
+
     /// A snapshot of the ARP cache.
     pub fn arp_entries(&self) -> Vec<EntryInfo> {
         self.link.arp_entries()

@@ -14,6 +14,8 @@ use super::connection::Connection;
 use super::isn::IsnGenerator;
 use super::listener::Listener;
 use super::time_wait::TimeWaits;
+use std::collections::BTreeSet;
+
 use crate::deadlines::Deadlines;
 use crate::outbound::Outbound;
 use crate::rng::Rng;
@@ -58,6 +60,10 @@ pub(crate) struct Tcp {
     /// found in O(log n) however many connections there are, and timers due at the same
     /// instant run in the same order on every replay.
     pub(super) timers: Deadlines<SocketHandle>,
+    /// Connections that stopped sending because the transmit queue was full, and when
+    /// the first of them did: the next `handle_timeout` (due at once) lets them go on.
+    pub(super) blocked: BTreeSet<SocketHandle>,
+    pub(super) blocked_since: Option<Instant>,
     pub touched: Touched,
     pub counters: TcpCounters,
 }
@@ -73,6 +79,8 @@ impl Tcp {
             challenge_sent: 0,
             challenge_period: Instant::ZERO,
             timers: Deadlines::default(),
+            blocked: BTreeSet::new(),
+            blocked_since: None,
             touched: Touched::default(),
             counters: TcpCounters::default(),
             config,
@@ -111,12 +119,19 @@ impl Tcp {
     /// The earliest TCP timer (connections and TIME-WAIT entries).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let conns = self.timers.next();
-        conns.into_iter().chain(self.time_wait.poll_timeout()).min()
+        let waiting = [conns, self.time_wait.poll_timeout(), self.blocked_since];
+        waiting.into_iter().flatten().min()
     }
 
     /// Runs every TCP timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbound) {
         self.time_wait.expire(now);
+        // Connections held back by a full transmit queue go on first: the driver has
+        // transmitted since, so there is room again.
+        self.blocked_since = None;
+        for h in std::mem::take(&mut self.blocked) {
+            self.flush_handle(now, out, h);
+        }
         // Take every due connection first: running one re-arms its next deadline, which
         // must wait for the next call even if it is already due.
         let due: Vec<SocketHandle> = std::iter::from_fn(|| self.timers.pop_due(now)).collect();

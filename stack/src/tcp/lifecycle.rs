@@ -126,6 +126,13 @@ impl Tcp {
         mut conn: Box<Connection>,
     ) {
         for _ in 0..FLUSH_LIMIT {
+            if out.transmit_room() == 0 {
+                // Full: stop before taking another segment, and go on after the driver
+                // has transmitted (see `blocked` in layer.rs).
+                self.blocked.insert(h);
+                self.blocked_since.get_or_insert(now);
+                break;
+            }
             let Some(seg) = conn.poll_transmit(now) else {
                 break;
             };
@@ -172,6 +179,7 @@ impl Tcp {
             l.forget(h);
         }
         self.timers.set(h, None);
+        self.blocked.remove(&h);
     }
 
     /// Moves connection `h`, which the application has just closed but the stack goes on
@@ -198,6 +206,9 @@ impl Tcp {
         let deadline = self.timers.get(h);
         self.timers.set(h, None);
         self.timers.set(new, deadline);
+        if self.blocked.remove(&h) {
+            self.blocked.insert(new);
+        }
         if let Some(l) = self.listener_mut(parent) {
             l.rename(h, new);
         }
