@@ -286,3 +286,36 @@ fn close_with_unread_data_resets_and_abort_resets() {
     c.abort();
     expect_one(&mut c, T0, Flags::RST | Flags::ACK, ISS + 1, IRS + 2, b"");
 }
+
+#[test]
+fn data_after_close_is_answered_with_a_reset() {
+    // RFC 1122 4.2.2.13: after CLOSE, new data cannot be delivered; reset so the peer
+    // learns it was lost. In FIN-WAIT-2 (our FIN acknowledged) ...
+    let mut c = Connection::in_state(T0, State::Established, &endpoint());
+    assert_eq!(c.close(), netstack_core::tcp::Close::Orderly);
+    expect_one(&mut c, T0, Flags::FIN | Flags::ACK, ISS + 1, IRS + 1, b"");
+    let _ = c.handle_segment(ms(1), &peer(Flags::ACK, IRS + 1, ISS + 2), &[]);
+    assert_eq!(c.state(), State::FinWait2);
+    // peer > us: [P.] seq 1001:1006 ack 5002; us > peer: [R] seq 5002
+    let psh = Flags::ACK | Flags::PSH;
+    let _ = c.handle_segment(ms(2), &peer(psh, IRS + 1, ISS + 2), b"late!");
+    expect_one(&mut c, ms(2), Flags::RST, ISS + 2, IRS + 1, b"");
+    assert_eq!(c.state(), State::Closed);
+
+    // ... and in FIN-WAIT-1 (our FIN not yet acknowledged).
+    let mut c = Connection::in_state(T0, State::Established, &endpoint());
+    let _ = c.close();
+    let _ = sent(&mut c, T0);
+    let _ = c.handle_segment(ms(1), &peer(psh, IRS + 1, ISS + 1), b"late!");
+    expect_one(&mut c, ms(1), Flags::RST, ISS + 1, IRS + 1, b"");
+    assert_eq!(c.state(), State::Closed);
+
+    // A half-close (shutdown) still reads: the data is taken and acknowledged.
+    let mut c = Connection::in_state(T0, State::Established, &endpoint());
+    c.shutdown();
+    let _ = sent(&mut c, T0);
+    let _ = c.handle_segment(ms(1), &peer(psh, IRS + 1, ISS + 1), b"fine");
+    assert_eq!(c.state(), State::FinWait1);
+    let mut buf = [0; 8];
+    assert_eq!(c.recv(&mut buf), Ok(Some(4)));
+}

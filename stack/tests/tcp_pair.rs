@@ -244,7 +244,9 @@ fn a_sender_never_overflows_its_own_transmit_queue() {
     let (c, s) = connect(&mut p);
     let data = pattern(30 << 20, 3);
     assert_eq!(transfer(&mut p, true, c, s, &data), data);
-    let dropped = p.a.counters().tx_dropped(netstack_core::TxDrop::TxQueueFull);
+    let dropped =
+        p.a.counters()
+            .tx_dropped(netstack_core::TxDrop::TxQueueFull);
     assert_eq!(dropped, 0, "segments lost to our own transmit queue");
     close_both(&mut p, c, s);
 }

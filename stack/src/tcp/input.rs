@@ -128,6 +128,17 @@ impl Connection {
             return out;
         }
 
+        // RFC 1122 4.2.2.13: new data after the application closed cannot be delivered;
+        // reset, so the peer learns it was lost (Linux's TCPAbortOnData, BSD likewise).
+        if self.orphaned
+            && matches!(self.state, State::FinWait1 | State::FinWait2)
+            && (seg.seq + data.len()).gt(self.rcv_nxt)
+            && !data.is_empty()
+        {
+            self.abort_on_data(seg);
+            return out;
+        }
+
         // Seventh: segment text, in the states that still receive.
         if self.state.can_receive() && !data.is_empty() {
             let seq = if seg.flags.has(Flags::SYN) {
@@ -536,6 +547,14 @@ impl Connection {
             ..TcpRepr::default()
         };
         self.push_pending(Segment::header(repr));
+    }
+
+    /// Data arrived after the application closed: <SEQ=SEG.ACK><CTL=RST>, as Linux
+    /// answers (RFC 9293 3.10.7.1's reset for a segment with ACK), and CLOSED.
+    fn abort_on_data(&mut self, seg: &TcpRepr) {
+        self.reset_for_ack(seg);
+        self.timers.clear();
+        self.set_state(State::Closed);
     }
 
     /// Grants the challenge ACK that [`Arrival::challenge_ack`] asked for: an ACK goes out
