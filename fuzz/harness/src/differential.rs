@@ -1,0 +1,566 @@
+//! The `differential` target: one fuzzed peer holds the same conversation with our TCP
+//! (a stand-alone `Connection`) and with smoltcp's, each segment built from what *that*
+//! side has said (their ISNs differ), and the two are compared after every step: their
+//! states, and the bytes each delivered to its application. A divergence fails, unless
+//! [`allowed`] names it as one RFC 9293 permits; then the run stops there, since the two
+//! conversations have parted.
+//!
+//! Only LISTEN and SYN-SENT starts are compared (smoltcp cannot be built mid-
+//! conversation): any other `Setup::state` starts in LISTEN.
+
+use netstack_core::tcp::seq::Seq;
+use netstack_core::tcp::{Connection, State, TcpConfig};
+use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
+use netstack_core::{Duration, Instant};
+
+use crate::conversation::{AckAt, Conversation, OptionBits, PeerSegment, SeqAt, Step, BUFFERS};
+use crate::peer::{dist, our_byte, peer_byte};
+use crate::run::OUR_MSS;
+use crate::smol::{self, SmolConn};
+use crate::trace::{Dir, Line, PEER, US};
+use crate::transitions::Event;
+
+/// What the peer knows of one side, from what that side sent.
+#[derive(Clone, Debug, Default)]
+struct View {
+    /// Their ISS, once their SYN was seen.
+    iss: Option<u32>,
+    /// One past the highest sequence number they sent.
+    max: u32,
+    /// The last acknowledgment they sent.
+    ack: Option<u32>,
+    /// What the peer last acknowledged of theirs.
+    acked: u32,
+    /// The peer's next sequence number towards them.
+    next: u32,
+    /// Bytes of our stream their application wrote.
+    written: u64,
+    /// Bytes their application received.
+    delivered: Vec<u8>,
+}
+
+impl View {
+    fn saw(&mut self, r: &TcpRepr, len: usize) {
+        let syn = r.flags.has(Flags::SYN);
+        if syn && self.iss != Some(r.seq.0) {
+            // A new ISS (the first SYN, or a new connection): start over from it.
+            self.iss = Some(r.seq.0);
+            self.acked = r.seq.0;
+            self.max = r.seq.0;
+        }
+        let end = r
+            .seq
+            .0
+            .wrapping_add((len + usize::from(syn) + usize::from(r.flags.has(Flags::FIN))) as u32);
+        if dist(end, self.max) > 0 {
+            self.max = end;
+        }
+        if r.flags.has(Flags::ACK) && !r.flags.has(Flags::RST) {
+            self.ack = Some(r.ack.0);
+        }
+    }
+
+    /// Progress relative to the initial sequence numbers: equal for two sides that
+    /// have taken and sent the same.
+    /// Includes the peer's own next sequence number: segments placed relative to
+    /// what each side acknowledged (which ACK timing changes) make the two
+    /// conversations differ from then on.
+    fn progress(&self, irs: u32) -> (Option<i64>, Option<i64>, i64) {
+        (
+            self.ack.map(|a| dist(a, irs)),
+            self.iss.map(|i| dist(self.max, i)),
+            dist(self.next, irs),
+        )
+    }
+}
+
+/// The two sides and the peer's view of each.
+struct Differential {
+    ours: Connection,
+    smol: SmolConn,
+    views: [View; 2],
+    now: Instant,
+    irs: u32,
+    trace: Option<Vec<Line>>,
+}
+
+/// What [`allowed`] needs to know of the step that made the two sides part.
+#[derive(Clone, Copy, Debug)]
+struct Facts {
+    /// The kind of event.
+    event: Event,
+    /// The segment's control bits (0 for other steps).
+    flags: u8,
+    /// Its sequence or acknowledgment number was raw (absolute).
+    raw: bool,
+    /// Both sides had taken and sent the same before the step.
+    same_progress: bool,
+    /// Its FIN lay past the window we offered.
+    fin_outside: bool,
+    /// Its FIN lay before data the peer had already sent.
+    fin_behind: bool,
+    /// It acknowledged what we never sent (beyond SND.NXT).
+    ack_ahead: bool,
+    /// It acknowledged less than SND.UNA.
+    ack_behind: bool,
+}
+
+/// Why a divergence is allowed, if it is: each entry is a difference RFC 9293 (or RFC
+/// 1122) leaves to the implementation, or a known deviation of one side, named as such.
+fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
+    use State as S;
+    let (event, flags, same_progress) = (f.event, f.flags, f.same_progress);
+    let (fin_outside, fin_behind, ack_ahead, ack_behind) =
+        (f.fin_outside, f.fin_behind, f.ack_ahead, f.ack_behind);
+    if f.raw {
+        return Some(
+            "a segment with a raw (absolute) sequence or acknowledgment number: the two \
+             sides' ISSs differ, so it is a different segment to each",
+        );
+    }
+    if event == Event::Timeout {
+        return Some(
+            "timers are each stack's own: RTO bounds (RFC 6298 2.4), retry limits (RFC 1122 \
+             4.2.3.5; smoltcp has none by default), TIME-WAIT length (ours 2*MSL = 60 s, \
+             smoltcp 10 s)",
+        );
+    }
+    if !same_progress {
+        return Some(
+            "the two sides had already taken or sent different amounts: windows, silly \
+             window avoidance, Nagle and the congestion window are each stack's choice \
+             (RFC 9293 3.8.6, RFC 5681)",
+        );
+    }
+    let (syn, fin, rst) = (flags & 0x02 != 0, flags & 0x01 != 0, flags & 0x04 != 0);
+    match (event, ours, theirs) {
+        (Event::RcvFin, _, _) if fin_behind => Some(
+            "a FIN before data the peer already sent (the peer contradicts itself): RFC \
+             9293 does not say which wins; ours keeps the data and ignores the FIN",
+        ),
+        _ if ack_behind && flags & 0x10 != 0 => Some(
+            "an old ACK (below SND.UNA, within MAX.SND.WND): RFC 9293 3.10.7.4 and RFC \
+             5961 5.2 ignore the ACK field and process the rest of the segment (ours); \
+             smoltcp drops the whole segment",
+        ),
+        _ if ack_ahead && flags & 0x10 != 0 => Some(
+            "an ACK of data not yet sent: RFC 9293 3.10.7.4 (fifth, ESTABLISHED) says send \
+             an ACK and drop the segment, FIN and data with it (ours); smoltcp takes it",
+        ),
+        (Event::RcvFin, _, _) if fin_outside => Some(
+            "a FIN beyond our receive window: RFC 9293 3.10.7.4 trims a segment to the \
+             window, FIN included, and refuses a bare FIN at zero window (SEG.LEN 1, \
+             RCV.WND 0) until the application reads (ours); smoltcp takes such a FIN \
+             (Linux too, for a bare FIN at zero window)",
+        ),
+        _ if rst && (syn || fin) => Some(
+            "RST with SYN or FIN: RFC 9293 3.10.7 checks the RST bit before SYN and FIN \
+             (ours does, and resets); smoltcp drops these combinations as bogus",
+        ),
+        (Event::RcvSyn | Event::RcvSynAck, _, _) if syn && fin => Some(
+            "a SYN with FIN: RFC 9293 3.10.7.2 takes the SYN and queues the rest (ours); \
+             smoltcp, like Linux, drops SYN+FIN as bogus",
+        ),
+        (Event::RcvSyn, S::SynReceived, S::SynSent) => Some(
+            "smoltcp does not do simultaneous open (a SYN in SYN-SENT); RFC 9293 3.5 \
+             (figure 8) asks for it, and ours does",
+        ),
+        (Event::RcvRst, o, S::Closed | S::Listen) if o != S::Closed => Some(
+            "RFC 5961 3.2: a reset in the window but not at RCV.NXT gets a challenge ACK \
+             (ours, in every state but SYN-SENT, as 3.2 says); smoltcp accepts it in \
+             SYN-RECEIVED",
+        ),
+        (Event::RcvRst, S::Closed, S::Listen) => Some(
+            "a reset in SYN-RECEIVED after a passive open: our connection closes and its \
+             listener (in the stack) stays; smoltcp's one socket goes back to LISTEN. Both \
+             are RFC 9293 3.10.7.4's \"return to LISTEN\"",
+        ),
+        (Event::Close, S::SynReceived, S::FinWait1) => Some(
+            "KNOWN DEVIATION, not RFC-permitted: RFC 9293 3.10.4 says CLOSE in SYN-RECEIVED \
+             with nothing queued sends a FIN and enters FIN-WAIT-1 (smoltcp does); ours \
+             keeps the FIN until the handshake's ACK arrives. Listed in the fuzzing notes \
+             as an open finding",
+        ),
+        (Event::Close, S::Closed, _) => Some(
+            "our close() with unread data resets the connection (RFC 1122 4.2.2.13); \
+             smoltcp's close() is always a FIN",
+        ),
+        _ => None,
+    }
+}
+
+impl Differential {
+    fn new(conv: &Conversation, record: bool) -> Differential {
+        let s = &conv.setup;
+        let buffers = (
+            BUFFERS[usize::from(s.recv_buffer)],
+            BUFFERS[usize::from(s.send_buffer)],
+        );
+        let config = TcpConfig {
+            recv_buffer: buffers.0,
+            send_buffer: buffers.1,
+            ..TcpConfig::default()
+        };
+        let listen = s.state != State::SynSent;
+        let (local, remote) = (
+            std::net::SocketAddrV4::new(US.0, US.1),
+            std::net::SocketAddrV4::new(PEER.0, PEER.1),
+        );
+        let ours = if listen {
+            Connection::listen(config, local, remote, Seq(s.iss), OUR_MSS, Instant::ZERO)
+        } else {
+            Connection::connect(config, local, remote, Seq(s.iss), OUR_MSS, Instant::ZERO)
+        };
+        let view = View {
+            next: s.irs,
+            ..View::default()
+        };
+        Differential {
+            ours,
+            smol: SmolConn::new(listen, buffers),
+            views: [view.clone(), view],
+            now: Instant::ZERO,
+            irs: s.irs,
+            trace: record.then(Vec::new),
+        }
+    }
+
+    fn states(&mut self) -> (State, State) {
+        (self.ours.state(), smol::state(self.smol.socket().state()))
+    }
+
+    fn note(&mut self, text: String) {
+        if let Some(t) = &mut self.trace {
+            t.push(Line::Note(self.now, text));
+        }
+    }
+
+    /// The peer's segment for side `i`, from that side's view.
+    fn segment(&self, i: usize, s: &PeerSegment) -> (TcpRepr, Vec<u8>) {
+        let v = &self.views[i];
+        let rcv_nxt = v.ack.unwrap_or(v.next);
+        let seq = match s.seq {
+            SeqAt::RcvNxtPlus(n) => rcv_nxt.wrapping_add(u32::from(n)),
+            SeqAt::RcvNxtMinus(n) => rcv_nxt.wrapping_sub(u32::from(n)),
+            SeqAt::PeerNextPlus(n) => v.next.wrapping_add(u32::from(n)),
+            SeqAt::Raw(n) => u32::from(n).wrapping_mul(65537),
+        };
+        let ack = match s.ack {
+            AckAt::SndUnaPlus(n) => v.acked.wrapping_add(u32::from(n)),
+            AckAt::SndMaxPlus(n) => v.max.wrapping_add(u32::from(n)),
+            AckAt::SndMaxMinus(n) => v.max.wrapping_sub(u32::from(n)),
+            AckAt::Raw(n) => u32::from(n).wrapping_mul(65537),
+        };
+        let flags = Flags(s.flags & 0x3f);
+        let has = |b: u8| s.options.0 & b != 0;
+        let v16 = s.option_value;
+        let mut options = Options {
+            mss: has(OptionBits::MSS).then_some(v16),
+            window_scale: has(OptionBits::WS).then_some((v16 % 16) as u8),
+            sack_permitted: has(OptionBits::SACK_PERMITTED),
+            timestamps: has(OptionBits::TS).then_some((u32::from(v16) << 8, 0)),
+            ..Options::default()
+        };
+        if has(OptionBits::SACK) {
+            let left = v.acked.wrapping_add(u32::from(v16));
+            options.sack[0] = Some((Seq(left), Seq(left.wrapping_add(536))));
+        }
+        let repr = TcpRepr {
+            src_port: PEER.1,
+            dst_port: US.1,
+            seq: Seq(seq),
+            ack: Seq(ack),
+            flags,
+            window: s.window,
+            urgent: 0,
+            options,
+        };
+        let start = seq.wrapping_add(u32::from(flags.has(Flags::SYN)));
+        let data = (0..u32::from(s.len))
+            .map(|k| peer_byte(start.wrapping_add(k)))
+            .collect();
+        (repr, data)
+    }
+
+    fn peer_sent(&mut self, i: usize, r: &TcpRepr, len: usize) {
+        let v = &mut self.views[i];
+        if r.flags.has(Flags::RST) {
+            return;
+        }
+        let syn = r.flags.has(Flags::SYN);
+        let end = r
+            .seq
+            .0
+            .wrapping_add((len + usize::from(syn) + usize::from(r.flags.has(Flags::FIN))) as u32);
+        if dist(end, v.next) > 0 {
+            v.next = end;
+        }
+        if r.flags.has(Flags::ACK) && dist(r.ack.0, v.acked) > 0 && dist(v.max, r.ack.0) >= 0 {
+            v.acked = r.ack.0;
+        }
+    }
+
+    /// Takes what both sides send.
+    fn drain(&mut self) {
+        let mut ours = vec![];
+        while let Some(seg) = self.ours.poll_transmit(self.now) {
+            let mut data = vec![0; seg.data_len];
+            self.ours.read_payload(&seg, &mut data);
+            ours.push((seg.repr, data));
+            if ours.len() > 10_000 {
+                break;
+            }
+        }
+        let theirs = self.smol.take_sent(self.now);
+        for (i, segs) in [(0, ours), (1, theirs)] {
+            for (r, data) in segs {
+                self.views[i].saw(&r, data.len());
+                if let Some(t) = &mut self.trace {
+                    let who = if i == 0 { "ours" } else { "smoltcp" };
+                    t.push(Line::Note(
+                        self.now,
+                        format!(
+                            "{who:>7} > peer {}",
+                            crate::trace::describe_tcp(&r, data.len())
+                        ),
+                    ));
+                    if i == 0 {
+                        t.push(Line::Segment(self.now, Dir::UsToPeer, r, data));
+                    }
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, step: &Step) -> Result<Event, String> {
+        let event = match *step {
+            Step::Segment(s) => {
+                for i in 0..2 {
+                    let (repr, data) = self.segment(i, &s);
+                    self.peer_sent(i, &repr, data.len());
+                    if let Some(t) = &mut self.trace {
+                        let who = if i == 0 { "ours" } else { "smoltcp" };
+                        t.push(Line::Note(
+                            self.now,
+                            format!(
+                                "peer > {who:<7} {}",
+                                crate::trace::describe_tcp(&repr, data.len())
+                            ),
+                        ));
+                        if i == 0 {
+                            t.push(Line::Segment(self.now, Dir::PeerToUs, repr, data.clone()));
+                        }
+                    }
+                    if i == 0 {
+                        if self
+                            .ours
+                            .handle_segment(self.now, &repr, &data)
+                            .challenge_ack
+                        {
+                            self.ours.grant_challenge_ack();
+                        }
+                    } else {
+                        self.smol.deliver(self.now, &repr, &data);
+                    }
+                }
+                Event::of_flags(s.flags)
+            }
+            Step::Send(n) => {
+                for i in 0..2 {
+                    let first = self.views[i].iss.unwrap_or(0).wrapping_add(1);
+                    let from = self.views[i].written;
+                    let data: Vec<u8> = (0..u64::from(n))
+                        .map(|k| our_byte(first.wrapping_add((from + k) as u32)))
+                        .collect();
+                    let k = if i == 0 {
+                        self.ours.send(&data).unwrap_or(0)
+                    } else {
+                        self.smol.socket().send_slice(&data).unwrap_or(0)
+                    };
+                    self.views[i].written += k as u64;
+                }
+                self.smol.poll(self.now);
+                Event::Send
+            }
+            Step::Recv(n) => {
+                let mut buf = vec![0; usize::from(n)];
+                if let Ok(Some(k)) = self.ours.recv(&mut buf) {
+                    self.views[0].delivered.extend_from_slice(&buf[..k]);
+                }
+                if let Ok(k) = self.smol.socket().recv_slice(&mut buf) {
+                    self.views[1].delivered.extend_from_slice(&buf[..k]);
+                }
+                self.smol.poll(self.now);
+                let (a, b) = (&self.views[0].delivered, &self.views[1].delivered);
+                let common = a.len().min(b.len());
+                if a[..common] != b[..common] {
+                    let at = (0..common).find(|&k| a[k] != b[k]).unwrap_or(0);
+                    return Err(format!(
+                        "delivered data differs at byte {at}: ours {:#x}, smoltcp {:#x}",
+                        a[at], b[at]
+                    ));
+                }
+                Event::Recv
+            }
+            Step::Shutdown => {
+                self.ours.shutdown();
+                self.smol.socket().close();
+                self.smol.poll(self.now);
+                Event::Close
+            }
+            Step::Close => {
+                let _ = self.ours.close();
+                self.smol.socket().close();
+                self.smol.poll(self.now);
+                Event::Close
+            }
+            Step::Abort => {
+                self.ours.abort();
+                self.smol.socket().abort();
+                self.smol.poll(self.now);
+                Event::Abort
+            }
+            Step::Advance(ms) => {
+                self.now += Duration::from_millis(u64::from(ms));
+                self.ours.handle_timeout(self.now);
+                self.smol.poll(self.now);
+                Event::Timeout
+            }
+            Step::NextTimer => {
+                let next = [self.ours.poll_timeout(), self.smol.poll_at(self.now)]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                if let Some(t) = next {
+                    self.now = self.now.max(t);
+                }
+                self.ours.handle_timeout(self.now);
+                self.smol.poll(self.now);
+                Event::Timeout
+            }
+        };
+        self.drain();
+        Ok(event)
+    }
+
+    fn run(&mut self, conv: &Conversation) -> Result<(), String> {
+        self.smol.poll(self.now);
+        self.drain();
+        for (n, step) in conv.steps.iter().enumerate() {
+            let progress_before = (
+                self.views[0].progress(self.irs),
+                self.views[1].progress(self.irs),
+            );
+            // Whether a FIN in this step lies past the window we offered, and whether
+            // its ACK is of something we never sent.
+            let d = self.ours.details();
+            let window = d.rcv_wnd;
+            let fin_behind = match step {
+                Step::Segment(s) if s.flags & 0x01 != 0 => {
+                    let (r, data) = self.segment(0, s);
+                    let fin = r
+                        .seq
+                        .0
+                        .wrapping_add(u32::from(r.flags.has(Flags::SYN)) + data.len() as u32);
+                    dist(fin, self.views[0].next) < 0
+                }
+                _ => false,
+            };
+            let (ack_ahead, ack_behind) = match step {
+                Step::Segment(s) => {
+                    let ack = self.segment(0, s).0.ack.0;
+                    (dist(ack, d.snd_nxt) > 0, dist(ack, d.snd_una) < 0)
+                }
+                _ => (false, false),
+            };
+            let fin_outside = match step {
+                Step::Segment(s) => usize::from(s.len) + 1 > window,
+                _ => false,
+            };
+            let event = self.step(step).map_err(|e| format!("step {n}: {e}"))?;
+            let (ours, theirs) = self.states();
+            if ours == theirs {
+                continue;
+            }
+            let facts = Facts {
+                event,
+                flags: if let Step::Segment(s) = step {
+                    s.flags
+                } else {
+                    0
+                },
+                raw: matches!(step, Step::Segment(s)
+                    if matches!(s.seq, SeqAt::Raw(_)) || matches!(s.ack, AckAt::Raw(_))),
+                same_progress: progress_before.0 == progress_before.1,
+                fin_outside,
+                fin_behind,
+                ack_ahead,
+                ack_behind,
+            };
+            match allowed(facts, ours, theirs) {
+                Some(why) => {
+                    self.note(format!(
+                        "allowed divergence after {event}: ours {ours}, smoltcp {theirs}: {why}"
+                    ));
+                    return Ok(());
+                }
+                None => {
+                    return Err(format!(
+                        "step {n}: after {event}, ours is {ours} and smoltcp {theirs}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `conv` against both stacks: what the fuzz target calls.
+pub fn run(conv: &Conversation) -> Result<(), String> {
+    Differential::new(conv, false).run(conv)
+}
+
+/// Runs `conv` with a trace (our side's segments go to the pcap).
+pub fn run_traced(conv: &Conversation) -> (Vec<Line>, Result<(), String>) {
+    let mut d = Differential::new(conv, true);
+    let r = d.run(conv);
+    (d.trace.take().unwrap_or_default(), r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handshake_and_close_seeds_agree_with_smoltcp() {
+        for (name, conv) in crate::seeds::conversations() {
+            if !matches!(conv.setup.state, State::Listen | State::SynSent) {
+                continue;
+            }
+            let (lines, r) = run_traced(&conv);
+            assert_eq!(r, Ok(()), "seed {name}:\n{}", crate::trace::render(&lines));
+        }
+    }
+
+    #[test]
+    fn a_different_state_is_reported() {
+        let plain = |event, flags| Facts {
+            event,
+            flags,
+            raw: false,
+            same_progress: true,
+            fin_outside: false,
+            fin_behind: false,
+            ack_ahead: false,
+            ack_behind: false,
+        };
+        let ack = plain(Event::RcvAck, 0x10);
+        assert_eq!(allowed(ack, State::Established, State::SynReceived), None);
+        assert!(allowed(plain(Event::Timeout, 0), State::Closed, State::TimeWait).is_some());
+        let old_ack = Facts {
+            ack_behind: true,
+            ..ack
+        };
+        assert!(allowed(old_ack, State::TimeWait, State::FinWait2).is_some());
+    }
+}
