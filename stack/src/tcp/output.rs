@@ -281,8 +281,22 @@ impl Connection {
         if !self.ack_now {
             return None;
         }
-        let seq = self.snd_nxt;
-        Some(self.segment(now, seq, Flags::ACK, 0, 0))
+        Some(self.segment(now, self.ack_seq(), Flags::ACK, 0, 0))
+    }
+
+    /// The sequence number of a bare ACK: SND.MAX, which is RFC 9293's SND.NXT (ours is
+    /// rewound by a retransmission timeout), within the peer's window (as Linux's
+    /// tcp_acceptable_seq). From the rewound SND.NXT, a bare ACK can lie before the
+    /// peer's RCV.NXT: the peer drops it as old and answers with an ACK of its own
+    /// (3.10.7.4), and if its SND.NXT is rewound too, the two trade ACKs that neither
+    /// ever processes.
+    fn ack_seq(&self) -> Seq {
+        let edge = self.snd_una + self.snd_wnd;
+        if self.snd_max.le(edge) {
+            self.snd_max
+        } else {
+            edge.max(self.snd_nxt)
+        }
     }
 
     fn segment(
