@@ -108,3 +108,106 @@ fn two_rewound_ends_do_not_trade_acks_forever() {
     }
 }
 
+/// Two stacks on a wire that loses the frames `lose` picks.
+struct Wire {
+    a: netstack_core::Stack,
+    b: netstack_core::Stack,
+    now: Instant,
+}
+
+impl Wire {
+    fn new() -> Wire {
+        use netstack_core::{Config, MacAddr, Stack};
+        let b_cfg = Config {
+            addr: [10, 0, 0, 3].into(),
+            mac: MacAddr([2, 0, 0, 0, 0, 3]),
+            ..Config::default()
+        };
+        Wire {
+            a: Stack::new(Config::default(), 1).unwrap(),
+            b: Stack::new(b_cfg, 2).unwrap(),
+            now: Instant::ZERO,
+        }
+    }
+
+    /// Moves frames until both are quiet, dropping those `lose` picks (true: A to B).
+    fn run(&mut self, mut lose: impl FnMut(bool, &[u8]) -> bool) {
+        for _ in 0..1000 {
+            let mut frames = vec![];
+            self.a.transmit(|f| frames.push((true, f.to_vec())));
+            self.b.transmit(|f| frames.push((false, f.to_vec())));
+            if frames.is_empty() {
+                return;
+            }
+            for (to_b, f) in frames {
+                if lose(to_b, &f) {
+                    continue;
+                }
+                let s = if to_b { &mut self.b } else { &mut self.a };
+                s.receive(self.now, &f);
+            }
+        }
+        panic!("the wire never went quiet");
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.a.handle_timeout(self.now);
+        self.b.handle_timeout(self.now);
+    }
+}
+
+/// True for a frame carrying a TCP segment with exactly these control bits (tcpdump's
+/// notation: "." is ACK alone).
+fn is_tcp(f: &[u8], flags: &str) -> bool {
+    netstack_core::wire::describe::describe(f).contains(&format!("Flags [{flags}],"))
+}
+
+/// Found by the `pair` target: a connection that has reached CLOSED while its
+/// application still holds the handle stayed in the demultiplexer and swallowed every
+/// segment for its 4-tuple in silence. RFC 9293 3.10.7.1: with no TCB, anything but a
+/// RST draws a RST. Here the peer, in LAST-ACK after the ACK of its FIN was lost, went
+/// on retransmitting its FIN to a closed connection until its retries ran out.
+#[test]
+fn a_closed_connection_whose_handle_is_held_answers_with_a_reset() {
+    use netstack_core::TcpState;
+    let mut w = Wire::new();
+    let listener = w.b.tcp().listen("10.0.0.3:80".parse().unwrap(), 4).unwrap();
+    let a =
+        w.a.tcp()
+            .connect(w.now, "10.0.0.3:80".parse().unwrap())
+            .unwrap();
+    w.run(|_, _| false);
+    let b =
+        w.b.tcp()
+            .accept(listener)
+            .unwrap()
+            .expect("the handshake completed");
+    // A closes first; B answers with its FIN, whose ACK from A is lost.
+    w.a.tcp().shutdown(w.now, a).unwrap();
+    w.run(|_, _| false);
+    w.b.tcp().shutdown(w.now, b).unwrap();
+    w.run(|to_b, f| to_b && is_tcp(f, "."));
+    assert_eq!(w.a.tcp().state(a), Ok(TcpState::TimeWait));
+    assert_eq!(w.b.tcp().state(b), Ok(TcpState::LastAck));
+    // A's TIME-WAIT ends before B retransmits (B's RTO has backed off past it, as
+    // after earlier losses); A's application still holds its handle.
+    w.advance(Duration::from_secs(61));
+    w.a.transmit(|_| {});
+    w.b.transmit(|_| {});
+    assert_eq!(w.a.tcp().state(a), Ok(TcpState::Closed));
+    // B's FIN retransmission reaches A, which must answer with a RST.
+    for _ in 0..8 {
+        let next = w.b.poll_timeout().expect("B retransmits its FIN");
+        w.advance(next.saturating_since(w.now));
+        w.run(|_, _| false);
+        if w.b.tcp().state(b) != Ok(TcpState::LastAck) {
+            break;
+        }
+    }
+    assert_ne!(
+        w.b.tcp().state(b),
+        Ok(TcpState::LastAck),
+        "B still waits for the ACK of its FIN"
+    );
+}

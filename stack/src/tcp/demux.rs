@@ -57,6 +57,12 @@ impl Tcp {
             self.send_reset_for(now, out, local, remote, &seg, data.len());
             return Err(RxDrop::TcpNoSocket);
         };
+        // RFC 9293 3.10.7.1: a connection in CLOSED whose handle the application still
+        // holds has no TCB either: it answers like nobody, with a RST.
+        if matches!(self.table.get(h), Ok(TcpSocket::Conn(c)) if c.state == State::Closed) {
+            self.send_reset_for(now, out, local, remote, &seg, data.len());
+            return Err(RxDrop::TcpNoSocket);
+        }
         match self.table.get(h) {
             Ok(TcpSocket::Conn(conn)) => {
                 // The handshake's last ACK while the listener's accept queue is full:
