@@ -211,3 +211,96 @@ fn a_closed_connection_whose_handle_is_held_answers_with_a_reset() {
         "B still waits for the ACK of its FIN"
     );
 }
+
+/// Exchanges what `a` and `b` send until both are quiet; returns the rounds it took
+/// (at most `limit`).
+fn relay(a: &mut Connection, b: &mut Connection, now: Instant, limit: usize) -> usize {
+    for round in 0..limit {
+        let (to_b, to_a) = (sent(a, now), sent(b, now));
+        if to_a.is_empty() && to_b.is_empty() {
+            return round;
+        }
+        deliver(b, now, &to_b);
+        deliver(a, now, &to_a);
+    }
+    limit
+}
+
+/// Found by the `pair` target, behind the fix above: both ends' windows had closed
+/// (neither application read), each sent a one-byte zero-window probe, and each probe
+/// arrived after the other application had read and the window had opened, so each end
+/// took the other's probe byte. A bare ACK then carried the edge of the closed window,
+/// one before the byte the peer had taken: "old" to the peer, dropped after an ACK
+/// equally old to the other end. The two traded such ACKs forever.
+#[test]
+fn crossing_window_probes_that_both_land_do_not_trade_acks_forever() {
+    let small = |(port, iss): (u16, Seq), (peer_port, irs): (u16, Seq)| Endpoint {
+        config: TcpConfig {
+            recv_buffer: 2048,
+            ..TcpConfig::default()
+        },
+        local: SocketAddrV4::new([10, 0, 0, 2].into(), port),
+        remote: SocketAddrV4::new([10, 0, 0, 1].into(), peer_port),
+        iss,
+        irs,
+        snd_wnd: 2048,
+        our_mss: 1460,
+        peer_mss: Some(1460),
+    };
+    let mut a = Connection::in_state(Instant::ZERO, State::Established, &small(A, B));
+    let mut b = Connection::in_state(Instant::ZERO, State::Established, &small(B, A));
+    let mut now = Instant::ZERO;
+    // Each sends more than the other will take; nobody reads: both windows close.
+    a.send(&[1; 8192]).unwrap();
+    b.send(&[2; 8192]).unwrap();
+    for _ in 0..20 {
+        relay(&mut a, &mut b, now, 100);
+        if (a.details().snd_wnd, b.details().snd_wnd) == (0, 0) {
+            break;
+        }
+        // The delayed ACKs, and the persist timer's small sends past the SWS rule.
+        now = a
+            .poll_timeout()
+            .unwrap()
+            .min(b.poll_timeout().unwrap())
+            .max(now);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert_eq!(
+        (a.details().snd_wnd, b.details().snd_wnd),
+        (0, 0),
+        "both windows closed"
+    );
+    // Both persist timers fire: each end probes with one byte; the probes are held.
+    let probe_at = a.poll_timeout().unwrap().max(b.poll_timeout().unwrap());
+    a.handle_timeout(probe_at);
+    b.handle_timeout(probe_at);
+    let (probe_a, probe_b) = (sent(&mut a, probe_at), sent(&mut b, probe_at));
+    assert!(probe_a.iter().any(|(_, d)| d.len() == 1), "A probes");
+    assert!(probe_b.iter().any(|(_, d)| d.len() == 1), "B probes");
+    // Both applications read; their window updates are held too.
+    let mut buf = [0; 4096];
+    a.recv(&mut buf).unwrap();
+    b.recv(&mut buf).unwrap();
+    let (update_a, update_b) = (sent(&mut a, probe_at), sent(&mut b, probe_at));
+    // The probes land in the open windows, then the updates follow.
+    deliver(&mut b, probe_at, &probe_a);
+    deliver(&mut a, probe_at, &probe_b);
+    deliver(&mut b, probe_at, &update_a);
+    deliver(&mut a, probe_at, &update_b);
+    let rounds = relay(&mut a, &mut b, probe_at, 50);
+    assert!(
+        rounds < 50,
+        "A and B still trading segments after 50 rounds"
+    );
+    for (name, c, iss) in [("A", &a, A.1), ("B", &b, B.1)] {
+        let d = c.details();
+        let probe = d.snd_max.wrapping_sub(iss.0 + 1);
+        let acked = d.snd_una.wrapping_sub(iss.0 + 1);
+        assert!(
+            acked >= probe.min(2049),
+            "{name}: {acked} of {probe} bytes acknowledged"
+        );
+    }
+}

@@ -285,18 +285,14 @@ impl Connection {
     }
 
     /// The sequence number of a bare ACK: SND.MAX, which is RFC 9293's SND.NXT (ours is
-    /// rewound by a retransmission timeout), within the peer's window (as Linux's
-    /// tcp_acceptable_seq). From the rewound SND.NXT, a bare ACK can lie before the
-    /// peer's RCV.NXT: the peer drops it as old and answers with an ACK of its own
-    /// (3.10.7.4), and if its SND.NXT is rewound too, the two trade ACKs that neither
-    /// ever processes.
+    /// rewound by a retransmission timeout, and a zero-window probe's byte counts in
+    /// SND.MAX only). From the rewound SND.NXT, or from the edge of a closed window
+    /// before a probe byte the peer took, a bare ACK lies before the peer's RCV.NXT: the
+    /// peer drops it as old and answers with an ACK of its own (3.10.7.4), and when its
+    /// bare ACKs lie before ours in the same way, the two trade ACKs that neither ever
+    /// processes.
     fn ack_seq(&self) -> Seq {
-        let edge = self.snd_una + self.snd_wnd;
-        if self.snd_max.le(edge) {
-            self.snd_max
-        } else {
-            edge.max(self.snd_nxt)
-        }
+        self.snd_max
     }
 
     fn segment(
