@@ -133,7 +133,17 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
         );
     }
     let (syn, fin, rst) = (flags & 0x02 != 0, flags & 0x01 != 0, flags & 0x04 != 0);
+    let took_fin = |s: State| matches!(s, S::CloseWait | S::Closing | S::LastAck | S::TimeWait);
+    let segment = matches!(
+        event,
+        Event::RcvAck | Event::RcvFin | Event::RcvSyn | Event::RcvSynAck
+    );
     match (event, ours, theirs) {
+        _ if segment && !fin && took_fin(ours) && !took_fin(theirs) => Some(
+            "a FIN that waited behind a hole: ours keeps it with the out-of-order data \
+             and takes it when the hole fills (RFC 9293 3.10.7.4 processes segments in \
+             sequence order); smoltcp keeps out-of-order data but drops its FIN",
+        ),
         (Event::RcvFin, _, _) if fin_behind => Some(
             "a FIN before data the peer already sent (the peer contradicts itself): RFC \
              9293 does not say which wins; ours keeps the data and ignores the FIN",
