@@ -23,6 +23,9 @@ fn pair() -> (Connection, Connection) {
         snd_wnd: 65535,
         our_mss: 1460,
         peer_mss: Some(1460),
+        peer_window_scale: None,
+        peer_timestamp: None,
+        peer_sack_permitted: false,
     };
     (
         Connection::in_state(Instant::ZERO, State::Established, &ep(A, B)),
@@ -246,6 +249,9 @@ fn crossing_window_probes_that_both_land_do_not_trade_acks_forever() {
         snd_wnd: 2048,
         our_mss: 1460,
         peer_mss: Some(1460),
+        peer_window_scale: None,
+        peer_timestamp: None,
+        peer_sack_permitted: false,
     };
     let mut a = Connection::in_state(Instant::ZERO, State::Established, &small(A, B));
     let mut b = Connection::in_state(Instant::ZERO, State::Established, &small(B, A));

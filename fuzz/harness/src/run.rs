@@ -104,6 +104,9 @@ impl Runner {
                     snd_wnd: usize::from(setup.peer_window),
                     our_mss: OUR_MSS,
                     peer_mss: (setup.peer_mss != 0).then_some(setup.peer_mss),
+                    peer_window_scale: None,
+                    peer_timestamp: None,
+                    peer_sack_permitted: false,
                 };
                 // What in_state says the peer already sent: its SYN, and its FIN at
                 // IRS + 1 in the states that took it.
