@@ -81,6 +81,8 @@ struct Differential {
     views: [View; 2],
     now: Instant,
     irs: u32,
+    /// The newest TSval the peer sent.
+    tsval: Option<u32>,
     trace: Option<Vec<Line>>,
 }
 
@@ -103,6 +105,8 @@ struct Facts {
     ack_ahead: bool,
     /// It acknowledged less than SND.UNA.
     ack_behind: bool,
+    /// It carried a TSval older than one the peer sent before (RFC 7323 PAWS).
+    paws: bool,
 }
 
 /// Why a divergence is allowed, if it is: each entry is a difference RFC 9293 (or RFC
@@ -133,6 +137,12 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
         );
     }
     let (syn, fin, rst) = (flags & 0x02 != 0, flags & 0x01 != 0, flags & 0x04 != 0);
+    if f.paws {
+        return Some(
+            "PAWS (RFC 7323 5): ours negotiated timestamps and drops a segment whose TSval \
+             is older than TS.Recent; smoltcp does not do timestamps",
+        );
+    }
     let took_fin = |s: State| matches!(s, S::CloseWait | S::Closing | S::LastAck | S::TimeWait);
     let segment = matches!(
         event,
@@ -231,6 +241,7 @@ impl Differential {
             views: [view.clone(), view],
             now: Instant::ZERO,
             irs: s.irs,
+            tsval: None,
             trace: record.then(Vec::new),
         }
     }
@@ -476,6 +487,21 @@ impl Differential {
                 }
                 _ => false,
             };
+            // PAWS: a TSval older than the newest the peer sent before (ours may have
+            // taken that one as TS.Recent).
+            let paws = match step {
+                Step::Segment(s) => match self.segment(0, s).0.options.timestamps {
+                    Some((val, _)) => {
+                        let old = self.tsval.is_some_and(|newest| dist(val, newest) < 0);
+                        if self.tsval.is_none_or(|newest| dist(val, newest) > 0) {
+                            self.tsval = Some(val);
+                        }
+                        old
+                    }
+                    None => false,
+                },
+                _ => false,
+            };
             let (ack_ahead, ack_behind) = match step {
                 Step::Segment(s) => {
                     let ack = self.segment(0, s).0.ack.0;
@@ -506,6 +532,7 @@ impl Differential {
                 fin_behind,
                 ack_ahead,
                 ack_behind,
+                paws,
             };
             match allowed(facts, ours, theirs) {
                 Some(why) => {
@@ -563,6 +590,7 @@ mod tests {
             fin_behind: false,
             ack_ahead: false,
             ack_behind: false,
+            paws: false,
         };
         let ack = plain(Event::RcvAck, 0x10);
         assert_eq!(allowed(ack, State::Established, State::SynReceived), None);
