@@ -83,6 +83,8 @@ struct Differential {
     irs: u32,
     /// The newest TSval the peer sent.
     tsval: Option<u32>,
+    /// Why the two conversations parted at an earlier step, if they did.
+    parted: Option<&'static str>,
     trace: Option<Vec<Line>>,
 }
 
@@ -109,40 +111,91 @@ struct Facts {
     paws: bool,
 }
 
+/// Why the two sides may treat this step's segment differently, whatever their states:
+/// each entry names the rule one side follows and the other does not. Once a step was
+/// handled differently, the conversations have parted inside even where their states
+/// still agree, so every later divergence is allowed with the same reason.
+fn handled_differently(f: Facts) -> Option<&'static str> {
+    let flags = f.flags;
+    let (syn, fin, rst, ack) = (
+        flags & 0x02 != 0,
+        flags & 0x01 != 0,
+        flags & 0x04 != 0,
+        flags & 0x10 != 0,
+    );
+    let rules: [(bool, &'static str); 9] = [
+        (
+            f.raw,
+            "a segment with a raw (absolute) sequence or acknowledgment number: the two \
+             sides' ISSs differ, so it is a different segment to each",
+        ),
+        (
+            f.event == Event::Timeout,
+            "timers are each stack's own: RTO bounds (RFC 6298 2.4), retry limits (RFC 1122 \
+             4.2.3.5; smoltcp has none by default), TIME-WAIT length (ours 2*MSL = 60 s, \
+             smoltcp 10 s), delayed ACKs (ours 40 ms, smoltcp 10 ms)",
+        ),
+        (
+            f.paws,
+            "PAWS (RFC 7323 5): ours negotiated timestamps and drops a segment whose TSval \
+             is older than TS.Recent; smoltcp does not do timestamps",
+        ),
+        (
+            fin && f.fin_behind,
+            "a FIN before data the peer already sent (the peer contradicts itself): RFC \
+             9293 does not say which wins; ours keeps the data and ignores the FIN",
+        ),
+        (
+            ack && f.ack_behind,
+            "an old ACK (below SND.UNA, within MAX.SND.WND): RFC 9293 3.10.7.4 and RFC \
+             5961 5.2 ignore the ACK field and process the rest of the segment (ours); \
+             smoltcp drops the whole segment",
+        ),
+        (
+            ack && f.ack_ahead,
+            "an ACK of data not yet sent: RFC 9293 3.10.7.4 (fifth, ESTABLISHED) says send \
+             an ACK and drop the segment, FIN and data with it (ours); smoltcp takes it",
+        ),
+        (
+            fin && f.fin_outside,
+            "a FIN beyond our receive window: RFC 9293 3.10.7.4 trims a segment to the \
+             window, FIN included, and refuses a bare FIN at zero window (SEG.LEN 1, \
+             RCV.WND 0) until the application reads (ours); smoltcp takes such a FIN \
+             (Linux too, for a bare FIN at zero window)",
+        ),
+        (
+            rst && (syn || fin),
+            "RST with SYN or FIN: RFC 9293 3.10.7 checks the RST bit before SYN and FIN \
+             (ours does, and resets); smoltcp drops these combinations as bogus",
+        ),
+        (
+            syn && fin,
+            "a SYN with FIN: RFC 9293 3.10.7.2 takes the SYN and queues the rest (ours); \
+             smoltcp, like Linux, drops SYN+FIN as bogus",
+        ),
+    ];
+    rules
+        .into_iter()
+        .find(|(applies, _)| *applies)
+        .map(|(_, why)| why)
+}
+
 /// Why a divergence is allowed, if it is: each entry is a difference RFC 9293 (or RFC
 /// 1122) leaves to the implementation, or a known deviation of one side, named as such.
 fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
     use State as S;
-    let (event, flags, same_progress) = (f.event, f.flags, f.same_progress);
-    let (fin_outside, fin_behind, ack_ahead, ack_behind) =
-        (f.fin_outside, f.fin_behind, f.ack_ahead, f.ack_behind);
-    if f.raw {
-        return Some(
-            "a segment with a raw (absolute) sequence or acknowledgment number: the two \
-             sides' ISSs differ, so it is a different segment to each",
-        );
+    if let Some(why) = handled_differently(f) {
+        return Some(why);
     }
-    if event == Event::Timeout {
-        return Some(
-            "timers are each stack's own: RTO bounds (RFC 6298 2.4), retry limits (RFC 1122 \
-             4.2.3.5; smoltcp has none by default), TIME-WAIT length (ours 2*MSL = 60 s, \
-             smoltcp 10 s)",
-        );
-    }
-    if !same_progress {
+    if !f.same_progress {
         return Some(
             "the two sides had already taken or sent different amounts: windows, silly \
              window avoidance, Nagle and the congestion window are each stack's choice \
              (RFC 9293 3.8.6, RFC 5681)",
         );
     }
-    let (syn, fin, rst) = (flags & 0x02 != 0, flags & 0x01 != 0, flags & 0x04 != 0);
-    if f.paws {
-        return Some(
-            "PAWS (RFC 7323 5): ours negotiated timestamps and drops a segment whose TSval \
-             is older than TS.Recent; smoltcp does not do timestamps",
-        );
-    }
+    let (event, flags) = (f.event, f.flags);
+    let fin = flags & 0x01 != 0;
     let took_fin = |s: State| matches!(s, S::CloseWait | S::Closing | S::LastAck | S::TimeWait);
     let segment = matches!(
         event,
@@ -153,33 +206,6 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
             "a FIN that waited behind a hole: ours keeps it with the out-of-order data \
              and takes it when the hole fills (RFC 9293 3.10.7.4 processes segments in \
              sequence order); smoltcp keeps out-of-order data but drops its FIN",
-        ),
-        (Event::RcvFin, _, _) if fin_behind => Some(
-            "a FIN before data the peer already sent (the peer contradicts itself): RFC \
-             9293 does not say which wins; ours keeps the data and ignores the FIN",
-        ),
-        _ if ack_behind && flags & 0x10 != 0 => Some(
-            "an old ACK (below SND.UNA, within MAX.SND.WND): RFC 9293 3.10.7.4 and RFC \
-             5961 5.2 ignore the ACK field and process the rest of the segment (ours); \
-             smoltcp drops the whole segment",
-        ),
-        _ if ack_ahead && flags & 0x10 != 0 => Some(
-            "an ACK of data not yet sent: RFC 9293 3.10.7.4 (fifth, ESTABLISHED) says send \
-             an ACK and drop the segment, FIN and data with it (ours); smoltcp takes it",
-        ),
-        (Event::RcvFin, _, _) if fin_outside => Some(
-            "a FIN beyond our receive window: RFC 9293 3.10.7.4 trims a segment to the \
-             window, FIN included, and refuses a bare FIN at zero window (SEG.LEN 1, \
-             RCV.WND 0) until the application reads (ours); smoltcp takes such a FIN \
-             (Linux too, for a bare FIN at zero window)",
-        ),
-        _ if rst && (syn || fin) => Some(
-            "RST with SYN or FIN: RFC 9293 3.10.7 checks the RST bit before SYN and FIN \
-             (ours does, and resets); smoltcp drops these combinations as bogus",
-        ),
-        (Event::RcvSyn | Event::RcvSynAck, _, _) if syn && fin => Some(
-            "a SYN with FIN: RFC 9293 3.10.7.2 takes the SYN and queues the rest (ours); \
-             smoltcp, like Linux, drops SYN+FIN as bogus",
         ),
         (Event::RcvSyn, S::SynReceived, S::SynSent) => Some(
             "smoltcp does not do simultaneous open (a SYN in SYN-SENT); RFC 9293 3.5 \
@@ -242,6 +268,7 @@ impl Differential {
             now: Instant::ZERO,
             irs: s.irs,
             tsval: None,
+            parted: None,
             trace: record.then(Vec::new),
         }
     }
@@ -515,9 +542,6 @@ impl Differential {
             };
             let event = self.step(step).map_err(|e| format!("step {n}: {e}"))?;
             let (ours, theirs) = self.states();
-            if ours == theirs {
-                continue;
-            }
             let facts = Facts {
                 event,
                 flags: if let Step::Segment(s) = step {
@@ -534,6 +558,19 @@ impl Differential {
                 ack_behind,
                 paws,
             };
+            if ours == theirs {
+                if let Some(why) = handled_differently(facts) {
+                    self.parted.get_or_insert(why);
+                }
+                continue;
+            }
+            if let Some(why) = self.parted {
+                self.note(format!(
+                    "allowed divergence after {event}: ours {ours}, smoltcp {theirs}: an \
+                     earlier step was handled differently: {why}"
+                ));
+                return Ok(());
+            }
             match allowed(facts, ours, theirs) {
                 Some(why) => {
                     self.note(format!(
