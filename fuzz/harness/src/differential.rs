@@ -33,6 +33,8 @@ struct View {
     acked: u32,
     /// The peer's next sequence number towards them.
     next: u32,
+    /// Where the peer's first FIN towards them was.
+    fin: Option<u32>,
     /// Bytes of our stream their application wrote.
     written: u64,
     /// Bytes their application received.
@@ -101,7 +103,7 @@ struct Facts {
     same_progress: bool,
     /// Its FIN lay past the window we offered.
     fin_outside: bool,
-    /// Its FIN lay before data the peer had already sent.
+    /// Its FIN lay before data the peer had already sent, or apart from its first FIN.
     fin_behind: bool,
     /// It acknowledged what we never sent (beyond SND.NXT).
     ack_ahead: bool,
@@ -142,8 +144,9 @@ fn handled_differently(f: Facts) -> Option<&'static str> {
         ),
         (
             fin && f.fin_behind,
-            "a FIN before data the peer already sent (the peer contradicts itself): RFC \
-             9293 does not say which wins; ours keeps the data and ignores the FIN",
+            "a FIN before data the peer already sent, or apart from its first FIN (the \
+             peer contradicts itself about where its stream ends): RFC 9293 does not say \
+             which wins",
         ),
         (
             ack && f.ack_behind,
@@ -343,6 +346,9 @@ impl Differential {
         if dist(end, v.next) > 0 {
             v.next = end;
         }
+        if r.flags.has(Flags::FIN) && v.fin.is_none() {
+            v.fin = Some(end.wrapping_sub(1));
+        }
         if r.flags.has(Flags::ACK) && dist(r.ack.0, v.acked) > 0 && dist(v.max, r.ack.0) >= 0 {
             v.acked = r.ack.0;
         }
@@ -510,7 +516,8 @@ impl Differential {
                         .seq
                         .0
                         .wrapping_add(u32::from(r.flags.has(Flags::SYN)) + data.len() as u32);
-                    dist(fin, self.views[0].next) < 0
+                    let elsewhere = self.views[0].fin.is_some_and(|first| first != fin);
+                    dist(fin, self.views[0].next) < 0 || elsewhere
                 }
                 _ => false,
             };
