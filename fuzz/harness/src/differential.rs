@@ -548,6 +548,14 @@ impl Differential {
                 _ => false,
             };
             let event = self.step(step).map_err(|e| format!("step {n}: {e}"))?;
+            if self.smol.runaway() {
+                self.note(format!(
+                    "smoltcp's poll would loop for ever here (it sent in each of {} rounds); \
+                     the run stops",
+                    crate::smol::EGRESS_ROUNDS
+                ));
+                return Ok(());
+            }
             let (ours, theirs) = self.states();
             let facts = Facts {
                 event,

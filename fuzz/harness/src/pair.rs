@@ -291,6 +291,16 @@ impl Pair {
                 }
             }
         }
+        // A side that read to end of stream stops calling, so an error that came
+        // after (its own data timed out under the loss) is only seen by asking.
+        for a in [true, false] {
+            let i = usize::from(!a);
+            if let Some(h) = self.apps[i].handle {
+                if matches!(self.stack(a).tcp().take_error(h), Ok(Some(_))) {
+                    self.apps[i].failed = true;
+                }
+            }
+        }
         if self.apps.iter().any(|s| s.failed) {
             return Ok(()); // A failure (a timeout under loss, a reset) ends the checks.
         }

@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use netstack_core::wire::ipv4::protocol;
 use netstack_core::wire::{ArpOperation, ArpRepr, EtherType, EthernetRepr, Ipv4Repr, TcpRepr};
 use netstack_core::Instant;
-use smoltcp::iface::{Config as SmolConfig, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config as SmolConfig, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant as SmolInstant;
@@ -62,12 +64,16 @@ impl phy::Device for Wire {
     }
 }
 
+/// Ingress frames and egress rounds one poll runs at most.
+pub const EGRESS_ROUNDS: usize = 256;
+
 /// One smoltcp TCP socket on its own interface.
 pub struct SmolConn {
     iface: Interface,
     wire: Wire,
     sockets: SocketSet<'static>,
     handle: SocketHandle,
+    runaway: bool,
 }
 
 fn smol_now(t: Instant) -> SmolInstant {
@@ -103,6 +109,7 @@ impl SmolConn {
             wire,
             sockets,
             handle,
+            runaway: false,
         };
         // Teach smoltcp the peer's MAC, as a real peer's ARP request would.
         me.wire.to_smol.push_back(arp_request());
@@ -122,10 +129,37 @@ impl SmolConn {
         self.poll(now);
     }
 
-    /// Lets smoltcp run at `now`.
+    /// Lets smoltcp run at `now`: what `Interface::poll` does, with each loop bounded.
+    /// smoltcp's own `poll` repeats egress until a round sends nothing, and the
+    /// differential target found inputs after which its socket sends in every round:
+    /// the loop never ends and the frames it queues take gigabytes. [`EGRESS_ROUNDS`]
+    /// is far more than one poll needs; [`SmolConn::runaway`] says when it was reached.
     pub fn poll(&mut self, now: Instant) {
-        self.iface
-            .poll(smol_now(now), &mut self.wire, &mut self.sockets);
+        let t = smol_now(now);
+        self.iface.poll_maintenance(t);
+        for _ in 0..EGRESS_ROUNDS {
+            let r = self
+                .iface
+                .poll_ingress_single(t, &mut self.wire, &mut self.sockets);
+            if r == PollIngressSingleResult::None {
+                break;
+            }
+        }
+        for round in 0..=EGRESS_ROUNDS {
+            if round == EGRESS_ROUNDS {
+                self.runaway = true;
+                break;
+            }
+            let r = self.iface.poll_egress(t, &mut self.wire, &mut self.sockets);
+            if r == PollResult::None {
+                break;
+            }
+        }
+    }
+
+    /// True once a poll reached [`EGRESS_ROUNDS`] (smoltcp would have looped on).
+    pub fn runaway(&self) -> bool {
+        self.runaway
     }
 
     /// When smoltcp wants to be polled next.
