@@ -87,6 +87,8 @@ struct Differential {
     tsval: Option<u32>,
     /// Why the two conversations parted at an earlier step, if they did.
     parted: Option<&'static str>,
+    /// smoltcp delivered a byte the peer did not send at that offset (its bug).
+    smol_wrong: Option<usize>,
     trace: Option<Vec<Line>>,
 }
 
@@ -272,6 +274,7 @@ impl Differential {
             irs: s.irs,
             tsval: None,
             parted: None,
+            smol_wrong: None,
             trace: record.then(Vec::new),
         }
     }
@@ -445,6 +448,24 @@ impl Differential {
                     self.views[1].delivered.extend_from_slice(&buf[..k]);
                 }
                 self.smol.poll(self.now);
+                // Each side's bytes against the peer's stream (from our IRS: the same SYN
+                // reached both), then against each other.
+                let first = self.ours.details().irs.wrapping_add(1);
+                let wrong = |got: &[u8]| {
+                    got.iter()
+                        .enumerate()
+                        .find(|&(k, &b)| b != peer_byte(first.wrapping_add(k as u32)))
+                        .map(|(k, _)| k)
+                };
+                if let Some(k) = wrong(&self.views[0].delivered) {
+                    return Err(format!(
+                        "ours delivered byte {k}, which the peer did not send there"
+                    ));
+                }
+                if let Some(k) = wrong(&self.views[1].delivered) {
+                    self.smol_wrong = Some(k);
+                    return Ok(Event::Recv);
+                }
                 let (a, b) = (&self.views[0].delivered, &self.views[1].delivered);
                 let common = a.len().min(b.len());
                 if a[..common] != b[..common] {
@@ -548,6 +569,13 @@ impl Differential {
                 _ => false,
             };
             let event = self.step(step).map_err(|e| format!("step {n}: {e}"))?;
+            if let Some(k) = self.smol_wrong {
+                self.note(format!(
+                    "smoltcp delivered byte {k}, which the peer did not send there (a smoltcp \
+                     bug; ours delivered the right bytes); the run stops"
+                ));
+                return Ok(());
+            }
             if self.smol.runaway() {
                 self.note(format!(
                     "smoltcp's poll would loop for ever here (it sent in each of {} rounds); \
