@@ -87,6 +87,8 @@ struct Differential {
     tsval: Option<u32>,
     /// Why the two conversations parted at an earlier step, if they did.
     parted: Option<&'static str>,
+    /// Ours sent a RST during the current step.
+    ours_reset: bool,
     /// smoltcp delivered a byte the peer did not send at that offset (its bug).
     smol_wrong: Option<usize>,
     trace: Option<Vec<Line>>,
@@ -113,6 +115,8 @@ struct Facts {
     ack_behind: bool,
     /// It carried a TSval older than one the peer sent before (RFC 7323 PAWS).
     paws: bool,
+    /// Ours answered it with a RST.
+    ours_reset: bool,
 }
 
 /// Why the two sides may treat this step's segment differently, whatever their states:
@@ -201,6 +205,13 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
     }
     let (event, flags) = (f.event, f.flags);
     let fin = flags & 0x01 != 0;
+    if f.ours_reset && ours == S::Closed {
+        return Some(
+            "ours resets a connection whose application closed when more data arrives \
+             (RFC 9293 3.10.7.4, RFC 1122 4.2.2.13: nobody will read it); smoltcp takes \
+             the data",
+        );
+    }
     let took_fin = |s: State| matches!(s, S::CloseWait | S::Closing | S::LastAck | S::TimeWait);
     let segment = matches!(
         event,
@@ -274,6 +285,7 @@ impl Differential {
             irs: s.irs,
             tsval: None,
             parted: None,
+            ours_reset: false,
             smol_wrong: None,
             trace: record.then(Vec::new),
         }
@@ -369,6 +381,7 @@ impl Differential {
             }
         }
         let theirs = self.smol.take_sent(self.now);
+        self.ours_reset |= ours.iter().any(|(r, _)| r.flags.has(Flags::RST));
         for (i, segs) in [(0, ours), (1, theirs)] {
             for (r, data) in segs {
                 self.views[i].saw(&r, data.len());
@@ -390,6 +403,7 @@ impl Differential {
     }
 
     fn step(&mut self, step: &Step) -> Result<Event, String> {
+        self.ours_reset = false;
         let event = match *step {
             Step::Segment(s) => {
                 for i in 0..2 {
@@ -600,6 +614,7 @@ impl Differential {
                 ack_ahead,
                 ack_behind,
                 paws,
+                ours_reset: self.ours_reset,
             };
             if ours == theirs {
                 if let Some(why) = handled_differently(facts) {
@@ -671,6 +686,7 @@ mod tests {
             ack_ahead: false,
             ack_behind: false,
             paws: false,
+            ours_reset: false,
         };
         let ack = plain(Event::RcvAck, 0x10);
         assert_eq!(allowed(ack, State::Established, State::SynReceived), None);

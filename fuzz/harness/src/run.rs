@@ -63,6 +63,8 @@ pub struct Runner {
     step: usize,
     /// Segments the connection sent.
     sent: u64,
+    /// The connection sent a RST during the current step.
+    reset_sent: bool,
 }
 
 fn addr(a: (std::net::Ipv4Addr, u16)) -> SocketAddrV4 {
@@ -137,6 +139,7 @@ impl Runner {
             buffers,
             step: 0,
             sent: 0,
+            reset_sent: false,
         }
     }
 
@@ -167,6 +170,7 @@ impl Runner {
     pub fn apply(&mut self, step: &Step) -> Result<(), Failure> {
         let before = self.conn.state();
         let sent = self.sent;
+        self.reset_sent = false;
         let event = match *step {
             Step::Segment(s) => {
                 self.peer_segment(&s);
@@ -240,7 +244,11 @@ impl Runner {
         if after != before {
             self.note(|| format!("state: {t}"));
         }
-        if !is_legal(t) {
+        // RFC 9293 figure 5, note 3: a connection may send a RST from any state, and
+        // is CLOSED then (data arriving after the application closed, RFC 9293
+        // 3.10.7.4 and RFC 1122 4.2.2.13).
+        let aborted = after == State::Closed && self.reset_sent;
+        if !is_legal(t) && !aborted {
             return Err(self.fail(format!("illegal transition {t}")));
         }
         self.coverage.record(before, event, after);
@@ -254,6 +262,7 @@ impl Runner {
                 return Ok(());
             };
             self.sent += 1;
+            self.reset_sent |= seg.repr.flags.has(Flags::RST);
             let mut data = vec![0; seg.data_len];
             self.conn.read_payload(&seg, &mut data);
             if seg.repr.flags.has(Flags::SYN) && seg.repr.options.window_scale.is_some() {
