@@ -81,18 +81,8 @@ in a directory under /tmp, named at the end. Progress goes to stderr, the table 
 EOF
 }
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-need_value() {
-	[[ $# -ge 2 && -n $2 && $2 != -* ]] || die "$1 needs a value (see --help)"
-}
-
-need_count() {
-	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive whole number, not '$2'"
-}
+# shellcheck source=scripts/lib/netns-bench.sh
+source "$here/lib/netns-bench.sh"
 
 only=
 while [[ $# -gt 0 ]]; do
@@ -191,14 +181,7 @@ server=
 # Safe to call twice.
 stop_block() {
 	if [[ -n $server ]]; then
-		kill -TERM "$server" 2>/dev/null || true
-		local waited=0
-		while kill -0 "$server" 2>/dev/null && ((waited < STOP_TIMEOUT * 10)); do
-			sleep 0.1
-			((waited += 1))
-		done
-		kill -KILL "$server" 2>/dev/null || true
-		wait "$server" 2>/dev/null || true
+		stop_server "$server" "$STOP_TIMEOUT"
 		server=
 	fi
 	local n
@@ -265,15 +248,7 @@ start_block() {
 		server=$!
 		;;
 	esac
-	local deadline=$((SECONDS + START_TIMEOUT))
-	while ((SECONDS < deadline)); do
-		kill -0 "$server" 2>/dev/null || break
-		if ip netns exec "$cns" curl -sf --connect-timeout 1 --max-time 2 -o /dev/null \
-			"http://$STACK_ADDR/bytes/1" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.2
-	done
+	wait_http_up "$cns" "$server" "$STACK_ADDR" "$START_TIMEOUT" && return 0
 	echo "  $impl did not start answering; log: $log.server" >&2
 	tail -5 "$log.server" | sed 's/^/    /' >&2
 	return 1
@@ -307,11 +282,9 @@ measure() {
 
 ping_rtt() {
 	local impl=$1 replies value
-	replies=$(ip netns exec "$cns" timeout 60 ping -n -c "$ping_count" -i 0.002 -W 1 "$STACK_ADDR" 2>>"$client_log" |
-		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p') || true
+	replies=$(ping_times "$cns" "$ping_count" "$STACK_ADDR" 2>>"$client_log")
 	if [[ -n $replies ]]; then
-		value=$(sort -g <<<"$replies" | awk '{ v[NR] = $1 } END {
-			printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+		value=$(median <<<"$replies")
 		record ping_ms "$impl" "$value"
 		summary+=("ping ${value}ms")
 	else

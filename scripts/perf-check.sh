@@ -51,18 +51,8 @@ kept in a directory under /tmp, named at the end.
 EOF
 }
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-need_value() {
-	[[ $# -ge 2 && -n $2 && $2 != -* ]] || die "$1 needs a value (see --help)"
-}
-
-need_count() {
-	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive whole number, not '$2'"
-}
+# shellcheck source=scripts/lib/netns-bench.sh
+source "$here/lib/netns-bench.sh"
 
 bins=()
 while [[ $# -gt 0 ]]; do
@@ -84,55 +74,15 @@ for tool in ip curl ping python3 timeout; do
 	command -v "$tool" >/dev/null || die "$tool is missing"
 done
 [[ -x $here/setup-tap.sh ]] || die "$here/setup-tap.sh is missing; keep this script beside it"
+# The clients, run inside the namespace (shared with bench.sh; see its --help).
+client_py=$here/bench/client.py
+[[ -f $client_py ]] || die "$client_py is missing; keep this script beside it"
 for i in "${!bins[@]}"; do
 	bin=${bins[$i]}
 	[[ -f $bin && -x $bin ]] || die "$bin: not an executable file"
 	bins[i]=$(realpath -- "$bin")
 	[[ $("${bins[$i]}" --version 2>/dev/null) == netstack* ]] || die "$bin: not netstack (\`$bin --version\`)"
 done
-
-# The clients, run inside the namespace. Each prints one number, or a reason on stderr
-# and exits non-zero; every socket operation times out.
-#   recv HOST PORT N: N bytes to the discard port, then FIN, then wait for the stack's
-#                     FIN, so every byte has reached the application; prints Gbit/s.
-#   conns HOST PORT N: N times connect, send 1 byte, read it back, close; prints conns/s.
-readonly CLIENT_PY='
-import socket, sys, time
-
-mode, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-op_timeout = 10.0
-
-if mode == "recv":
-    chunk = memoryview(bytearray(1 << 20))
-    start = time.perf_counter()
-    s = socket.create_connection((host, port), timeout=op_timeout)
-    left = n
-    try:
-        while left > 0:
-            k = min(left, len(chunk))
-            s.sendall(chunk[:k])
-            left -= k
-        s.shutdown(socket.SHUT_WR)
-        while s.recv(65536):
-            pass
-    except OSError as e:
-        sys.exit(f"after {n - left} of {n} bytes: {e}")
-    elapsed = time.perf_counter() - start
-    s.close()
-    print(f"{n * 8 / elapsed / 1e9:.4f}")
-elif mode == "conns":
-    start = time.perf_counter()
-    for i in range(n):
-        try:
-            s = socket.create_connection((host, port), timeout=op_timeout)
-            s.sendall(b"x")
-            if s.recv(1) != b"x":
-                sys.exit(f"connection {i + 1} of {n}: the echo did not come back")
-            s.close()
-        except OSError as e:
-            sys.exit(f"connection {i + 1} of {n}: {e}")
-    print(f"{n / (time.perf_counter() - start):.1f}")
-'
 
 # The table: reads "bin metric value" lines (value "fail" for a failed measurement).
 readonly TABLE_PY='
@@ -212,17 +162,7 @@ server=
 # deletes the namespace. Safe to call twice.
 stop_block() {
 	if [[ -n $server ]]; then
-		kill -TERM "$server" 2>/dev/null || true
-		local waited=0
-		while kill -0 "$server" 2>/dev/null && ((waited < STOP_TIMEOUT * 10)); do
-			sleep 0.1
-			((waited += 1))
-		done
-		if kill -0 "$server" 2>/dev/null; then
-			echo "  warning: the stack ignored SIGTERM for ${STOP_TIMEOUT}s; killing it" >&2
-			kill -KILL "$server" 2>/dev/null || true
-		fi
-		wait "$server" 2>/dev/null || true
+		stop_server "$server" "$STOP_TIMEOUT"
 		server=
 	fi
 	if [[ -n $ns ]]; then
@@ -250,20 +190,6 @@ record() {
 	printf '%s %s %s\n' "$1" "$2" "$3" >>"$results"
 }
 
-# Waits until the HTTP server answers, which it does last of all the services.
-wait_until_up() {
-	local deadline=$((SECONDS + START_TIMEOUT))
-	while ((SECONDS < deadline)); do
-		kill -0 "$server" 2>/dev/null || return 1
-		if in_ns curl -sf --connect-timeout 1 --max-time 2 -o /dev/null \
-			"http://$STACK_ADDR/bytes/1" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.2
-	done
-	return 1
-}
-
 # One block: binary number $1 in round $2, in a namespace of its own.
 run_block() {
 	local b=$1 round=$2
@@ -287,7 +213,7 @@ run_block() {
 	ip netns exec "$ns" "$bin" serve >"$server_log" 2>&1 &
 	server=$!
 	: >"$client_log"
-	if ! wait_until_up; then
+	if ! wait_http_up "$ns" "$server" "$STACK_ADDR" "$START_TIMEOUT"; then
 		if kill -0 "$server" 2>/dev/null; then
 			echo "$label: the stack did not answer HTTP within ${START_TIMEOUT}s; log: $server_log" >&2
 		else
@@ -303,13 +229,10 @@ run_block() {
 	fi
 
 	# (1) Ping RTT: the median of the per-reply times, and how many got no reply.
-	# ping's status says little (1 for no reply at all); the replies say it all.
 	local replies
-	replies=$(in_ns timeout 60 ping -n -c "$PINGS" -i 0.002 -W 1 "$STACK_ADDR" 2>>"$client_log" |
-		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p') || true
+	replies=$(ping_times "$ns" "$PINGS" "$STACK_ADDR" 2>>"$client_log")
 	if [[ -n $replies ]]; then
-		value=$(sort -g <<<"$replies" | awk '{ v[NR] = $1 } END {
-			printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+		value=$(median <<<"$replies")
 		record "$b" ping_ms "$value"
 		record "$b" ping_lost $((PINGS - $(wc -l <<<"$replies")))
 		summary+=("ping $value ms, $((PINGS - $(wc -l <<<"$replies"))) lost")
@@ -335,7 +258,8 @@ run_block() {
 	fi
 
 	# (3) The stack receives: bytes to discard.
-	if value=$(client python3 -c "$CLIENT_PY" recv "$STACK_ADDR" 9 "$bytes"); then
+	if value=$(client python3 "$client_py" sink "$STACK_ADDR" 9 "$bytes"); then
+		value=$(awk '{ printf "%.4f", $1 / 1000 }' <<<"$value") # Mbit/s to Gbit/s
 		record "$b" recv_gbps "$value"
 		summary+=("recvs $value Gbit/s")
 	else
@@ -345,7 +269,7 @@ run_block() {
 	fi
 
 	# (4) Connections per second, last: its TIME-WAITs die with the namespace.
-	if value=$(client python3 -c "$CLIENT_PY" conns "$STACK_ADDR" 7 "$conns"); then
+	if value=$(client python3 "$client_py" conns "$STACK_ADDR" 7 "$conns"); then
 		record "$b" conns_s "$value"
 		summary+=("$value conns/s")
 	else

@@ -2,8 +2,8 @@
 """The table of scripts/bench.sh: reads its "ROW IMPL VALUE" lines (VALUE "fail" for a
 failed measurement; a row named ROW~ marks a value of ROW as a partial transfer) and
 prints, per row, the median over the rounds for each implementation, the ratios
-netstack/smoltcp and netstack/kernel, and the project's target: met, MISSED, or "-"
-when the row was not measured. NOTES has "ROW IMPL reason" lines for failures; each
+netstack/smoltcp and netstack/kernel, and the project's target: met, MISSED (also when
+netstack failed every round), or "-" when a side needed for the target is missing. NOTES has "ROW IMPL reason" lines for failures; each
 distinct reason is printed once. Usage: table.py RESULTS ROUNDS HOLD_TARGET [NOTES]
 """
 
@@ -120,7 +120,12 @@ def main():
         ratios = better != ""
         v["ns/smol"] = ns / v["smoltcp"] if ratios and ns is not None and v["smoltcp"] else None
         v["ns/kernel"] = ns / v["kernel"] if ratios and ns is not None and v["kernel"] else None
-        met = "" if check is None else {None: "-", True: "met", False: "MISSED"}[check(v)]
+        if check is None:
+            met = ""
+        elif ns is None and (key, "netstack") in fails:
+            met = "MISSED"  # netstack could not run it at all
+        else:
+            met = {None: "-", True: "met", False: "MISSED"}[check(v)]
         cells = [label, unit, better] + [fmt(v[i]) for i in IMPLS]
         cells += [f"{v['ns/smol']:.2f}" if v["ns/smol"] is not None else "-",
                   f"{v['ns/kernel']:.2f}" if v["ns/kernel"] is not None else "-",
