@@ -33,8 +33,8 @@ pub struct Outcome {
     pub frames: [u64; 2],
     /// Frames lost each way.
     pub dropped: [u64; 2],
-    /// Segments the client retransmitted, if its stack counts them.
-    pub retransmits: Option<u64>,
+    /// The client's retransmission counters, if its stack counts them.
+    pub counters: Option<String>,
 }
 
 /// Moves `bytes` from `client` to `server` over a link with `link` in both directions;
@@ -134,6 +134,6 @@ pub fn run(
         virtual_us: now - t0,
         frames: [to_server.sent, to_client.sent],
         dropped: [to_server.dropped, to_client.dropped],
-        retransmits: client.retransmits(),
+        counters: client.counters(),
     })
 }

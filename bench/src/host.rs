@@ -26,8 +26,9 @@ pub trait Host {
     fn send(&mut self, now: u64, data: &[u8]) -> usize;
     /// Reads received stream bytes into `buf`; 0 when none are waiting.
     fn recv(&mut self, now: u64, buf: &mut [u8]) -> usize;
-    /// Segments the stack retransmitted, if it counts them.
-    fn retransmits(&mut self) -> Option<u64>;
+    /// The connection's retransmission counters as `key=value` pairs, if the stack
+    /// counts them.
+    fn counters(&mut self) -> Option<String>;
 }
 
 /// How both ends are built: the link's IP MTU and each socket's buffers.

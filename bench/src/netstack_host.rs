@@ -110,7 +110,7 @@ impl Host for NetstackHost {
         }
     }
 
-    fn retransmits(&mut self) -> Option<u64> {
+    fn counters(&mut self) -> Option<String> {
         let h = self.conn?;
         let row = self
             .stack
@@ -118,6 +118,10 @@ impl Host for NetstackHost {
             .sockets()
             .into_iter()
             .find(|r| r.handle == h)?;
-        Some(row.counters.retransmits)
+        let c = row.counters;
+        Some(format!(
+            "retransmits={} fast_retransmits={} timeouts={} dup_acks={}",
+            c.retransmits, c.fast_retransmits, c.timeouts, c.dup_acks
+        ))
     }
 }

@@ -124,7 +124,7 @@ impl Host for SmolHost {
         self.socket().recv_slice(buf).unwrap_or(0)
     }
 
-    fn retransmits(&mut self) -> Option<u64> {
+    fn counters(&mut self) -> Option<String> {
         None
     }
 }

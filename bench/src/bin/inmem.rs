@@ -82,7 +82,7 @@ fn main() {
     };
     println!(
         "stack={:?} mtu={} bytes={} intact={} wall_s={:.4} wall_mbps={:.1} virtual_s={:.4} \
-         virtual_mbps={:.2} frames={}/{} dropped={}/{} retransmits={}",
+         virtual_mbps={:.2} frames={}/{} dropped={}/{} {}",
         args.stack,
         args.mtu,
         out.bytes,
@@ -95,7 +95,7 @@ fn main() {
         out.frames[1],
         out.dropped[0],
         out.dropped[1],
-        out.retransmits.map_or("-".to_string(), |n| n.to_string()),
+        out.counters.as_deref().unwrap_or("retransmits=-"),
     );
     if !out.intact {
         eprintln!("inmem: the received bytes differ from the bytes sent");
