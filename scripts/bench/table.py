@@ -111,9 +111,9 @@ def main():
             v[impl] = statistics.median(vs) if vs else None
             seen |= bool(vs) or (key, impl) in fails
             if (key, impl) in fails:
-                notes.append(f"{label}, {impl}: {fails[(key, impl)]} of {rounds} rounds failed")
+                notes.append(f"{label}, {impl}: {fails[(key, impl)]} run(s) failed")
             if (key, impl) in partial:
-                notes.append(f"{label}, {impl}: {partial[(key, impl)]} of {rounds} rounds hit the deadline (goodput so far counted)")
+                notes.append(f"{label}, {impl}: {partial[(key, impl)]} run(s) hit the deadline (goodput so far counted)")
         if not seen:
             continue
         ns = v["netstack"]
