@@ -319,3 +319,31 @@ fn data_after_close_is_answered_with_a_reset() {
     let mut buf = [0; 8];
     assert_eq!(c.recv(&mut buf), Ok(Some(4)));
 }
+
+#[test]
+fn a_quiet_connection_gives_its_buffer_memory_back() {
+    let mut c = established_for_memory();
+    // Data both ways: buffers are allocated while it is in flight.
+    c.send(&[5; 2920]).unwrap();
+    let out = sent(&mut c, ms(1));
+    assert!(!out.is_empty());
+    let psh = Flags::ACK | Flags::PSH;
+    let _ = c.handle_segment(ms(2), &peer(psh, IRS + 1, ISS + 2921), &[6; 2000]);
+    assert!(
+        sent(&mut c, ms(2)).is_empty(),
+        "one segment: its ACK is delayed"
+    );
+    assert!(c.buffer_memory() > 0, "kept while an ACK is owed");
+    let mut buf = [0; 4000];
+    assert_eq!(c.recv(&mut buf), Ok(Some(2000)));
+    // Everything acknowledged and read; once the delayed ACK has gone out, nothing is
+    // owed or in flight: the memory is given back.
+    c.handle_timeout(ms(100));
+    let _ = sent(&mut c, ms(100));
+    assert_eq!(c.details().send_queue + c.details().recv_queue, 0);
+    assert_eq!(c.buffer_memory(), 0, "{:?}", c.details());
+}
+
+fn established_for_memory() -> Connection {
+    Connection::in_state(T0, State::Established, &endpoint())
+}

@@ -595,6 +595,11 @@ impl Connection {
         self.remote
     }
 
+    /// Bytes of memory the send and receive buffers hold now (0 when quiet).
+    pub fn buffer_memory(&self) -> usize {
+        self.send.allocated() + self.recv.allocated()
+    }
+
     /// Per-connection counters.
     pub fn counters(&self) -> ConnCounters {
         self.counters

@@ -26,8 +26,20 @@ impl Connection {
         let seg = self.next_segment(now);
         if seg.is_none() {
             self.schedule_ack(now);
+            self.release_if_quiet();
         }
         seg
+    }
+
+    /// Gives the buffers' memory back once nothing is in flight or owed: no segment to
+    /// retransmit or probe, no delayed ACK. An idle connection then costs no buffer
+    /// memory, and a busy one keeps its rings instead of re-growing them at every drain.
+    fn release_if_quiet(&mut self) {
+        let busy = [Timer::Retransmit, Timer::Persist, Timer::DelayedAck];
+        if !busy.iter().any(|&t| self.timers.is_set(t)) {
+            self.send.release_if_empty();
+            self.recv.release_if_empty();
+        }
     }
 
     /// Copies the data of `seg`, a segment [`poll_transmit`](Connection::poll_transmit)

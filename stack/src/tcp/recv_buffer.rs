@@ -22,8 +22,8 @@
 //!
 //! # Bounds
 //! The storage is a ring (see `ring.rs`) that grows as data arrives, up to the capacity
-//! given to [`RecvBuffer::new`], and is freed when everything held has been read, so an
-//! idle connection holds no receive memory. Reads and in-order inserts copy with one `copy_from_slice`, two when
+//! given to [`RecvBuffer::new`], and is freed by [`RecvBuffer::release_if_empty`] once the
+//! connection is quiet, so an idle connection holds no receive memory. Reads and in-order inserts copy with one `copy_from_slice`, two when
 //! the ring wraps; a segment spanning held data is copied only into the holes, one piece
 //! per hole (never more bytes than it carries).
 //!
@@ -87,7 +87,17 @@ impl RecvBuffer {
         self.capacity
     }
 
-    /// Bytes of memory the buffer holds now (0 while nothing is held).
+    /// Gives the memory back if nothing is held. The connection calls this once it is
+    /// quiet, not at every drain: a busy one would free and re-zero its ring constantly.
+    pub fn release_if_empty(&mut self) {
+        if self.readable == 0 && self.ranges.is_empty() {
+            self.head = 0;
+            self.storage = Box::default();
+            self.ranges = Vec::new();
+        }
+    }
+
+    /// Bytes of memory the buffer holds now.
     pub fn allocated(&self) -> usize {
         self.storage.len() + self.ranges.capacity() * core::mem::size_of::<Span>()
     }
@@ -185,10 +195,8 @@ impl RecvBuffer {
         let n = self.peek(out);
         self.readable -= n;
         if self.readable == 0 && self.ranges.is_empty() {
-            // Nothing held: give the memory back; the next segment allocates afresh.
+            // Nothing held: restarting at index 0 makes the next segments contiguous.
             self.head = 0;
-            self.storage = Box::default();
-            self.ranges = Vec::new();
         } else if n > 0 {
             self.head = wrap(self.head + n, self.storage.len());
         }

@@ -6,8 +6,8 @@
 //! and reads what it needs with [`SendBuffer::read_at`].
 //!
 //! The storage is a ring (see `ring.rs`) that grows as the application writes, up to the
-//! capacity, and is freed once everything is acknowledged, so an idle connection holds no
-//! send memory. Each call copies with one `copy_from_slice`, two when the ring wraps. No
+//! capacity, and is freed by [`SendBuffer::release_if_empty`] once the connection is
+//! quiet, so an idle connection holds no send memory. Each call copies with one `copy_from_slice`, two when the ring wraps. No
 //! argument makes a method panic: lengths and offsets are clamped.
 
 use core::fmt;
@@ -43,7 +43,16 @@ impl SendBuffer {
         self.capacity
     }
 
-    /// Bytes of memory the buffer holds now (0 while empty).
+    /// Gives the memory back if nothing is held. The connection calls this once it is
+    /// quiet, not at every acknowledgment: a busy one would free and re-zero constantly.
+    pub fn release_if_empty(&mut self) {
+        if self.len == 0 {
+            self.head = 0;
+            self.storage = Box::default();
+        }
+    }
+
+    /// Bytes of memory the buffer holds now.
     pub fn allocated(&self) -> usize {
         self.storage.len()
     }
@@ -109,9 +118,8 @@ impl SendBuffer {
         let n = n.min(self.len);
         self.len -= n;
         if self.len == 0 {
-            // All acknowledged: give the memory back; the next write allocates afresh.
+            // Restarting at index 0 makes the next writes and reads contiguous.
             self.head = 0;
-            self.storage = Box::default();
         } else {
             self.head = wrap(self.head + n, self.storage.len());
         }
@@ -161,7 +169,9 @@ mod tests {
             "bytes kept in order"
         );
         b.consume(usize::MAX);
-        assert_eq!(b.allocated(), 0, "idle: given back");
+        assert!(b.allocated() > 0, "kept while the connection is busy");
+        b.release_if_empty();
+        assert_eq!(b.allocated(), 0, "quiet: given back");
     }
 
     #[test]
