@@ -109,6 +109,8 @@ struct Facts {
     fin_outside: bool,
     /// Its FIN lay before data the peer had already sent, or apart from its first FIN.
     fin_behind: bool,
+    /// It carried data past the peer's own first FIN.
+    data_past_fin: bool,
     /// It acknowledged what we never sent (beyond SND.NXT).
     ack_ahead: bool,
     /// It acknowledged less than SND.UNA.
@@ -131,7 +133,7 @@ fn handled_differently(f: Facts) -> Option<&'static str> {
         flags & 0x04 != 0,
         flags & 0x10 != 0,
     );
-    let rules: [(bool, &'static str); 9] = [
+    let rules: [(bool, &'static str); 10] = [
         (
             f.raw,
             "a segment with a raw (absolute) sequence or acknowledgment number: the two \
@@ -153,6 +155,12 @@ fn handled_differently(f: Facts) -> Option<&'static str> {
             "a FIN before data the peer already sent, or apart from its first FIN (the \
              peer contradicts itself about where its stream ends): RFC 9293 does not say \
              which wins",
+        ),
+        (
+            f.data_past_fin,
+            "data past the peer's own FIN (the peer contradicts itself about where its \
+             stream ends): RFC 9293 3.10.7.4 (seventh) ignores text once the FIN is taken \
+             (ours); smoltcp's sequence space moves on differently",
         ),
         (
             ack && f.ack_behind,
@@ -556,6 +564,14 @@ impl Differential {
                 }
                 _ => false,
             };
+            let data_past_fin = match step {
+                Step::Segment(s) if s.len > 0 => {
+                    let (r, data) = self.segment(0, s);
+                    let end = r.seq.0.wrapping_add(data.len() as u32);
+                    self.views[0].fin.is_some_and(|first| dist(end, first) > 0)
+                }
+                _ => false,
+            };
             // PAWS: a TSval older than the newest the peer sent before (ours may have
             // taken that one as TS.Recent).
             let paws = match step {
@@ -611,6 +627,7 @@ impl Differential {
                 same_progress: progress_before.0 == progress_before.1,
                 fin_outside,
                 fin_behind,
+                data_past_fin,
                 ack_ahead,
                 ack_behind,
                 paws,
@@ -683,6 +700,7 @@ mod tests {
             same_progress: true,
             fin_outside: false,
             fin_behind: false,
+            data_past_fin: false,
             ack_ahead: false,
             ack_behind: false,
             paws: false,
