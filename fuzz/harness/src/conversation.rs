@@ -61,6 +61,19 @@ pub enum SeqAt {
     Raw(u16),
 }
 
+impl SeqAt {
+    /// The sequence number this places, given the connection's RCV.NXT and the peer's
+    /// next new byte.
+    pub fn resolve(self, rcv_nxt: u32, peer_next: u32) -> u32 {
+        match self {
+            SeqAt::RcvNxtPlus(n) => rcv_nxt.wrapping_add(u32::from(n)),
+            SeqAt::RcvNxtMinus(n) => rcv_nxt.wrapping_sub(u32::from(n)),
+            SeqAt::PeerNextPlus(n) => peer_next.wrapping_add(u32::from(n)),
+            SeqAt::Raw(n) => u32::from(n).wrapping_mul(65537),
+        }
+    }
+}
+
 /// What a peer segment acknowledges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AckAt {
@@ -72,6 +85,18 @@ pub enum AckAt {
     SndMaxMinus(u16),
     /// Anywhere: n * 65537.
     Raw(u16),
+}
+
+impl AckAt {
+    /// The acknowledgment number this places, given the connection's SND.UNA and SND.MAX.
+    pub fn resolve(self, snd_una: u32, snd_max: u32) -> u32 {
+        match self {
+            AckAt::SndUnaPlus(n) => snd_una.wrapping_add(u32::from(n)),
+            AckAt::SndMaxPlus(n) => snd_max.wrapping_add(u32::from(n)),
+            AckAt::SndMaxMinus(n) => snd_max.wrapping_sub(u32::from(n)),
+            AckAt::Raw(n) => u32::from(n).wrapping_mul(65537),
+        }
+    }
 }
 
 /// Options a peer segment carries, each present when its bit is set.

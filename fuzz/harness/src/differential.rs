@@ -313,18 +313,8 @@ impl Differential {
     fn segment(&self, i: usize, s: &PeerSegment) -> (TcpRepr, Vec<u8>) {
         let v = &self.views[i];
         let rcv_nxt = v.ack.unwrap_or(v.next);
-        let seq = match s.seq {
-            SeqAt::RcvNxtPlus(n) => rcv_nxt.wrapping_add(u32::from(n)),
-            SeqAt::RcvNxtMinus(n) => rcv_nxt.wrapping_sub(u32::from(n)),
-            SeqAt::PeerNextPlus(n) => v.next.wrapping_add(u32::from(n)),
-            SeqAt::Raw(n) => u32::from(n).wrapping_mul(65537),
-        };
-        let ack = match s.ack {
-            AckAt::SndUnaPlus(n) => v.acked.wrapping_add(u32::from(n)),
-            AckAt::SndMaxPlus(n) => v.max.wrapping_add(u32::from(n)),
-            AckAt::SndMaxMinus(n) => v.max.wrapping_sub(u32::from(n)),
-            AckAt::Raw(n) => u32::from(n).wrapping_mul(65537),
-        };
+        let seq = s.seq.resolve(rcv_nxt, v.next);
+        let ack = s.ack.resolve(v.acked, v.max);
         let flags = Flags(s.flags & 0x3f);
         let has = |b: u8| s.options.0 & b != 0;
         let v16 = s.option_value;

@@ -8,9 +8,7 @@ use netstack_core::tcp::{Connection, Endpoint, State, TcpConfig};
 use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
 use netstack_core::{Duration, Instant};
 
-use crate::conversation::{
-    AckAt, Conversation, OptionBits, PeerSegment, SeqAt, Setup, Step, BUFFERS,
-};
+use crate::conversation::{Conversation, OptionBits, PeerSegment, Setup, Step, BUFFERS};
 use crate::oracle::{self, AppModel};
 use crate::peer::{our_byte, peer_byte, PeerModel};
 use crate::trace::{Dir, Line, PEER, US};
@@ -316,18 +314,8 @@ impl Runner {
         } else {
             d.rcv_nxt
         };
-        let seq = match s.seq {
-            SeqAt::RcvNxtPlus(n) => rcv_nxt.wrapping_add(u32::from(n)),
-            SeqAt::RcvNxtMinus(n) => rcv_nxt.wrapping_sub(u32::from(n)),
-            SeqAt::PeerNextPlus(n) => self.peer.next.wrapping_add(u32::from(n)),
-            SeqAt::Raw(n) => u32::from(n).wrapping_mul(65537),
-        };
-        let ack = match s.ack {
-            AckAt::SndUnaPlus(n) => d.snd_una.wrapping_add(u32::from(n)),
-            AckAt::SndMaxPlus(n) => d.snd_max.wrapping_add(u32::from(n)),
-            AckAt::SndMaxMinus(n) => d.snd_max.wrapping_sub(u32::from(n)),
-            AckAt::Raw(n) => u32::from(n).wrapping_mul(65537),
-        };
+        let seq = s.seq.resolve(rcv_nxt, self.peer.next);
+        let ack = s.ack.resolve(d.snd_una, d.snd_max);
         let flags = Flags(s.flags & 0x3f);
         let syn = flags.has(Flags::SYN);
         let v = s.option_value;
