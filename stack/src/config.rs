@@ -112,7 +112,8 @@ pub enum ConfigError {
     BadPrefix(u8),
     /// The gateway is not on our prefix, or is our own address.
     BadGateway(Ipv4Addr),
-    /// The MTU is below the IPv4 minimum of 68 (RFC 791) or above 9000.
+    /// The MTU is below the IPv4 minimum of 68 (RFC 791). (A `u16` cannot exceed the
+    /// IPv4 total-length limit of 65535.)
     BadMtu(u16),
     /// A TTL of zero would be discarded by the first hop.
     BadTtl,
@@ -129,7 +130,7 @@ impl fmt::Display for ConfigError {
             ConfigError::BadGateway(g) => {
                 write!(f, "gateway {g} is not another host on our prefix")
             }
-            ConfigError::BadMtu(m) => write!(f, "MTU {m} must be between 68 and 9000"),
+            ConfigError::BadMtu(m) => write!(f, "MTU {m} must be between 68 and 65535"),
             ConfigError::BadTtl => f.write_str("TTL must be at least 1"),
             ConfigError::BadPortRange => {
                 f.write_str("the ephemeral port range must be non-empty and exclude port 0")
@@ -202,7 +203,7 @@ impl Config {
                 return Err(ConfigError::BadGateway(g));
             }
         }
-        if !(68..=9000).contains(&self.mtu) {
+        if self.mtu < 68 {
             return Err(ConfigError::BadMtu(self.mtu));
         }
         if self.ttl == 0 {

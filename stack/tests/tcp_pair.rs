@@ -236,6 +236,51 @@ fn handshake_transfer_and_close_on_a_clean_wire() {
     assert!(p.a.tcp().sockets().is_empty());
 }
 
+/// Once a connection is quiet its rings go to the stack's pool (no buffer memory held),
+/// and a ring lent again carries exactly the new connection's bytes, never old ones.
+#[test]
+fn quiet_connections_give_their_rings_back_and_reused_rings_carry_only_new_bytes() {
+    let mut p = Pair::new(3, Faults::default());
+    let (c, s) = connect(&mut p);
+    let data = pattern(2_000_000, 1);
+    assert_eq!(transfer(&mut p, true, c, s, &data), data);
+    let back = pattern(500_000, 2);
+    assert_eq!(transfer(&mut p, false, s, c, &back), back);
+    // Let the last delayed ACK go out; then nothing is owed or in flight.
+    for _ in 0..10 {
+        p.step();
+    }
+    let memory = |st: &mut Stack| -> Vec<usize> {
+        st.tcp()
+            .sockets()
+            .iter()
+            .filter_map(|i| i.details.map(|d| d.buffer_memory))
+            .collect()
+    };
+    assert_eq!(memory(&mut p.a), vec![0], "{:?}", p.a.tcp().sockets());
+    assert_eq!(memory(&mut p.b), vec![0], "{:?}", p.b.tcp().sockets());
+
+    // A second connection on the same stacks gets the pooled rings.
+    let client2 = p.a.tcp().connect(p.now, sa("10.0.0.3:7")).unwrap();
+    let listener = p.b.tcp().sockets()[0].handle;
+    let mut server2 = None;
+    for _ in 0..100 {
+        p.drive();
+        server2 = server2.or_else(|| p.b.tcp().accept(listener).unwrap());
+        if server2.is_some() && p.a.tcp().state(client2).unwrap() == TcpState::Established {
+            break;
+        }
+        p.step();
+    }
+    let server2 = server2.expect("second connection accepted");
+    for (len, salt) in [(10, 9), (70_000, 10), (1_500_000, 11)] {
+        let data = pattern(len, salt);
+        assert_eq!(transfer(&mut p, true, client2, server2, &data), data);
+        let back = pattern(len / 2 + 1, salt + 100);
+        assert_eq!(transfer(&mut p, false, server2, client2, &back), back);
+    }
+}
+
 /// With windows of megabytes, one flush could produce more segments than the transmit
 /// queue holds (1024 frames). TCP waits for room instead of losing its own segments.
 #[test]

@@ -11,8 +11,9 @@ use crate::cli::{Driver, NetOptions};
 use crate::error::CliError;
 use crate::runtime::Runtime;
 
-/// The largest MTU the stack accepts; a bigger link MTU is used only up to this.
-const MAX_STACK_MTU: usize = 9000;
+/// The largest MTU the stack accepts (IPv4's total length is 16 bits); a bigger link
+/// MTU is used only up to this.
+const MAX_STACK_MTU: usize = 65535;
 
 /// The remedy printed under a TAP permission error.
 const TAP_REMEDY: &str =

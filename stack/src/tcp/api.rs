@@ -78,7 +78,16 @@ impl<'a> TcpSockets<'a> {
     /// Queues `data` for sending; returns how much fit (0 when the send buffer is full:
     /// wait for [`TcpSockets::can_write`]). See [`Connection::send`].
     pub fn send(&mut self, now: Instant, h: SocketHandle, data: &[u8]) -> Result<usize, TcpError> {
-        let n = self.conn_mut(h)?.send(data)?;
+        let tcp = &mut *self.tcp;
+        let conn = match tcp.table.get_mut(h) {
+            Ok(TcpSocket::Conn(c)) => c,
+            Ok(_) => return Err(TcpError::InvalidState),
+            Err(_) => return Err(TcpError::InvalidHandle),
+        };
+        if !data.is_empty() {
+            conn.lend_send_storage(&mut tcp.pool);
+        }
+        let n = conn.send(data)?;
         self.tcp.flush_handle(now, self.out, h);
         Ok(n)
     }

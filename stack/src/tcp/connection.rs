@@ -271,6 +271,9 @@ pub struct Connection {
     /// Opened passively (from LISTEN): a reset in SYN-RECEIVED returns it to where it
     /// came from quietly instead of refusing a connect (RFC 9293 3.10.7.4, second).
     pub(crate) passive: bool,
+    /// The stack reclaims this connection's quiet buffers into its pool (see
+    /// `buffer_pool.rs`); a stand-alone connection frees them itself instead.
+    pub(crate) pooled: bool,
     /// The listener this passive connection will be accepted from (the stack's
     /// bookkeeping; a stand-alone connection has none).
     pub(crate) parent: Option<SocketHandle>,
@@ -342,6 +345,7 @@ impl Connection {
             error: None,
             orphaned: false,
             passive: false,
+            pooled: false,
             parent: None,
             pending: heapless::Vec::new(),
             counters: ConnCounters::default(),
@@ -636,6 +640,7 @@ impl Connection {
             next_timer_us: self.timers.next().map(|i| i.total_micros()),
             send_queue: self.send.len(),
             recv_queue: self.recv.readable(),
+            buffer_memory: self.buffer_memory(),
         }
     }
 }
@@ -687,4 +692,6 @@ pub struct Details {
     pub send_queue: usize,
     /// Bytes received and not read yet.
     pub recv_queue: usize,
+    /// Bytes of memory the send and receive buffers hold (0 when quiet).
+    pub buffer_memory: usize,
 }

@@ -9,6 +9,7 @@
 //!   timers), and freeing it when it is over;
 //! * this file: the state, and the timers of the layer as a whole.
 
+use super::buffer_pool::BufferPool;
 use super::config::TcpConfig;
 use super::connection::Connection;
 use super::isn::IsnGenerator;
@@ -64,6 +65,8 @@ pub(crate) struct Tcp {
     /// the first of them did: the next `handle_timeout` (due at once) lets them go on.
     pub(super) blocked: BTreeSet<SocketHandle>,
     pub(super) blocked_since: Option<Instant>,
+    /// Ring storage of quiet connections, lent to the next that needs some.
+    pub(super) pool: BufferPool,
     pub touched: Touched,
     pub counters: TcpCounters,
 }
@@ -81,6 +84,7 @@ impl Tcp {
             timers: Deadlines::default(),
             blocked: BTreeSet::new(),
             blocked_since: None,
+            pool: BufferPool::new(),
             touched: Touched::default(),
             counters: TcpCounters::default(),
             config,

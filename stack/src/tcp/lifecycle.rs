@@ -59,7 +59,8 @@ impl Tcp {
         let local = SocketAddrV4::new(our, port);
         let iss = self.isn.isn(now, local, remote);
         let our_mss = Tcp::our_mss(out);
-        let conn = Connection::connect(self.config.clone(), local, remote, iss, our_mss, now);
+        let mut conn = Connection::connect(self.config.clone(), local, remote, iss, our_mss, now);
+        conn.pooled = true;
         let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
             self.ports.release(Protocol::Tcp, port);
             return Err(TcpError::TooManySockets);
@@ -82,6 +83,9 @@ impl Tcp {
         let Ok(TcpSocket::Conn(mut conn)) = self.table.take(h) else {
             return;
         };
+        if !data.is_empty() {
+            conn.lend_recv_storage(&mut self.pool);
+        }
         let arrival = conn.handle_segment(now, seg, data);
         if arrival.challenge_ack && self.allow_challenge(now) {
             conn.grant_challenge_ack();
@@ -155,7 +159,8 @@ impl Tcp {
 
     /// Puts a connection back, or, when no application holds it and it is over (CLOSED,
     /// or TIME-WAIT which becomes a buffer-less entry), frees it.
-    fn settle(&mut self, now: Instant, h: SocketHandle, conn: Box<Connection>) {
+    fn settle(&mut self, now: Instant, h: SocketHandle, mut conn: Box<Connection>) {
+        conn.reclaim_buffers(&mut self.pool);
         if conn.orphaned && matches!(conn.state, State::Closed | State::TimeWait) {
             if conn.state == State::TimeWait {
                 self.time_wait.insert(now, &conn);

@@ -122,6 +122,7 @@ impl Tcp {
         let mut conn = Connection::listen(self.config.clone(), local, remote, iss, our_mss, now);
         let _ = conn.handle_segment(now, seg, &[]);
         conn.parent = Some(lh);
+        conn.pooled = true;
         // Nobody holds its handle until `accept` hands it out.
         conn.orphaned = true;
         let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {

@@ -25,6 +25,7 @@
 //! Sequence numbers ([`seq`]) live with the wire format, which needs them too.
 
 pub mod api;
+pub mod buffer_pool;
 pub mod config;
 pub mod congestion;
 pub mod connection;

@@ -2,6 +2,7 @@
 //! 4.2.3.4 (Nagle and the sender's silly window rule), RFC 6298 (retransmission), RFC
 //! 9293 3.8.6.1 (zero-window probes), RFC 1122 4.2.3.6 (keep-alive).
 
+use super::buffer_pool::BufferPool;
 use super::connection::{Connection, MAX_WINDOW};
 use super::error::TcpError;
 use super::options::Timestamps;
@@ -26,19 +27,58 @@ impl Connection {
         let seg = self.next_segment(now);
         if seg.is_none() {
             self.schedule_ack(now);
-            self.release_if_quiet();
+            if !self.pooled && self.quiet() {
+                self.send.release_if_empty();
+                self.recv.release_if_empty();
+            }
         }
         seg
     }
 
-    /// Gives the buffers' memory back once nothing is in flight or owed: no segment to
-    /// retransmit or probe, no delayed ACK. An idle connection then costs no buffer
-    /// memory, and a busy one keeps its rings instead of re-growing them at every drain.
-    fn release_if_quiet(&mut self) {
+    /// Whether nothing is in flight or owed: no segment to retransmit or probe, no
+    /// delayed ACK. A busy connection keeps its rings instead of re-growing them at
+    /// every drain.
+    fn quiet(&self) -> bool {
         let busy = [Timer::Retransmit, Timer::Persist, Timer::DelayedAck];
-        if !busy.iter().any(|&t| self.timers.is_set(t)) {
-            self.send.release_if_empty();
-            self.recv.release_if_empty();
+        !busy.iter().any(|&t| self.timers.is_set(t))
+    }
+
+    /// Once the connection is quiet, moves the storage of its empty buffers into `pool`
+    /// (which frees what it does not keep), so an idle connection holds no buffer memory.
+    /// A stand-alone connection does this itself whenever
+    /// [`poll_transmit`](Connection::poll_transmit) runs out of segments; the stack does
+    /// it for its connections with its shared pool.
+    pub fn reclaim_buffers(&mut self, pool: &mut BufferPool) {
+        if self.quiet() {
+            if let Some(ring) = self.send.take_storage_if_empty() {
+                pool.put(ring);
+            }
+            if let Some(ring) = self.recv.take_storage_if_empty() {
+                pool.put(ring);
+            }
+        }
+    }
+
+    /// Gives the receive buffer a ring from `pool` if it has none, before data arrives.
+    pub fn lend_recv_storage(&mut self, pool: &mut BufferPool) {
+        if !self.recv.has_storage() {
+            if let Some(ring) = pool.take(self.recv.capacity()) {
+                if let Some(back) = self.recv.adopt_storage(ring) {
+                    pool.put(back);
+                }
+            }
+        }
+    }
+
+    /// Gives the send buffer a ring from `pool` if it has none, before the application
+    /// writes.
+    pub fn lend_send_storage(&mut self, pool: &mut BufferPool) {
+        if !self.send.has_storage() {
+            if let Some(ring) = pool.take(self.send.capacity()) {
+                if let Some(back) = self.send.adopt_storage(ring) {
+                    pool.put(back);
+                }
+            }
         }
     }
 

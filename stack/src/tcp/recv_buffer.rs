@@ -22,7 +22,7 @@
 //!
 //! # Bounds
 //! The storage is a ring (see `ring.rs`) that grows as data arrives, up to the capacity
-//! given to [`RecvBuffer::new`], and is freed by [`RecvBuffer::release_if_empty`] once the
+//! given to [`RecvBuffer::new`], and is given back ([`RecvBuffer::take_storage_if_empty`]) once the
 //! connection is quiet, so an idle connection holds no receive memory. Reads and in-order inserts copy with one `copy_from_slice`, two when
 //! the ring wraps; a segment spanning held data is copied only into the holes, one piece
 //! per hole (never more bytes than it carries).
@@ -87,14 +87,37 @@ impl RecvBuffer {
         self.capacity
     }
 
-    /// Gives the memory back if nothing is held. The connection calls this once it is
-    /// quiet, not at every drain: a busy one would free and re-zero its ring constantly.
-    pub fn release_if_empty(&mut self) {
-        if self.readable == 0 && self.ranges.is_empty() {
-            self.head = 0;
-            self.storage = Box::default();
-            self.ranges = Vec::new();
+    /// Gives the ring back if nothing is held (`None` if something is, or there is no
+    /// ring). The connection calls this once it is quiet, not at every drain.
+    pub fn take_storage_if_empty(&mut self) -> Option<Box<[u8]>> {
+        if self.readable != 0 || !self.ranges.is_empty() || self.storage.is_empty() {
+            return None;
         }
+        self.head = 0;
+        self.ranges = Vec::new();
+        Some(core::mem::take(&mut self.storage))
+    }
+
+    /// Frees the ring if nothing is held.
+    pub fn release_if_empty(&mut self) {
+        drop(self.take_storage_if_empty());
+    }
+
+    /// Uses `ring` (a quiet connection's old storage, whatever it holds) as this buffer's
+    /// ring if it has none and `ring` is no larger than the capacity; otherwise hands it
+    /// back. Bytes left in it are never read: only what is stored after counts.
+    pub fn adopt_storage(&mut self, ring: Box<[u8]>) -> Option<Box<[u8]>> {
+        if !self.storage.is_empty() || ring.is_empty() || ring.len() > self.capacity {
+            return Some(ring);
+        }
+        self.head = 0;
+        self.storage = ring;
+        None
+    }
+
+    /// Whether the buffer has a ring now.
+    pub fn has_storage(&self) -> bool {
+        !self.storage.is_empty()
     }
 
     /// Bytes of memory the buffer holds now.

@@ -6,8 +6,8 @@
 //! and reads what it needs with [`SendBuffer::read_at`].
 //!
 //! The storage is a ring (see `ring.rs`) that grows as the application writes, up to the
-//! capacity, and is freed by [`SendBuffer::release_if_empty`] once the connection is
-//! quiet, so an idle connection holds no send memory. Each call copies with one `copy_from_slice`, two when the ring wraps. No
+//! capacity, and is given back ([`SendBuffer::take_storage_if_empty`]) once the connection
+//! is quiet, so an idle connection holds no send memory. Each call copies with one `copy_from_slice`, two when the ring wraps. No
 //! argument makes a method panic: lengths and offsets are clamped.
 
 use core::fmt;
@@ -43,13 +43,36 @@ impl SendBuffer {
         self.capacity
     }
 
-    /// Gives the memory back if nothing is held. The connection calls this once it is
-    /// quiet, not at every acknowledgment: a busy one would free and re-zero constantly.
-    pub fn release_if_empty(&mut self) {
-        if self.len == 0 {
-            self.head = 0;
-            self.storage = Box::default();
+    /// Gives the ring back if nothing is held (`None` if something is, or there is no
+    /// ring). The connection calls this once it is quiet, not at every acknowledgment.
+    pub fn take_storage_if_empty(&mut self) -> Option<Box<[u8]>> {
+        if self.len != 0 || self.storage.is_empty() {
+            return None;
         }
+        self.head = 0;
+        Some(core::mem::take(&mut self.storage))
+    }
+
+    /// Frees the ring if nothing is held.
+    pub fn release_if_empty(&mut self) {
+        drop(self.take_storage_if_empty());
+    }
+
+    /// Uses `ring` (a quiet connection's old storage, whatever it holds) as this buffer's
+    /// ring if it has none and `ring` is no larger than the capacity; otherwise hands it
+    /// back. Bytes left in it are never read: only what is written after counts.
+    pub fn adopt_storage(&mut self, ring: Box<[u8]>) -> Option<Box<[u8]>> {
+        if !self.storage.is_empty() || ring.is_empty() || ring.len() > self.capacity {
+            return Some(ring);
+        }
+        self.head = 0;
+        self.storage = ring;
+        None
+    }
+
+    /// Whether the buffer has a ring now.
+    pub fn has_storage(&self) -> bool {
+        !self.storage.is_empty()
     }
 
     /// Bytes of memory the buffer holds now.

@@ -10,7 +10,7 @@
 
 use core::net::Ipv4Addr;
 
-use etherparse::{TcpHeader, TcpHeaderSlice, TcpOptionElement};
+use etherparse::TcpHeaderSlice;
 
 use super::checksum;
 use super::ipv4::protocol;
@@ -131,33 +131,75 @@ impl Options {
         o
     }
 
-    fn elements(&self) -> heapless::Vec<TcpOptionElement, 8> {
-        let mut v = heapless::Vec::new();
-        // Capacity 8 exceeds the five options we can emit.
+    /// Bytes the options take on the wire, padded to a multiple of 4; 0 if they do not
+    /// fit the 40 bytes a header has room for (see [`Options::write`]).
+    fn wire_len(&self) -> usize {
+        let sack_blocks = self.sack.iter().take_while(|b| b.is_some()).count();
+        let len = self.mss.map_or(0, |_| 4)
+            + if self.sack_permitted { 2 } else { 0 }
+            + self.timestamps.map_or(0, |_| 10)
+            + self.window_scale.map_or(0, |_| 4)
+            + if sack_blocks > 0 {
+                2 + 8 * sack_blocks
+            } else {
+                0
+            };
+        let padded = len.next_multiple_of(4);
+        if padded > MAX_OPTIONS_LEN {
+            0
+        } else {
+            padded
+        }
+    }
+
+    /// Writes the options into `buf` in the order MSS, SACK-permitted, timestamps,
+    /// NOP + window scale, SACK blocks (a SYN's options then take 20 bytes, as Linux's
+    /// do), zero-padded (End of Option List, RFC 9293 3.2) to a multiple of 4. Returns
+    /// the bytes written. A SYN carries at most 4 + 2 + 10 + 4 = 20 bytes, any other
+    /// segment 10 (timestamps) + 26 (three SACK blocks) = 36, or 34 for four blocks
+    /// without timestamps. Asked for more (four blocks and timestamps), it writes no
+    /// options rather than a truncated list.
+    fn write(&self, buf: &mut [u8; MAX_OPTIONS_LEN]) -> usize {
+        let len = self.wire_len();
+        if len == 0 {
+            return 0;
+        }
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            buf[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
         if let Some(mss) = self.mss {
-            let _ = v.push(TcpOptionElement::MaximumSegmentSize(mss));
+            let [hi, lo] = mss.to_be_bytes();
+            put(&[2, 4, hi, lo]);
         }
         if self.sack_permitted {
-            let _ = v.push(TcpOptionElement::SelectiveAcknowledgementPermitted);
+            put(&[4, 2]);
         }
         if let Some((val, ecr)) = self.timestamps {
-            let _ = v.push(TcpOptionElement::Timestamp(val, ecr));
+            put(&[8, 10]);
+            put(&val.to_be_bytes());
+            put(&ecr.to_be_bytes());
         }
         if let Some(shift) = self.window_scale {
-            let _ = v.push(TcpOptionElement::Noop);
-            let _ = v.push(TcpOptionElement::WindowScale(shift));
+            put(&[1, 3, 3, shift]);
         }
-        if let Some(first) = self.sack[0] {
-            let pair = |(l, r): (Seq, Seq)| (l.0, r.0);
-            let rest = [self.sack[1], self.sack[2], self.sack[3]].map(|b| b.map(pair));
-            let _ = v.push(TcpOptionElement::SelectiveAcknowledgement(
-                pair(first),
-                rest,
-            ));
+        let blocks = self.sack.iter().map_while(|b| *b);
+        let count = self.sack.iter().take_while(|b| b.is_some()).count();
+        if count > 0 {
+            put(&[5, (2 + 8 * count) as u8]);
+            for (left, right) in blocks {
+                put(&left.0.to_be_bytes());
+                put(&right.0.to_be_bytes());
+            }
         }
-        v
+        buf[at..len].fill(0);
+        len
     }
 }
+
+/// The most option bytes a TCP header holds (data offset 15 words less the 20 fixed bytes).
+const MAX_OPTIONS_LEN: usize = 40;
 
 /// A TCP header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -209,7 +251,7 @@ impl TcpRepr {
 
     /// Bytes of header this segment needs, with its options padded to 4 bytes.
     pub fn header_len(&self) -> usize {
-        self.header().header_len()
+        HEADER_LEN + self.options.wire_len()
     }
 
     /// Sequence space the segment occupies: its data plus one for SYN and one for FIN.
@@ -217,22 +259,24 @@ impl TcpRepr {
         data_len + usize::from(self.flags.has(Flags::SYN)) + usize::from(self.flags.has(Flags::FIN))
     }
 
-    fn header(&self) -> TcpHeader {
-        let mut h = TcpHeader::new(self.src_port, self.dst_port, self.seq.0, self.window);
-        h.acknowledgment_number = self.ack.0;
-        h.fin = self.flags.has(Flags::FIN);
-        h.syn = self.flags.has(Flags::SYN);
-        h.rst = self.flags.has(Flags::RST);
-        h.psh = self.flags.has(Flags::PSH);
-        h.ack = self.flags.has(Flags::ACK);
-        h.urg = self.flags.has(Flags::URG);
-        h.urgent_pointer = self.urgent;
-        // A SYN carries at most 4 + 2 + 10 + 4 = 20 bytes of options, any other segment
-        // 10 (timestamps) + 26 (three SACK blocks) = 36, or 34 for four blocks without
-        // timestamps: within the 40 allowed. A caller asking for more (four blocks and
-        // timestamps) gets the header without options rather than a panic.
-        let _ = h.set_options(&self.options.elements());
-        h
+    /// Writes the header into `buf` with a zero checksum (RFC 9293 3.1, figure 1) and
+    /// returns its length. Only the six classic control bits are sent.
+    fn write_header(&self, buf: &mut [u8]) -> usize {
+        let mut options = [0; MAX_OPTIONS_LEN];
+        let olen = self.options.write(&mut options);
+        let hlen = HEADER_LEN + olen;
+        let h = &mut buf[..hlen];
+        h[0..2].copy_from_slice(&self.src_port.to_be_bytes());
+        h[2..4].copy_from_slice(&self.dst_port.to_be_bytes());
+        h[4..8].copy_from_slice(&self.seq.0.to_be_bytes());
+        h[8..12].copy_from_slice(&self.ack.0.to_be_bytes());
+        h[12] = ((hlen / 4) as u8) << 4;
+        h[13] = self.flags.0 & 0x3f;
+        h[14..16].copy_from_slice(&self.window.to_be_bytes());
+        h[16..18].fill(0);
+        h[18..20].copy_from_slice(&self.urgent.to_be_bytes());
+        h[HEADER_LEN..].copy_from_slice(&options[..olen]);
+        hlen
     }
 
     /// Writes the header and `data` into `buf` with the checksum for `src` to `dst`.
@@ -257,13 +301,9 @@ impl TcpRepr {
         buf: &mut [u8],
         fill: impl FnOnce(&mut [u8]),
     ) -> usize {
-        let header = self.header();
-        let bytes = header.to_bytes();
-        let hlen = bytes.len();
+        let hlen = self.write_header(buf);
         let total = hlen + data_len;
-        buf[..hlen].copy_from_slice(&bytes);
         fill(&mut buf[hlen..total]);
-        buf[16..18].fill(0);
         let acc = checksum::pseudo_header(src, dst, protocol::TCP, total as u16);
         let sum = checksum::finish(checksum::accumulate(acc, &buf[..total]));
         buf[16..18].copy_from_slice(&sum.to_be_bytes());
