@@ -56,7 +56,9 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     let stopped = runtime.shutdown();
     for service in services {
         // Each service's socket call fails once the loop stops, which ends its thread.
-        let _ = service.thread.join();
+        if let Some(thread) = service.thread {
+            let _ = thread.join();
+        }
     }
     write_out(
         &mut out,

@@ -4,7 +4,8 @@
 //!    deadline ([`Stack::poll_timeout`]) comes;
 //! 2. read every waiting frame, up to [`BATCH`], each stamped with the time it was read;
 //! 3. with the stack locked: [`Stack::receive`] each frame, [`Stack::handle_timeout`],
-//!    then [`Stack::transmit`] every frame it wants sent to the device;
+//!    a turn for every [`Task`] (services served on this thread, `task.rs`), then
+//!    [`Stack::transmit`] every frame it wants sent to the device;
 //! 4. tell the handles' waiters that the stack changed.
 //!
 //! Frames are read before the lock is taken, so other threads wait for the stack only
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use netstack_drivers::{Device, Poller, ETHERNET_OVERHEAD};
 
-use super::{lock, RuntimeError, Shared};
+use super::{lock, RuntimeError, Shared, Task};
 
 /// Frames read per round at most, so that a flood cannot starve timers and transmission.
 pub(super) const BATCH: usize = 64;
@@ -40,6 +41,8 @@ pub(super) struct EventLoop<'a> {
     send_failures: u64,
     /// Sockets the round touched, reused every round.
     touched: Vec<netstack_core::SocketHandle>,
+    /// Work run in every round, on this thread.
+    tasks: Vec<Box<dyn Task>>,
 }
 
 impl<'a> EventLoop<'a> {
@@ -54,6 +57,7 @@ impl<'a> EventLoop<'a> {
             read_failures: 0,
             send_failures: 0,
             touched: Vec::new(),
+            tasks: Vec::new(),
         }
     }
 
@@ -68,6 +72,11 @@ impl<'a> EventLoop<'a> {
             } else {
                 self.timeout(deadline)
             };
+            let timeout = match (timeout, self.task_deadline()) {
+                (t, None) => t,
+                (None, Some(at)) => Some(at.saturating_duration_since(StdInstant::now())),
+                (Some(t), Some(at)) => Some(t.min(at.saturating_duration_since(StdInstant::now()))),
+            };
             if self.wait(&fds, timeout)? {
                 // Before the work it announces, so a wake during this round is not lost.
                 self.shared.waker.drain();
@@ -76,7 +85,14 @@ impl<'a> EventLoop<'a> {
             deadline = self.process()?;
             self.shared.changed.notify_all();
         }
+        // Tasks hold handles to the shared state; drop them with the loop.
+        self.tasks.clear();
         Ok(())
+    }
+
+    /// The earliest deadline of any task.
+    fn task_deadline(&self) -> Option<StdInstant> {
+        self.tasks.iter().filter_map(|t| t.deadline()).min()
     }
 
     /// Sleeps until the device or the waker (`fds[1]`) is readable, or for `timeout`.
@@ -140,6 +156,15 @@ impl<'a> EventLoop<'a> {
             stack.receive(at, &buf[..len]);
         }
         stack.handle_timeout(self.shared.clock.now());
+        self.tasks.append(&mut lock(&self.shared.new_tasks));
+        if !self.tasks.is_empty() {
+            // Tasks learn of their sockets' news first, and answer in this round.
+            self.shared.wake_touched(&mut stack, &mut self.touched);
+            let now = self.shared.clock.now();
+            for task in &mut self.tasks {
+                task.turn(&mut stack, now);
+            }
+        }
 
         let device = &mut self.device;
         let failures = &mut self.send_failures;

@@ -15,11 +15,14 @@
 //! a blocking `recv` is a `wait_until` on "the socket has data", a `send` a `with_stack`.
 //!
 //! Servers with many connections use the readiness API instead ([`Poll`], in
-//! `readiness.rs`): one thread waits for events on any number of sockets at once.
+//! `readiness.rs`): one thread waits for events on any number of sockets at once, or,
+//! as a [`Task`] given to [`Handle::spawn_task`], the loop's own thread serves them in
+//! the round their frames arrive (`task.rs`).
 
 mod clock;
 mod event_loop;
 mod readiness;
+mod task;
 
 use std::any::Any;
 use std::fmt;
@@ -35,6 +38,7 @@ use netstack_drivers::{Device, LinkDrops, Waker};
 
 pub use clock::Clock;
 pub use readiness::{Event, Events, Interest, Poll, Token};
+pub use task::Task;
 
 /// A running event loop that owns a stack and a device. Dropping it stops the loop.
 pub struct Runtime {
@@ -90,6 +94,8 @@ struct Shared {
     error: Mutex<Option<RuntimeError>>,
     /// Frames the device dropped by itself, refreshed every round.
     link_drops: Mutex<LinkDrops>,
+    /// Tasks handed over by [`Handle::spawn_task`] that the loop has not taken yet.
+    new_tasks: Mutex<Vec<Box<dyn Task>>>,
     clock: Clock,
     device_name: String,
 }
@@ -110,6 +116,7 @@ impl Runtime {
             finished: AtomicBool::new(false),
             error: Mutex::new(None),
             link_drops: Mutex::new(LinkDrops::default()),
+            new_tasks: Mutex::new(Vec::new()),
             clock: Clock::start(),
             device_name,
         });
@@ -298,6 +305,16 @@ impl Handle {
         !self.shared.finished.load(Ordering::Acquire)
     }
 
+    /// Hands `task` to the event loop, which gives it a turn in every round from the
+    /// next one on, until the loop stops (then the task is dropped). See [`Task`].
+    pub fn spawn_task(&self, task: Box<dyn Task>) {
+        if self.shared.finished.load(Ordering::Acquire) {
+            return;
+        }
+        lock(&self.shared.new_tasks).push(task);
+        self.shared.waker.wake();
+    }
+
     /// Why the loop stopped on its own, if it did.
     pub fn error(&self) -> Option<RuntimeError> {
         lock(&self.shared.error).clone()
@@ -334,6 +351,9 @@ impl Shared {
     /// Marks the loop finished and wakes every waiter.
     fn finish(&self) {
         self.finished.store(true, Ordering::Release);
+        // Tasks hold handles to this very state: dropping them here breaks the cycle.
+        let tasks = std::mem::take(&mut *lock(&self.new_tasks));
+        drop(tasks);
         // Under the lock, so that a waiter between its check and its wait cannot miss it.
         let stack = self.lock_stack();
         lock(&self.registry).wake_all();

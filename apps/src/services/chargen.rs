@@ -5,7 +5,7 @@
 use std::io;
 use std::sync::OnceLock;
 
-use super::server::{self, Context, Next, Session};
+use super::server::{self, Context, Next, Placement, Session};
 use super::Service;
 use crate::runtime::{Handle, Interest};
 
@@ -36,7 +36,7 @@ pub fn chargen_line(k: u64) -> [u8; LINE_CHARS + 2] {
 /// Listens on `port` and serves every connection from one thread until the runtime
 /// stops.
 pub fn start(net: &Handle, port: u16) -> io::Result<Service> {
-    server::start(net, port, "chargen", |_, _, _| Chargen {
+    server::start(net, port, "chargen", Placement::Loop, |_, _, _| Chargen {
         offset: 0,
         finishing: false,
     })

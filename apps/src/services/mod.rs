@@ -1,7 +1,7 @@
-//! The services `netstack serve` runs. Each has one thread that serves all of its
-//! connections: the TCP services are small state machines on the event-driven
-//! [`server`] (readiness events from the runtime's `Poll`), UDP echo waits on a `Poll`
-//! of its own. (The blocking `std::net`-shaped facade in `crate::net` stays for simple
+//! The services `netstack serve` runs. The event loop's own thread serves all of their
+//! connections, in the round their frames arrive (each service is a runtime `Task`):
+//! the TCP services are small state machines on the event-driven [`server`] (readiness
+//! events from the runtime's `Poll`), UDP echo answers from a `Poll` of its own. (The blocking `std::net`-shaped facade in `crate::net` stays for simple
 //! programs, such as the `echo` and `http-get` commands.)
 
 pub mod chargen;
@@ -15,12 +15,13 @@ use std::thread::JoinHandle;
 
 use crate::runtime::Handle;
 
-/// A running service: its name for the banner, and its thread.
+/// A running service: its name for the banner, and its thread if it has one.
 pub struct Service {
     /// What the banner says, e.g. "udp echo on port 7".
     pub name: String,
-    /// The service's thread; it ends when the runtime stops.
-    pub thread: JoinHandle<()>,
+    /// The service's thread, which ends when the runtime stops; `None` for a service
+    /// the event loop runs itself (a [`Task`](crate::runtime::Task)).
+    pub thread: Option<JoinHandle<()>>,
 }
 
 /// Starts every service on `net`.

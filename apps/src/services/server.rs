@@ -1,5 +1,5 @@
-//! The event-driven core of the TCP services: one thread serves every connection of a
-//! listener, each connection a small state machine (a [`Session`]) driven by readiness
+//! The event-driven core of the TCP services: one thread (the event loop's own, by
+//! default, see [`Placement`]) serves every connection of a listener, each connection a small state machine (a [`Session`]) driven by readiness
 //! events from the runtime's [`Poll`].
 //!
 //! One round of the thread: wait for events (or the earliest session deadline), then,
@@ -23,7 +23,7 @@ use netstack_core::{SocketHandle, Stack};
 
 use super::Service;
 use crate::net::tcp_io;
-use crate::runtime::{Events, Handle, Interest, Poll, Token};
+use crate::runtime::{Events, Handle, Interest, Poll, Task, Token};
 
 /// Connections a listener keeps ready for accept: Linux's somaxconn (4096). The service
 /// thread accepts every queued connection in each round, so this only has to absorb
@@ -124,9 +124,27 @@ struct Entry<S> {
     deadline: Option<StdInstant>,
 }
 
-/// Listens on `port` and serves every connection on one new thread named `name`,
-/// with sessions made by `accept` (given the stack, the socket and the peer's address).
-pub fn start<S, F>(net: &Handle, port: u16, name: &str, accept: F) -> io::Result<Service>
+/// Where a server's sessions run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// On the event loop's own thread, as a [`Task`], in the round their frames arrive:
+    /// no thread hand-off per exchange. What `netstack serve` uses.
+    Loop,
+    /// On a thread of the service's own, woken by readiness events: the loop and the
+    /// sessions then work in parallel, each handing over to the other.
+    Thread,
+}
+
+/// Listens on `port` and serves every connection where `placement` says, with sessions
+/// made by `accept` (given the stack, the socket and the peer's address). `name` names
+/// the service (and its thread).
+pub fn start<S, F>(
+    net: &Handle,
+    port: u16,
+    name: &str,
+    placement: Placement,
+    accept: F,
+) -> io::Result<Service>
 where
     S: Session,
     F: FnMut(&mut Stack, SocketHandle, SocketAddrV4) -> S + Send + 'static,
@@ -149,11 +167,20 @@ where
         free: Vec::new(),
         timers: BTreeSet::new(),
         scratch: vec![0; SCRATCH].into_boxed_slice(),
+        events: Events::new(),
         name: name.to_string(),
     };
-    let thread = thread::Builder::new()
-        .name(format!("{name}-{port}"))
-        .spawn(move || server.run())?;
+    let thread = match placement {
+        Placement::Loop => {
+            net.spawn_task(Box::new(server));
+            None
+        }
+        Placement::Thread => Some(
+            thread::Builder::new()
+                .name(format!("{name}-{port}"))
+                .spawn(move || server.run())?,
+        ),
+    };
     Ok(Service {
         name: format!("{name} on port {port}"),
         thread,
@@ -172,6 +199,8 @@ struct Server<S, F> {
     /// Session deadlines, earliest first.
     timers: BTreeSet<(StdInstant, usize)>,
     scratch: Box<[u8]>,
+    /// Events taken from `poll`, reused every round.
+    events: Events,
     name: String,
 }
 
@@ -180,7 +209,7 @@ where
     S: Session,
     F: FnMut(&mut Stack, SocketHandle, SocketAddrV4) -> S + Send + 'static,
 {
-    /// Serves until the runtime stops; then drops every session (the stack is gone).
+    /// Serves on its own thread until the runtime stops; then drops every session.
     fn run(mut self) {
         let mut events = Events::new();
         loop {
@@ -303,6 +332,26 @@ where
                 }
             }
         }
+    }
+}
+
+/// On the loop's thread: a round with the events queued since the last turn.
+impl<S, F> Task for Server<S, F>
+where
+    S: Session,
+    F: FnMut(&mut Stack, SocketHandle, SocketAddrV4) -> S + Send + 'static,
+{
+    fn turn(&mut self, stack: &mut Stack, now: netstack_core::Instant) {
+        let mut events = std::mem::take(&mut self.events);
+        // A zero timeout only takes what is queued; it fails once the loop stops.
+        if self.poll.wait(&mut events, Some(Duration::ZERO)).is_ok() {
+            self.round(stack, now, &events);
+        }
+        self.events = events;
+    }
+
+    fn deadline(&self) -> Option<StdInstant> {
+        self.timers.first().map(|&(at, _)| at)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use super::server::{self, Context, Next, Session};
+use super::server::{self, Context, Next, Placement, Session};
 use super::Service;
 use crate::runtime::{Handle, Interest};
 
@@ -14,12 +14,14 @@ pub const DISCARD_PORT: u16 = 9;
 
 /// TCP echo on `port`: every byte comes back; at the client's FIN we finish and close.
 pub fn start_echo(net: &Handle, port: u16) -> io::Result<Service> {
-    server::start(net, port, "tcp echo", |_, _, _| Echo::default())
+    server::start(net, port, "tcp echo", Placement::Loop, |_, _, _| {
+        Echo::default()
+    })
 }
 
 /// TCP discard on `port`: every byte is read and dropped; at the client's FIN we close.
 pub fn start_discard(net: &Handle, port: u16) -> io::Result<Service> {
-    server::start(net, port, "tcp discard", |_, _, _| Discard)
+    server::start(net, port, "tcp discard", Placement::Loop, |_, _, _| Discard)
 }
 
 /// One echo connection: the bytes read that the send buffer has not taken yet.

@@ -1,15 +1,15 @@
-//! UDP echo (RFC 862): every datagram received is sent back to its sender. One thread
-//! waits for the socket's readiness and answers every waiting datagram per event.
+//! UDP echo (RFC 862): every datagram received is sent back to its sender. The event
+//! loop answers every waiting datagram in the round it arrives (a runtime `Task`).
 
 use std::io;
 use std::net::SocketAddrV4;
-use std::thread;
+use std::time::{Duration, Instant as StdInstant};
 
 use log::{debug, warn};
-use netstack_core::SocketHandle;
+use netstack_core::{SocketHandle, Stack};
 
 use super::Service;
-use crate::runtime::{Events, Handle, Interest, Poll, Token};
+use crate::runtime::{Events, Handle, Interest, Poll, Task, Token};
 
 /// The echo port, RFC 862.
 pub const PORT: u16 = 7;
@@ -17,7 +17,7 @@ pub const PORT: u16 = 7;
 /// The largest UDP payload over IPv4.
 const MAX_DATAGRAM: usize = 65507;
 
-/// Binds `port` and echoes on a new thread until the runtime stops.
+/// Binds `port` and echoes from the event loop until the runtime stops.
 pub fn start(net: &Handle, port: u16) -> io::Result<Service> {
     let poll = Poll::new(net);
     let socket = net.with_stack(|stack, _| -> io::Result<SocketHandle> {
@@ -28,27 +28,43 @@ pub fn start(net: &Handle, port: u16) -> io::Result<Service> {
         poll.register(stack, socket, Token(0), Interest::READABLE)?;
         Ok(socket)
     })?;
-    let net = net.clone();
-    let thread = thread::Builder::new()
-        .name(format!("udp-echo-{port}"))
-        .spawn(move || serve(&net, &poll, socket))?;
+    net.spawn_task(Box::new(Echo {
+        poll,
+        socket,
+        buf: vec![0; MAX_DATAGRAM].into_boxed_slice(),
+        events: Events::new(),
+    }));
     Ok(Service {
         name: format!("udp echo on port {port}"),
-        thread,
+        thread: None,
     })
 }
 
-/// Sleeps until datagrams wait, then answers all of them under one lock of the stack.
-fn serve(net: &Handle, poll: &Poll, socket: SocketHandle) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut events = Events::new();
-    while poll.wait(&mut events, None).is_ok() {
-        net.with_stack(|stack, now| loop {
+/// The echo service's state.
+struct Echo {
+    poll: Poll,
+    socket: SocketHandle,
+    buf: Box<[u8]>,
+    events: Events,
+}
+
+impl Task for Echo {
+    /// Answers every waiting datagram once the socket has been reported readable.
+    fn turn(&mut self, stack: &mut Stack, now: netstack_core::Instant) {
+        if self
+            .poll
+            .wait(&mut self.events, Some(Duration::ZERO))
+            .is_err()
+            || self.events.is_empty()
+        {
+            return;
+        }
+        loop {
             let mut udp = stack.udp();
-            match udp.recv_from(socket, &mut buf) {
+            match udp.recv_from(self.socket, &mut self.buf) {
                 Ok(Some((n, from))) => {
                     debug!("udp echo: {n} bytes from {from}");
-                    if let Err(e) = udp.send_to(now, socket, &buf[..n], from) {
+                    if let Err(e) = udp.send_to(now, self.socket, &self.buf[..n], from) {
                         warn!("udp echo: cannot answer {from}: {e}");
                     }
                 }
@@ -56,9 +72,10 @@ fn serve(net: &Handle, poll: &Poll, socket: SocketHandle) {
                 // An ICMP error from an earlier answer: reported once, then gone.
                 Err(e) => debug!("udp echo: {e}"),
             }
-        });
+        }
     }
-    net.with_stack(|stack, _| {
-        let _ = stack.udp().close(socket);
-    });
+
+    fn deadline(&self) -> Option<StdInstant> {
+        None
+    }
 }

@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use self::session::HttpSession;
-use super::server;
+use super::server::{self, Placement};
 use super::Service;
 use crate::runtime::Handle;
 
@@ -50,14 +50,20 @@ const LINGER_BYTES: usize = 1024 * 1024;
 /// Listens on `port` and serves every connection from one thread until the runtime
 /// stops. The status page reads the stack through `net`.
 pub fn start(net: &Handle, port: u16) -> io::Result<Service> {
-    server::start(net, port, "http", move |stack, socket, peer| {
-        let mut tcp = stack.tcp();
-        // Responses go out in whole writes (head and small bodies together), so
-        // Nagle's algorithm would only delay the last segment of each.
-        let _ = tcp.set_nodelay(socket, true);
-        let local = tcp
-            .local_addr(socket)
-            .unwrap_or(std::net::SocketAddrV4::new([0, 0, 0, 0].into(), port));
-        HttpSession::new(SocketAddr::V4(local), SocketAddr::V4(peer))
-    })
+    server::start(
+        net,
+        port,
+        "http",
+        Placement::Loop,
+        move |stack, socket, peer| {
+            let mut tcp = stack.tcp();
+            // Responses go out in whole writes (head and small bodies together), so
+            // Nagle's algorithm would only delay the last segment of each.
+            let _ = tcp.set_nodelay(socket, true);
+            let local = tcp
+                .local_addr(socket)
+                .unwrap_or(std::net::SocketAddrV4::new([0, 0, 0, 0].into(), port));
+            HttpSession::new(SocketAddr::V4(local), SocketAddr::V4(peer))
+        },
+    )
 }
