@@ -229,3 +229,153 @@ fn a_timeout_forgets_the_sacked_blocks_and_resends_from_snd_una() {
     assert_eq!(c.details().sacked, 0);
     assert_eq!(sent(&mut c, rto).first().map(|s| s.0), Some(seqs[0]));
 }
+
+/// A duplicate ACK from the peer: SND.UNA at `base`, with `sack` and `window`.
+fn dup_ack(base: Seq, sack: Blocks, window: u16) -> TcpRepr {
+    TcpRepr {
+        window,
+        ..peer(Flags::ACK, IRS + 1, base, sack)
+    }
+}
+
+/// RFC 3042 Limited Transmit: with data waiting, each of the first two duplicate ACKs
+/// lets one new segment out beyond cwnd, so a small window still draws the third. An
+/// ACK that SACKs new data counts even when the receiver's window moved (RFC 6675 2).
+#[test]
+fn limited_transmit_sends_one_new_segment_on_each_of_the_first_two_duplicates() {
+    let mut c = established(true);
+    c.send(&[7; 20 * MSS]).unwrap();
+    let first: Vec<Seq> = sent(&mut c, ms(10)).iter().map(|s| s.0).collect();
+    assert_eq!(first.len(), 10, "IW10, then cwnd is full");
+    let base = ISS + 1;
+    // Segment 0 is lost. peer > us: [.] ack base, sack 1000-2000, win 64000
+    let _ = c.handle_segment(
+        ms(20),
+        &dup_ack(base, blocks(base, &[(MSS, 2 * MSS)]), 64000),
+        &[],
+    );
+    // us > peer: segment 10, new data beyond cwnd.
+    let out = sent(&mut c, ms(20));
+    assert_eq!(
+        out.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(),
+        vec![(base + 10 * MSS, MSS)]
+    );
+    // peer > us: [.] ack base, sack 1000-3000, win 63000 -> segment 11.
+    let _ = c.handle_segment(
+        ms(21),
+        &dup_ack(base, blocks(base, &[(MSS, 3 * MSS)]), 63000),
+        &[],
+    );
+    let out = sent(&mut c, ms(21));
+    assert_eq!(
+        out.iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![base + 11 * MSS]
+    );
+    assert_eq!(c.counters().dup_acks, 2);
+    assert_eq!(
+        c.counters().fast_retransmits,
+        0,
+        "not yet: two segments SACKed"
+    );
+    // The third: segment 0 is lost (RFC 6675 IsLost), resent first.
+    let _ = c.handle_segment(
+        ms(22),
+        &dup_ack(base, blocks(base, &[(MSS, 4 * MSS)]), 62000),
+        &[],
+    );
+    let out = sent(&mut c, ms(22));
+    assert_eq!(out.first().map(|s| s.0), Some(first[0]));
+    assert_eq!(c.counters().fast_retransmits, 1);
+}
+
+/// A recovery ends with an ACK exactly at its recovery point, and the very next segment
+/// (the first sent at or after that point) is lost too. With SACK the scoreboard shows
+/// it: a new fast recovery starts (RFC 6675 5.1 holds back only until HighACK reaches
+/// the RecoveryPoint), instead of waiting for the retransmission timer.
+#[test]
+fn a_loss_right_at_the_last_recovery_point_is_repaired_without_a_timeout() {
+    let mut c = established(true);
+    c.send(&[7; 40 * MSS]).unwrap();
+    let _ = sent(&mut c, ms(10));
+    let base = ISS + 1;
+    // Segment 0 lost, 1-3 SACKed: fast retransmit; recovery point = base + 10 MSS.
+    for n in 1..=3 {
+        let sack = blocks(base, &[(MSS, (n + 1) * MSS)]);
+        let _ = c.handle_segment(ms(20), &dup_ack(base, sack, 65535), &[]);
+    }
+    let _ = sent(&mut c, ms(20));
+    assert_eq!(c.counters().fast_retransmits, 1);
+    // peer > us: [.] ack base + 10 MSS (everything up to the recovery point).
+    let _ = c.handle_segment(
+        ms(30),
+        &peer(Flags::ACK, IRS + 1, base + 10 * MSS, [None; 4]),
+        &[],
+    );
+    let out: Vec<Seq> = sent(&mut c, ms(30)).iter().map(|s| s.0).collect();
+    assert_eq!(
+        out,
+        vec![base + 10 * MSS, base + 11 * MSS],
+        "cwnd after recovery"
+    );
+    // Segment 10, at the old recovery point, is lost; 11 arrives, then the segments
+    // Limited Transmit sends on the first two duplicates (12, 13).
+    for n in 1..=3 {
+        let sack = blocks(base, &[(11 * MSS, (11 + n) * MSS)]);
+        let _ = c.handle_segment(ms(40), &dup_ack(base + 10 * MSS, sack, 65535), &[]);
+        if n < 3 {
+            let out = sent(&mut c, ms(40));
+            assert_eq!(
+                out.iter().map(|s| s.0).collect::<Vec<_>>(),
+                vec![base + (11 + n) * MSS]
+            );
+        }
+    }
+    let out = sent(&mut c, ms(40));
+    assert_eq!(
+        out.first().map(|s| s.0),
+        Some(base + 10 * MSS),
+        "resent at once"
+    );
+    assert_eq!(c.counters().fast_retransmits, 2);
+    assert_eq!(c.counters().timeouts, 0);
+}
+
+/// After a retransmission timeout, SACKs that arrive again guide the resending (RFC
+/// 6675 5.1): only the holes go out, each once, and a second loss in the same window
+/// costs no second timeout.
+#[test]
+fn after_a_timeout_only_the_holes_the_peer_reports_are_resent() {
+    let mut c = established(true);
+    let seqs = ten_segments(&mut c);
+    let base = ISS + 1;
+    // Segments 0 and 5 are lost and every ACK too: the timer fires.
+    let rto = c.poll_timeout().unwrap();
+    c.handle_timeout(rto);
+    assert_eq!(
+        c.details().sacked,
+        0,
+        "RFC 2018 8: the old SACKed bits are gone"
+    );
+    let out = sent(&mut c, rto);
+    assert_eq!(
+        out.iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![seqs[0]],
+        "cwnd = 1 MSS"
+    );
+    // peer > us: [.] ack base + 5 MSS, sack 6000-10000 (it holds 1-4 and 6-9).
+    let ack = peer(
+        Flags::ACK,
+        IRS + 1,
+        base + 5 * MSS,
+        blocks(base, &[(6 * MSS, 10 * MSS)]),
+    );
+    let _ = c.handle_segment(rto + Duration::from_millis(1), &ack, &[]);
+    let out = sent(&mut c, rto + Duration::from_millis(1));
+    // us > peer: segment 5 only; 6-9 are SACKed, not resent (go-back-N would resend them).
+    assert_eq!(out.iter().map(|s| s.0).collect::<Vec<_>>(), vec![seqs[5]]);
+    let done = peer(Flags::ACK, IRS + 1, base + 10 * MSS, [None; 4]);
+    let _ = c.handle_segment(rto + Duration::from_millis(2), &done, &[]);
+    assert!(c.all_acked());
+    assert_eq!(c.counters().timeouts, 1);
+    assert_eq!(c.counters().retransmits, 2, "segments 0 and 5, once each");
+}

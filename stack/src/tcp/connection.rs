@@ -239,6 +239,9 @@ pub struct Connection {
     pub(crate) recover: Seq,
     /// In fast recovery until an ACK covers `recover`.
     pub(crate) in_recovery: bool,
+    /// Recovering from a retransmission timeout with SACK: lost holes are resent one by
+    /// one as in SACK recovery, in slow start, until SND.UNA reaches `recover`.
+    pub(crate) rto_recovery: bool,
     /// When we last sent new data, for the restart window after idle (RFC 5681 4.1).
     pub(crate) last_send: Instant,
     /// Zero-window probes sent without the window opening: the persist timer's backoff.
@@ -332,6 +335,7 @@ impl Connection {
             // RFC 6582 3.2 step 1: recover starts at the initial send sequence number.
             recover: iss,
             in_recovery: false,
+            rto_recovery: false,
             last_send: now,
             persist_backoff: 0,
             force_send: false,

@@ -277,21 +277,25 @@ impl Connection {
             out.challenge_ack = true;
             return false;
         }
+        let mut newly_sacked = false;
         if self.negotiated.sack {
-            self.scoreboard
+            newly_sacked = self
+                .scoreboard
                 .update(self.snd_una, self.snd_max, &seg.options.sack);
         }
         if ack.gt(self.snd_una) {
             self.ack_new_data(now, seg);
         } else if ack == self.snd_una {
-            self.maybe_dup_ack(seg, data_len);
+            self.maybe_dup_ack(seg, data_len, newly_sacked);
         }
         // RFC 6675 5 step 4: with SACK, a loss is also found once IsLost(HighACK + 1),
         // before three duplicate ACKs have arrived (several losses, or reordering).
+        // RFC 6675 5.1: not before HighACK reaches the RecoveryPoint of a timeout.
         if self.negotiated.sack
             && !self.in_recovery
+            && !self.rto_recovery
             && self.snd_una != self.snd_max
-            && self.snd_una.gt(self.recover)
+            && self.snd_una.ge(self.recover)
             && self.scoreboard.is_lost(self.snd_una, self.mss)
         {
             self.enter_recovery();
@@ -337,6 +341,11 @@ impl Connection {
             self.snd_nxt = self.snd_una;
         }
         self.scoreboard.acknowledged(self.snd_una);
+        if self.rto_recovery && self.snd_una.ge(self.recover) {
+            // Everything outstanding at the timeout is acknowledged.
+            self.rto_recovery = false;
+            self.scoreboard.end_recovery();
+        }
         self.measure_rtt(now, seg);
         self.retries = 0;
         let mss = self.mss;
@@ -374,12 +383,15 @@ impl Connection {
 
     /// RFC 5681 2 ("DUPLICATE ACKNOWLEDGMENT") and 3.2: the third one starts fast
     /// retransmit and NewReno recovery (RFC 6582 3.2 step 2 guards re-entry).
-    fn maybe_dup_ack(&mut self, seg: &TcpRepr, data_len: usize) {
+    /// With SACK, an ACK that SACKs new data is a duplicate even if the window it
+    /// carries moved (RFC 6675 2: it reports a segment that arrived out of order); a
+    /// receiver whose application reads in bursts changes its window all the time.
+    fn maybe_dup_ack(&mut self, seg: &TcpRepr, data_len: usize, newly_sacked: bool) {
         let duplicate = self.snd_una != self.snd_max
             && data_len == 0
             && !seg.flags.has(Flags::SYN)
             && !seg.flags.has(Flags::FIN)
-            && self.peer_window(seg) == self.snd_wnd
+            && (self.peer_window(seg) == self.snd_wnd || newly_sacked)
             // A zero-window ACK answers a window probe (whose byte counts as sent): it
             // says the receiver is full, not that a segment was lost, and there is no
             // window to retransmit into.
@@ -394,10 +406,21 @@ impl Connection {
             if !self.negotiated.sack {
                 self.cc.on_dup_ack_in_recovery(self.mss);
             }
-        } else if self.dup_acks == 3 && seg.ack.gt(self.recover) {
-            // RFC 6582 3.2 step 2: only if the ACK covers more than `recover`; otherwise
-            // these duplicates belong to a loss already being repaired.
+        } else if self.dup_acks == 3 && self.may_start_recovery(seg.ack) {
             self.enter_recovery();
+        }
+    }
+
+    /// Whether duplicates of `ack` may start a fast retransmit. RFC 6582 3.2 step 2:
+    /// only if the ACK covers more than `recover`; otherwise they belong to a loss
+    /// already being repaired. With SACK the scoreboard tells losses apart, and RFC 6675
+    /// (5, 5.1) holds back only until HighACK reaches the RecoveryPoint; the segment
+    /// right at it may be the one lost.
+    fn may_start_recovery(&self, ack: Seq) -> bool {
+        if self.negotiated.sack {
+            !self.rto_recovery && ack.ge(self.recover)
+        } else {
+            ack.gt(self.recover)
         }
     }
 

@@ -201,7 +201,7 @@ impl Connection {
         }
         // RFC 6675 5 (C): in SACK recovery, send while cwnd - pipe >= 1 SMSS: the lost
         // holes first (NextSeg rule 1), then new data.
-        let sack_recovery = self.in_recovery && self.negotiated.sack;
+        let sack_recovery = (self.in_recovery || self.rto_recovery) && self.negotiated.sack;
         let flight = if sack_recovery {
             self.scoreboard
                 .pipe(self.snd_una, self.snd_max, self.send_mss())
@@ -224,9 +224,7 @@ impl Connection {
         let unsent = self.send.len() - offset;
         // The congestion window limits what is in the network, the peer's window what
         // lies beyond SND.UNA.
-        let usable = self
-            .cc
-            .cwnd()
+        let usable = (self.cc.cwnd() + self.limited_transmit())
             .saturating_sub(flight)
             .min(self.snd_wnd.saturating_sub(self.flight_size()));
         let full = self.send_mss();
@@ -283,6 +281,16 @@ impl Connection {
             self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
         Some(self.segment(now, seq, flags, offset, len))
+    }
+
+    /// RFC 3042 Limited Transmit: on each of the first two duplicate ACKs, one more
+    /// full segment of new data may go out beyond cwnd (cwnd itself unchanged), so a
+    /// small window still draws the three duplicates fast retransmit needs.
+    fn limited_transmit(&self) -> usize {
+        if self.in_recovery || self.rto_recovery {
+            return 0;
+        }
+        self.dup_acks.min(2) as usize * self.send_mss()
     }
 
     /// The segment at SND.UNA again (data, or our FIN if only it is unacknowledged).
@@ -530,20 +538,30 @@ impl Connection {
             return;
         }
         self.counters.timeouts += 1;
-        self.counters.retransmits += 1;
         self.rtt.backoff();
         let mss = self.mss;
         self.cc.on_rto(self.outstanding(), mss);
         self.retransmit_first = false;
         self.sampler.on_retransmit();
         self.dup_acks = 0;
-        // RFC 2018 8: after a timeout, forget the SACKed bits (the receiver may have
-        // reneged) and resend from SND.UNA.
-        self.scoreboard.clear();
-        // RFC 6582 3.2 step 1 / 4: after a timeout, leave recovery and remember the
-        // highest sequence sent, so duplicates from before the timeout start nothing.
+        // RFC 6582 3.2 step 1 / 4, RFC 6675 5.1: after a timeout, leave recovery and
+        // remember the highest sequence sent; no new recovery starts before SND.UNA
+        // passes it, so duplicates from before the timeout start nothing.
         self.in_recovery = false;
         self.recover = self.snd_max;
+        // RFC 2018 8: forget the SACKed bits (the receiver may have reneged).
+        self.scoreboard.clear();
+        if self.negotiated.sack && self.syn_acked {
+            // RFC 6675 5.1: SACKs that arrive from now on still count. Everything sent
+            // is presumed lost and resent hole by hole from SND.UNA, skipping what the
+            // peer SACKs again, as in SACK recovery but in slow start (Linux's loss
+            // state), so one more loss need not cost another timeout.
+            self.rto_recovery = true;
+            self.scoreboard.timed_out(self.snd_max);
+            return self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+        self.rto_recovery = false;
+        self.counters.retransmits += 1;
         self.snd_nxt = if self.syn_acked {
             self.snd_una
         } else {

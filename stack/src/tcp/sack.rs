@@ -95,6 +95,9 @@ pub struct Scoreboard {
     sacked: Vec<Block>,
     /// HighRxt: the end of the highest retransmission in this recovery.
     high_rxt: Option<Seq>,
+    /// After a retransmission timeout: every byte below this that is not SACKed counts
+    /// as lost (see [`Scoreboard::timed_out`]).
+    lost_below: Option<Seq>,
 }
 
 impl Scoreboard {
@@ -105,13 +108,16 @@ impl Scoreboard {
 
     /// Takes the blocks of an ACK: only those within (SND.UNA, SND.MAX] count (RFC 2018
     /// 4 lets a D-SACK block lie below; it says nothing about what is missing).
-    pub fn update(&mut self, snd_una: Seq, snd_max: Seq, blocks: &[Option<Block>; 4]) {
+    /// Returns whether they SACKed bytes not SACKed before.
+    pub fn update(&mut self, snd_una: Seq, snd_max: Seq, blocks: &[Option<Block>; 4]) -> bool {
+        let before = self.sacked_bytes();
         for &(left, right) in blocks.iter().flatten() {
             if !(snd_una.lt(left) && left.lt(right) && right.le(snd_max)) {
                 continue;
             }
             self.insert(left, right);
         }
+        self.sacked_bytes() > before
     }
 
     fn insert(&mut self, left: Seq, right: Seq) {
@@ -153,23 +159,42 @@ impl Scoreboard {
     /// Forgets everything (after a timeout, RFC 2018 8; or when recovery ends).
     pub fn clear(&mut self) {
         self.sacked = Vec::new();
-        self.high_rxt = None;
+        self.end_recovery();
     }
 
     /// Recovery ended: HighRxt starts afresh next time; the SACKed blocks stay.
     pub fn end_recovery(&mut self) {
         self.high_rxt = None;
+        self.lost_below = None;
     }
 
-    /// Bytes SACKed at or above `seq`.
+    /// A retransmission timeout with everything below `snd_max` sent: every byte
+    /// below it not SACKed (from now on) is lost, and is resent hole by hole (RFC 6675
+    /// 5.1 keeps this timeout recovery from starting a new fast recovery before SND.UNA
+    /// reaches `snd_max`, and lets the SACKs that arrive meanwhile guide it).
+    pub fn timed_out(&mut self, snd_max: Seq) {
+        self.end_recovery();
+        self.lost_below = Some(snd_max);
+    }
+
+    /// Bytes SACKed at or above `seq`, and in how many blocks (a block that starts
+    /// below `seq` counts with its part above).
     fn sacked_above(&self, seq: Seq) -> (usize, usize) {
-        let above = self.sacked.iter().filter(|b| seq.le(b.0));
-        above.fold((0, 0), |(bytes, n), b| (bytes + (b.1 - b.0), n + 1))
+        let above = self.sacked.iter().filter(|b| seq.lt(b.1));
+        above.fold((0, 0), |(bytes, n), b| {
+            (bytes + (b.1 - max(b.0, seq)), n + 1)
+        })
     }
 
     /// RFC 6675 IsLost: the hole starting at `seq` is lost once DupThresh discontiguous
-    /// blocks, or more than (DupThresh - 1) * SMSS bytes, are SACKed above it.
+    /// blocks, or more than (DupThresh - 1) * SMSS bytes, are SACKed above it; after a
+    /// timeout, every hole below the highest byte sent then is.
     pub fn is_lost(&self, seq: Seq, mss: usize) -> bool {
+        self.lost_below.is_some_and(|b| seq.lt(b)) || self.sacked_beyond_reordering(seq, mss)
+    }
+
+    /// IsLost's test alone: enough SACKed above `seq` that reordering cannot explain it.
+    fn sacked_beyond_reordering(&self, seq: Seq, mss: usize) -> bool {
         let (bytes, blocks) = self.sacked_above(seq);
         blocks >= DUP_THRESH || bytes > (DUP_THRESH - 1) * mss
     }
@@ -240,6 +265,14 @@ impl Scoreboard {
     }
 }
 
+fn max(a: Seq, b: Seq) -> Seq {
+    if a.lt(b) {
+        b
+    } else {
+        a
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,7 +284,7 @@ mod tests {
         for &(l, r) in blocks {
             let mut b = [None; 4];
             b[0] = Some((Seq(l), Seq(r)));
-            s.update(Seq(1000), Seq(2000), &b);
+            let _ = s.update(Seq(1000), Seq(2000), &b);
         }
         s
     }
@@ -278,7 +311,7 @@ mod tests {
         for k in 0..2 * SCOREBOARD as u32 {
             let mut b = [None; 4];
             b[0] = Some((Seq(1000 + 10 * k + 5), Seq(1000 + 10 * k + 6)));
-            s.update(Seq(1000), Seq(100_000), &b);
+            let _ = s.update(Seq(1000), Seq(100_000), &b);
         }
         assert_eq!(s.sacked.len(), SCOREBOARD);
     }
