@@ -172,6 +172,10 @@ pub struct Counters {
     pub tcp_challenge_acks: u64,
     /// Half-open connections evicted from a full SYN queue.
     pub tcp_syn_queue_evictions: u64,
+    /// SYNs answered with a SYN cookie (RFC 4987) because the SYN queue was full.
+    pub tcp_syn_cookies_sent: u64,
+    /// Connections established from a valid SYN cookie.
+    pub tcp_syn_cookies_accepted: u64,
     /// SYNs and handshake ACKs dropped because a listener's accept queue was full.
     pub tcp_accept_queue_overflows: u64,
     /// UDP datagrams delivered to sockets.
@@ -205,6 +209,8 @@ impl Default for Counters {
             tcp_resets_sent: 0,
             tcp_challenge_acks: 0,
             tcp_syn_queue_evictions: 0,
+            tcp_syn_cookies_sent: 0,
+            tcp_syn_cookies_accepted: 0,
             tcp_accept_queue_overflows: 0,
             udp_datagrams_received: 0,
             udp_datagrams_sent: 0,

@@ -434,9 +434,10 @@ fn ack_to_a_listener_gets_rst_and_rst_is_ignored() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn a_full_syn_queue_evicts_the_oldest_half_open_connection() {
+fn without_syn_cookies_a_full_syn_queue_evicts_the_oldest_half_open_connection() {
     let mut cfg = config();
     cfg.tcp.syn_backlog = 2;
+    cfg.tcp.syn_cookies = false;
     let mut s = netstack_core::Stack::new(cfg, 1).unwrap();
     s.receive(at(0), &who_has_us());
     sent(&mut s);

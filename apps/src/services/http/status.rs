@@ -123,6 +123,8 @@ fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
         ("tcp_resets_sent", c.tcp_resets_sent),
         ("tcp_challenge_acks", c.tcp_challenge_acks),
         ("tcp_syn_queue_evictions", c.tcp_syn_queue_evictions),
+        ("tcp_syn_cookies_sent", c.tcp_syn_cookies_sent),
+        ("tcp_syn_cookies_accepted", c.tcp_syn_cookies_accepted),
         ("tcp_accept_queue_overflows", c.tcp_accept_queue_overflows),
         ("udp_datagrams_received", c.udp_datagrams_received),
         ("udp_datagrams_sent", c.udp_datagrams_sent),
