@@ -75,6 +75,9 @@ enum Entry {
         mac: MacAddr,
         expires: Instant,
         refresh_sent: bool,
+        /// When we last sent to it, if ever: an entry we use is a neighbour we talk to,
+        /// and is the last to be evicted.
+        used: Option<Instant>,
     },
     Incomplete {
         requests_sent: u8,
@@ -141,11 +144,13 @@ impl<P> ArpCache<P> {
                 mac,
                 expires,
                 refresh_sent,
+                used,
             }) if now < *expires => {
                 let refresh = !*refresh_sent && *expires - now <= cfg.refresh_before;
                 if refresh {
                     *refresh_sent = true;
                 }
+                *used = Some(now);
                 Lookup::Resolved { mac: *mac, refresh }
             }
             Some(Entry::Incomplete { .. }) => Lookup::Pending { request: false },
@@ -190,12 +195,18 @@ impl<P> ArpCache<P> {
     /// Returns whether the table now holds a fresh mapping for `ip`. Packets that were
     /// waiting for it are then available from [`ArpCache::take_ready`].
     pub fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: MacAddr, we_are_target: bool) -> bool {
-        let fresh = Entry::Reachable {
+        let mut fresh = Entry::Reachable {
             mac,
             expires: now + self.config.lifetime,
             refresh_sent: false,
+            used: None,
         };
         if let Some(entry) = self.entries.get_mut(&ip) {
+            if let (Entry::Reachable { used: before, .. }, Entry::Reachable { used, .. }) =
+                (*entry, &mut fresh)
+            {
+                *used = before;
+            }
             *entry = fresh;
             true
         } else if we_are_target {
@@ -303,6 +314,7 @@ impl<P> ArpCache<P> {
                     mac,
                     expires,
                     refresh_sent,
+                    ..
                 } => EntryInfo {
                     ip: *ip,
                     mac: Some(mac),
@@ -335,26 +347,35 @@ impl<P> ArpCache<P> {
     }
 
     /// Inserts, evicting to make room if needed: first anything expired or failed, then
-    /// the resolved entry closest to expiry. Incomplete entries are never evicted (their
-    /// packets wait on them). Returns false when nothing could be evicted.
+    /// the resolved entry we never sent to that is closest to expiry, then the one we
+    /// sent to least recently. Incomplete entries are never evicted (their packets wait
+    /// on them). Returns false when nothing could be evicted.
+    ///
+    /// So a flood of ARP requests from made-up senders, each of which creates an entry
+    /// (RFC 826: we are the target), only pushes out entries of its own kind: the
+    /// neighbours we talk to stay (Linux's garbage collector spares referenced entries
+    /// the same way).
     fn insert(&mut self, now: Instant, ip: Ipv4Addr, entry: Entry) -> bool {
         if self.entries.contains_key(&ip) || !self.entries.is_full() {
             // Not full, or replacing: insert cannot fail.
             return self.entries.insert(ip, entry).is_ok();
         }
+        // (class, instant): the smallest goes. 0: dead; 1: never used, by expiry;
+        // 2: used, by last use.
         let victim = self
             .entries
             .iter()
             .filter_map(|(k, e)| match *e {
-                Entry::Failed { .. } => Some((*k, Instant::ZERO)),
-                Entry::Reachable { expires, .. } => Some((
-                    *k,
-                    if expires <= now {
-                        Instant::ZERO
-                    } else {
-                        expires
-                    },
-                )),
+                Entry::Failed { .. } => Some((*k, (0, Instant::ZERO))),
+                Entry::Reachable { expires, .. } if expires <= now => {
+                    Some((*k, (0, Instant::ZERO)))
+                }
+                Entry::Reachable {
+                    used: None,
+                    expires,
+                    ..
+                } => Some((*k, (1, expires))),
+                Entry::Reachable { used: Some(at), .. } => Some((*k, (2, at))),
                 Entry::Incomplete { .. } => None,
             })
             .min_by_key(|&(_, key)| key)

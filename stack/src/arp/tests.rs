@@ -170,3 +170,38 @@ fn full_table_evicts_resolved_entries_but_never_incomplete_ones() {
     assert!(!pending.learn(t(1), PEER, PEER_MAC, true));
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn a_flood_of_new_senders_evicts_its_own_kind_never_a_neighbour_we_talk_to() {
+    let mut c = cache();
+    // The neighbour we talk to, learned first and so closest to expiry.
+    c.learn(t(0), PEER, PEER_MAC, true);
+    assert!(matches!(c.lookup(t(1), PEER), Lookup::Resolved { .. }));
+    // 10,000 made-up senders ask for us, each one creating an entry.
+    for i in 0..10_000u32 {
+        let sender = Ipv4Addr::from(0x0a01_0000 + i);
+        c.learn(
+            t(2 + u64::from(i)),
+            sender,
+            MacAddr([2, 0, 0, 0, 0, 9]),
+            true,
+        );
+        assert!(c.entries().len() <= CACHE_SIZE);
+    }
+    assert!(matches!(c.lookup(t(20_000), PEER), Lookup::Resolved { .. }));
+    assert_eq!(c.entries().len(), CACHE_SIZE);
+    // Among neighbours we use, the least recently used goes first.
+    let mut used = cache();
+    for i in 0..CACHE_SIZE as u32 {
+        let ip = Ipv4Addr::from(0x0a00_1000 + i);
+        used.learn(t(0), ip, PEER_MAC, true);
+        used.lookup(t(u64::from(CACHE_SIZE as u32 - i)), ip);
+    }
+    used.learn(t(100), PEER, PEER_MAC, true);
+    let last = Ipv4Addr::from(0x0a00_1000 + CACHE_SIZE as u32 - 1);
+    assert!(
+        !used.entries().iter().any(|e| e.ip == last),
+        "used least lately: evicted"
+    );
+    assert!(used.entries().iter().any(|e| e.ip == PEER));
+}
