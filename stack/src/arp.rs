@@ -4,7 +4,8 @@
 //! [`ArpCache::lookup`] and [`ArpCache::handle_timeout`]) and *which* packets are ready,
 //! and the stack puts those on the wire. Every table is bounded:
 //!
-//! * at most [`CACHE_SIZE`] addresses (resolved, being resolved, or recently failed);
+//! * at most [`CACHE_SIZE`] addresses (resolved, being resolved, or recently failed), of
+//!   which at most half being resolved;
 //! * at most [`ArpConfig::queue_per_address`] packets per unresolved address and
 //!   [`QUEUE_TOTAL`] in all; past either bound the oldest waiting packet is dropped.
 //!
@@ -124,6 +125,9 @@ pub struct ArpCache<P> {
     config: ArpConfig,
     entries: FnvIndexMap<Ipv4Addr, Entry, CACHE_SIZE>,
     queue: VecDeque<(Ipv4Addr, P)>,
+    /// Packets dropped because the entry they waited on was evicted, not yet counted by
+    /// the caller ([`ArpCache::take_evicted_packets`]).
+    evicted_packets: u64,
 }
 
 impl<P> ArpCache<P> {
@@ -133,6 +137,7 @@ impl<P> ArpCache<P> {
             config,
             entries: FnvIndexMap::new(),
             queue: VecDeque::new(),
+            evicted_packets: 0,
         }
     }
 
@@ -346,6 +351,35 @@ impl<P> ArpCache<P> {
         self.queue.len()
     }
 
+    /// Packets dropped since the last call because the unresolved entry they waited on
+    /// was evicted to make room (see [`ArpCache::lookup`]'s bound on those).
+    pub fn take_evicted_packets(&mut self) -> u64 {
+        core::mem::take(&mut self.evicted_packets)
+    }
+
+    /// Makes room for a new Incomplete entry when half the table already is: the one
+    /// resolving longest goes, with its waiting packets. Returns false if none needed to.
+    fn evict_incomplete(&mut self) -> bool {
+        let oldest = self
+            .entries
+            .iter()
+            .filter_map(|(k, e)| match *e {
+                Entry::Incomplete {
+                    requests_sent,
+                    next_request,
+                } => Some((*k, (core::cmp::Reverse(requests_sent), next_request))),
+                _ => None,
+            })
+            .min_by_key(|&(_, key)| key)
+            .map(|(k, _)| k);
+        let Some(victim) = oldest else { return false };
+        self.entries.swap_remove(&victim);
+        let before = self.queue.len();
+        self.queue.retain(|(q, _)| *q != victim);
+        self.evicted_packets += (before - self.queue.len()) as u64;
+        true
+    }
+
     /// Inserts, evicting to make room if needed: first anything expired or failed, then
     /// the resolved entry we never sent to that is closest to expiry, then the one we
     /// sent to least recently. Incomplete entries are never evicted (their packets wait
@@ -356,6 +390,17 @@ impl<P> ArpCache<P> {
     /// neighbours we talk to stay (Linux's garbage collector spares referenced entries
     /// the same way).
     fn insert(&mut self, now: Instant, ip: Ipv4Addr, entry: Entry) -> bool {
+        // Addresses being resolved take at most half the table: past that, the one
+        // resolving longest makes room. A flood of segments from made-up neighbours (a SYN
+        // flood on our own link makes us resolve each) so churns its own half, and
+        // neither starves resolution nor pushes out the neighbours we know.
+        let incomplete = |e: &Entry| matches!(e, Entry::Incomplete { .. });
+        if incomplete(&entry)
+            && !self.entries.contains_key(&ip)
+            && self.entries.values().filter(|e| incomplete(e)).count() >= CACHE_SIZE / 2
+        {
+            self.evict_incomplete();
+        }
         if self.entries.contains_key(&ip) || !self.entries.is_full() {
             // Not full, or replacing: insert cannot fail.
             return self.entries.insert(ip, entry).is_ok();

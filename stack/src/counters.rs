@@ -118,7 +118,8 @@ reasons! {
         ArpQueueFull => "arp_queue_full",
         /// Address resolution gave up (no reply after the configured requests).
         ArpUnresolved => "arp_unresolved",
-        /// No table entry left to start resolving a new address.
+        /// No table entry left to start resolving a new address, or the entry it waited
+        /// on was evicted for a newer one (at most half the table resolves at once).
         ArpTableFull => "arp_table_full",
         /// The transmit queue was full.
         TxQueueFull => "tx_queue_full",
