@@ -899,3 +899,65 @@ fn challenge_acks_are_rate_limited() {
     assert_eq!(c.s.counters().tcp_challenge_acks, 4);
     assert_eq!(c.state(), TcpState::Established);
 }
+
+#[test]
+fn syns_outside_the_window_share_the_challenge_ack_budget() {
+    // Found by the blind SYN flood (stack/tests/hostile_injection.rs): a SYN outside the
+    // window was answered like any unacceptable segment, with an ACK each, so 100,000
+    // forged SYNs drew 100,000 ACKs to the real peer. RFC 5961 4.2: a challenge ACK,
+    // whatever the sequence number, within the rate limit of 7.
+    let mut open = Open::default();
+    open.cfg.tcp.challenge_ack_limit = 3;
+    let mut c = open.passive();
+    // peer > us: five forged SYNs far outside the window, within a second.
+    for i in 0..5u32 {
+        let syn = TcpRepr {
+            seq: c.irs + 1 + (1 << 30) + i as usize,
+            flags: Flags::SYN,
+            ack: Seq(0),
+            ..c.tmpl()
+        };
+        c.send(c.at(100 + u64::from(i)), syn, &[]);
+    }
+    // us > peer: three challenge ACKs, no more.
+    let segs = c.expect();
+    assert_eq!(segs.len(), 3, "{segs:?}");
+    for seg in &segs {
+        assert_seg(seg, Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    }
+    assert_eq!(c.s.counters().tcp_challenge_acks, 3);
+    assert_eq!(c.state(), TcpState::Established);
+}
+
+#[test]
+fn unacceptable_segments_without_data_are_answered_at_most_twice_a_second() {
+    // Found by the blind ACK flood (stack/tests/hostile_injection.rs): every forged ACK
+    // outside the window drew an ACK to the real peer. Linux answers those at most once
+    // per 500 ms (tcp_invalid_ratelimit); data is always answered.
+    let mut c = established();
+    let stray = TcpRepr {
+        seq: c.irs + 1 + (1 << 30),
+        flags: Flags::ACK,
+        ..c.tmpl()
+    };
+    // peer > us: [.] seq far away, three times in 100 ms: one ACK.
+    for ms in [10, 50, 100] {
+        c.send(c.at(ms), stray, &[]);
+    }
+    assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    // Half a second after the first: one more.
+    c.send(c.at(510), stray, &[]);
+    assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    c.send(c.at(600), stray, &[]);
+    c.expect_nothing();
+    // Old data (a retransmission we already have) is answered every time.
+    let old = TcpRepr {
+        seq: Seq((c.irs + 1).0.wrapping_sub(5)),
+        flags: Flags::ACK | Flags::PSH,
+        ..c.tmpl()
+    };
+    for ms in [610, 620] {
+        c.send(c.at(ms), old, b"hello");
+        assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    }
+}

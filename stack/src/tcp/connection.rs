@@ -260,6 +260,8 @@ pub struct Connection {
 
     /// Send an ACK with the next segment, or alone, now.
     pub(crate) ack_now: bool,
+    /// When we last answered an unacceptable segment without data (rate-limited).
+    pub(crate) last_oow_ack: Option<Instant>,
     /// In-order segments received since we last sent an ACK.
     pub(crate) unacked_segments: u32,
 
@@ -341,6 +343,7 @@ impl Connection {
             keepalive_probes: 0,
             last_heard: now,
             ack_now: false,
+            last_oow_ack: None,
             unacked_segments: 0,
             error: None,
             orphaned: false,

@@ -177,51 +177,84 @@ impl Net {
     /// closes, within `limit` of virtual time. Returns the time it took.
     pub fn echo_once_within(&mut self, msg: &[u8], limit: Duration) -> Result<Duration, String> {
         let start = self.now;
+        let h = self.open_within(limit)?;
+        let spent = (self.now - start).total_micros();
+        let left = Duration::from_micros(limit.total_micros().saturating_sub(spent));
+        let echoed = self.echo_on(h, msg, left);
+        if echoed.is_ok() {
+            self.client.tcp().close(self.now, h).unwrap();
+            self.step();
+        } else {
+            let _ = self.client.tcp().abort(self.now, h);
+        }
+        echoed.map(|_| self.now - start)
+    }
+
+    /// Opens a client connection to the echo service, ESTABLISHED within `limit`.
+    pub fn open_within(&mut self, limit: Duration) -> Result<SocketHandle, String> {
+        let start = self.now;
         let server = SocketAddrV4::new(SERVER_IP, ECHO);
         let h = self
             .client
             .tcp()
             .connect(self.now, server)
             .map_err(|e| format!("connect: {e}"))?;
-        let mut sent = false;
+        while self.now - start < limit {
+            self.step();
+            match self.client.tcp().state(h).map_err(|e| format!("{e}"))? {
+                TcpState::Established => return Ok(h),
+                TcpState::Closed => {
+                    let err = self.client.tcp().take_error(h);
+                    return Err(format!("connect failed: {err:?}"));
+                }
+                _ => self.wait(start + limit),
+            }
+        }
+        let _ = self.client.tcp().abort(self.now, h);
+        Err(format!("not established within {limit}"))
+    }
+
+    /// Sends `msg` on the client's connection `h` and reads the echo, within `limit`.
+    pub fn echo_on(&mut self, h: SocketHandle, msg: &[u8], limit: Duration) -> Result<(), String> {
+        let start = self.now;
+        self.client
+            .tcp()
+            .send(self.now, h, msg)
+            .map_err(|e| format!("send: {e}"))?;
         let mut got = vec![];
         let mut buf = [0; 4096];
         while self.now - start < limit {
             self.step();
-            let state = self.client.tcp().state(h).map_err(|e| format!("{e}"))?;
-            if state == TcpState::Closed {
-                let err = self.client.tcp().take_error(h);
-                return Err(format!("client connection closed: {err:?}"));
-            }
-            if state == TcpState::Established && !sent {
-                self.client.tcp().send(self.now, h, msg).unwrap();
-                sent = true;
-            }
-            while let Ok(Some(n)) = self.client.tcp().recv(self.now, h, &mut buf) {
-                if n == 0 {
-                    break;
+            loop {
+                match self.client.tcp().recv(self.now, h, &mut buf) {
+                    Ok(Some(0)) => return Err("the server closed".into()),
+                    Ok(Some(n)) => got.extend_from_slice(&buf[..n]),
+                    Ok(None) => break,
+                    Err(e) => return Err(format!("recv: {e}")),
                 }
-                got.extend_from_slice(&buf[..n]);
             }
             if got.len() >= msg.len() {
-                assert_eq!(got, msg, "the echo came back changed");
-                self.client.tcp().close(self.now, h).unwrap();
-                self.step();
-                return Ok(self.now - start);
+                if got != msg {
+                    return Err(format!("the echo came back changed: {got:?}"));
+                }
+                return Ok(());
             }
-            let next = [self.server.poll_timeout(), self.client.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(self.now + Duration::from_millis(10));
-            self.now = next
-                .max(self.now + Duration::from_micros(1))
-                .min(start + limit);
-            self.server.handle_timeout(self.now);
-            self.client.handle_timeout(self.now);
+            self.wait(start + limit);
         }
-        let _ = self.client.tcp().abort(self.now, h);
         Err(format!("no echo within {limit}"))
+    }
+
+    /// Moves the clock to the next timer of either stack (at most to `until`, and at
+    /// least a microsecond on), and runs it.
+    pub fn wait(&mut self, until: Instant) {
+        let next = [self.server.poll_timeout(), self.client.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(until);
+        self.now = next.max(self.now + Duration::from_micros(1)).min(until);
+        self.server.handle_timeout(self.now);
+        self.client.handle_timeout(self.now);
     }
 
     /// [`echo_once_within`](Self::echo_once_within) ten seconds: a client is served.
