@@ -87,7 +87,7 @@ reasons! {
         TcpBroadcast => "tcp_broadcast",
         /// No connection or listener for the segment (answered with a reset).
         TcpNoSocket => "tcp_no_socket",
-        /// A segment a listener ignores (RST, or neither SYN nor ACK).
+        /// A segment a listener ignores (RST, SYN+FIN, or neither SYN nor ACK).
         TcpListenerIgnored => "tcp_listener_ignored",
         /// A SYN that found no room in the socket table.
         TcpNoRoom => "tcp_no_room",

@@ -961,3 +961,20 @@ fn unacceptable_segments_without_data_are_answered_at_most_twice_a_second() {
         assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
     }
 }
+
+#[test]
+fn a_syn_fin_to_a_listener_is_discarded() {
+    // Found by the malformed-segment flood (stack/tests/hostile_segments.rs): a SYN+FIN
+    // made a half-open connection. Linux discards it in LISTEN; so do we.
+    let mut s = stack_knowing_peer();
+    let _l = s.tcp().listen(any_port(80), 8).unwrap();
+    // peer > us: [SF] seq 1000
+    let synfin = TcpRepr {
+        flags: Flags::SYN | Flags::FIN,
+        ..syn_from(40000, 80, Seq(1000))
+    };
+    send(&mut s, at(0), synfin, &[]);
+    expect_nothing(&mut s);
+    assert_eq!(s.tcp().sockets().len(), 1, "the listener alone");
+    assert_eq!(s.counters().rx_dropped(RxDrop::TcpListenerIgnored), 1);
+}

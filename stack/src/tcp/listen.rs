@@ -99,7 +99,9 @@ impl Tcp {
             self.send_reset_for(now, out, local, remote, seg, 0);
             return Err(RxDrop::TcpListenerIgnored);
         }
-        if !seg.flags.has(Flags::SYN) {
+        // SYN+FIN is no way to open a connection, only to probe past filters: discard it,
+        // as Linux does (RFC 9293 leaves a FIN on a SYN to the state it creates).
+        if !seg.flags.has(Flags::SYN) || seg.flags.has(Flags::FIN) {
             return Err(RxDrop::TcpListenerIgnored);
         }
         // With the accept queue full, a new connection could not be handed out anyway:
