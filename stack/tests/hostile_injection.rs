@@ -27,7 +27,7 @@ fn live() -> (Net, SocketHandle, SocketAddrV4) {
 /// echoes went through during it.
 fn echo_through_the_flood(net: &mut Net, h: SocketHandle, what: &str) -> usize {
     let mut n = 0;
-    while !net.flood.is_empty() {
+    while net.flooding() {
         let msg = format!("{what} {n}: the stream must stay intact");
         if let Err(e) = net.echo_on(h, msg.as_bytes(), Duration::from_secs(10)) {
             panic!("during {what}, echo {n} failed: {e}");
@@ -59,12 +59,16 @@ fn forged(client: SocketAddrV4, flags: Flags, dice: &mut Dice, data: &[u8]) -> V
 /// Runs `VOLUME` frames from `make` against a live connection while the client echoes
 /// on it. With `reflect` false, the server may answer only a small fraction of them (the
 /// rate-limited challenge and duplicate ACKs), so it cannot be used to flood the peer.
-fn attack(what: &str, seed: u64, reflect: bool, make: impl Fn(&mut Dice, SocketAddrV4) -> Vec<u8>) {
+fn attack(
+    what: &str,
+    seed: u64,
+    reflect: bool,
+    make: impl Fn(&mut Dice, SocketAddrV4) -> Vec<u8> + 'static,
+) {
     println!("{what}: seed {seed:#x}");
     let (mut net, h, client) = live();
     let mut dice = Dice(seed);
-    net.flood = (0..VOLUME).map(|_| make(&mut dice, client)).collect();
-    net.flood_rate = 500;
+    net.flood(500, (0..VOLUME).map(move |_| make(&mut dice, client)));
     let start = net.now;
     let echoes = echo_through_the_flood(&mut net, h, what);
     let secs = (net.now - start).total_millis() / 1000 + 1;
@@ -185,7 +189,7 @@ fn icmp_errors_quoting_a_live_connection_do_not_break_it() {
         "ICMP errors quoting the connection",
         0x1c_0001,
         false,
-        |d, c| {
+        move |d, c| {
             let kind = kinds[(d.next() % kinds.len() as u64) as usize];
             icmp_quoting(c, kind, d)
         },

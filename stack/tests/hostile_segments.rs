@@ -148,10 +148,9 @@ fn malformed_segments_at_volume_change_nothing() {
         frames.extend(bad_segments(CLIENT_IP, client.port(), ECHO, &mut dice));
     }
     let total = frames.len();
-    net.flood = frames.into();
-    net.flood_rate = 300;
+    net.flood(300, frames.into_iter());
     let mut echoes = 0;
-    while !net.flood.is_empty() {
+    while net.flooding() {
         net.echo_on(live, b"still the same stream", Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("echo {echoes}: {e}"));
         echoes += 1;

@@ -52,11 +52,10 @@ fn a_syn_flood_of_100k_leaves_memory_bounded_and_the_client_served() {
     let mut dice = Dice(seed);
     let mut net = Net::new(server_config());
     let backlog = net.server.config().tcp.syn_backlog;
-    net.flood = (0..FLOOD).map(|_| forged_syn(&mut dice)).collect();
-    net.flood_rate = 200;
+    net.flood(200, (0..FLOOD).map(move |_| forged_syn(&mut dice)));
     let mut served = 0;
-    while !net.flood.is_empty() {
-        net.assert_served(&format!("{} forged SYNs", FLOOD - net.flood.len()));
+    while net.flooding() {
+        net.assert_served(&format!("{} forged SYNs", net.flooded));
         served += 1;
         let half_open = net.server_sockets_in(TcpState::SynReceived);
         assert!(

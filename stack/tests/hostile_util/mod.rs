@@ -32,8 +32,10 @@ pub struct Net {
     /// Attack frames still to come: [`Net::step`] injects `flood_rate` of them (oldest
     /// first) at each of its first four turns of the wire, so the attack runs while the
     /// client works.
-    pub flood: std::collections::VecDeque<Vec<u8>>,
+    flood: std::iter::Peekable<Box<dyn Iterator<Item = Vec<u8>>>>,
     pub flood_rate: usize,
+    /// Attack frames injected so far.
+    pub flooded: usize,
 }
 
 /// A default server configuration.
@@ -68,9 +70,23 @@ impl Net {
             served: vec![],
             stray: 0,
             peak_sockets: 0,
-            flood: Default::default(),
+            flood: no_flood(),
             flood_rate: 0,
+            flooded: 0,
         }
+    }
+
+    /// Starts an attack: the frames of `frames`, made as they are sent (so the test's own
+    /// memory does not hide the stack's), `rate` at a time (see [`Net::step`]).
+    pub fn flood(&mut self, rate: usize, frames: impl Iterator<Item = Vec<u8>> + 'static) {
+        let frames: Box<dyn Iterator<Item = Vec<u8>>> = Box::new(frames);
+        self.flood = frames.peekable();
+        self.flood_rate = rate;
+    }
+
+    /// True while attack frames remain.
+    pub fn flooding(&mut self) -> bool {
+        self.flood.peek().is_some()
     }
 
     /// The attacker's frame, straight into the server, now.
@@ -85,10 +101,11 @@ impl Net {
             // beside the client's exchanges without taking over the wire.
             let rate = if turn < 4 { self.flood_rate } else { 0 };
             for _ in 0..rate {
-                let Some(f) = self.flood.pop_front() else {
+                let Some(f) = self.flood.next() else {
                     break;
                 };
                 self.server.receive(self.now, &f);
+                self.flooded += 1;
             }
             self.serve();
             let mut from_server = vec![];
@@ -271,6 +288,11 @@ impl Net {
         let rows = self.server.tcp().sockets();
         rows.iter().filter(|r| r.state == state).count()
     }
+}
+
+fn no_flood() -> std::iter::Peekable<Box<dyn Iterator<Item = Vec<u8>>>> {
+    let none: Box<dyn Iterator<Item = Vec<u8>>> = Box::new(std::iter::empty());
+    none.peekable()
 }
 
 /// An Ethernet frame from `src_mac` to the server around an IPv4 datagram.
