@@ -43,8 +43,8 @@ fn an_arp_flood_from_10k_senders_never_evicts_the_neighbour_we_talk_to() {
     cfg.prefix_len = 16;
     let mut net = Net::new(cfg);
     net.assert_served("nothing yet");
-    let requests_before = net.client.counters().arp_requests_sent
-        + net.server.counters().arp_requests_sent;
+    let requests_before =
+        net.client.counters().arp_requests_sent + net.server.counters().arp_requests_sent;
     let frames = (0..SENDERS).map(move |i| {
         let sender = Ipv4Addr::from(0x0a00_0000 + 0x100 + i);
         let op = if i % 2 == 0 {
@@ -61,8 +61,16 @@ fn an_arp_flood_from_10k_senders_never_evicts_the_neighbour_we_talk_to() {
         net.assert_served("an ARP flood");
         echoes += 1;
         peak = peak.max(net.server.arp_entries().len());
-        let client = net.server.arp_entries().into_iter().find(|e| e.ip == CLIENT_IP);
-        assert!(client.is_some(), "the client's entry was evicted after {}", net.flooded);
+        let client = net
+            .server
+            .arp_entries()
+            .into_iter()
+            .find(|e| e.ip == CLIENT_IP);
+        assert!(
+            client.is_some(),
+            "the client's entry was evicted after {}",
+            net.flooded
+        );
     }
     let c = net.server.counters();
     let requests_after = net.client.counters().arp_requests_sent + c.arp_requests_sent;
@@ -76,5 +84,8 @@ fn an_arp_flood_from_10k_senders_never_evicts_the_neighbour_we_talk_to() {
     );
     assert!(echoes >= 10);
     assert!(peak <= CACHE_SIZE);
-    assert_eq!(requests_after, requests_before, "the client had to be resolved again");
+    assert_eq!(
+        requests_after, requests_before,
+        "the client had to be resolved again"
+    );
 }

@@ -243,6 +243,10 @@ pub struct Connection {
     pub(crate) last_send: Instant,
     /// Zero-window probes sent without the window opening: the persist timer's backoff.
     pub(crate) persist_backoff: u32,
+    /// Zero-window probes sent since the peer last acknowledged anything. A peer that
+    /// answers keeps a closed window open for ever (RFC 1122 4.2.2.17); one that stops
+    /// answering is gone after `data_retries` probes (Linux's tcp_probe_timer).
+    pub(crate) probes_unanswered: u32,
     /// The persist timer fired on a small open window: send despite the SWS rule once.
     pub(crate) force_send: bool,
     /// Retransmit the segment at SND.UNA now (fast retransmit, or a NewReno partial ACK)
@@ -336,6 +340,7 @@ impl Connection {
             in_recovery: false,
             last_send: now,
             persist_backoff: 0,
+            probes_unanswered: 0,
             force_send: false,
             retransmit_first: false,
             nodelay: false,

@@ -138,6 +138,8 @@ impl Connection {
         if !self.on_ack(now, seg, data.len(), &mut out) {
             return out;
         }
+        // The peer is there: the zero-window probes it answers go on for ever.
+        self.probes_unanswered = 0;
 
         // RFC 1122 4.2.2.13: new data after the application closed cannot be delivered;
         // reset, so the peer learns it was lost (Linux's TCPAbortOnData, BSD likewise).

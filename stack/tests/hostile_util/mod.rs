@@ -36,6 +36,18 @@ pub struct Net {
     pub flood_rate: usize,
     /// Attack frames injected so far.
     pub flooded: usize,
+    /// The wire between server and client is cut: every frame is lost.
+    pub cut: bool,
+}
+
+/// A default client configuration.
+pub fn client_config() -> Config {
+    Config {
+        addr: CLIENT_IP,
+        mac: CLIENT_MAC,
+        gateway: None,
+        ..Config::default()
+    }
 }
 
 /// A default server configuration.
@@ -49,17 +61,13 @@ pub fn server_config() -> Config {
 
 impl Net {
     pub fn new(server: Config) -> Net {
+        Net::with_client(server, client_config())
+    }
+
+    /// A server and client with these configurations.
+    pub fn with_client(server: Config, client: Config) -> Net {
         let mut server = Stack::new(server, 11).unwrap();
-        let client = Stack::new(
-            Config {
-                addr: CLIENT_IP,
-                mac: CLIENT_MAC,
-                gateway: None,
-                ..Config::default()
-            },
-            22,
-        )
-        .unwrap();
+        let client = Stack::new(client, 22).unwrap();
         let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, ECHO);
         let listener = server.tcp().listen(any, 128).unwrap();
         Net {
@@ -73,6 +81,7 @@ impl Net {
             flood: no_flood(),
             flood_rate: 0,
             flooded: 0,
+            cut: false,
         }
     }
 
@@ -119,13 +128,13 @@ impl Net {
             for f in from_server {
                 let for_client = EthernetRepr::parse(&f)
                     .is_ok_and(|(eth, _)| eth.dst == CLIENT_MAC || eth.dst.is_broadcast());
-                if for_client {
+                if for_client && !self.cut {
                     self.client.receive(self.now, &f);
                 } else {
                     self.stray += 1;
                 }
             }
-            for f in from_client {
+            for f in from_client.into_iter().filter(|_| !self.cut) {
                 self.server.receive(self.now, &f);
             }
         }
