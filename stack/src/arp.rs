@@ -4,7 +4,8 @@
 //! [`ArpCache::lookup`] and [`ArpCache::handle_timeout`]) and *which* packets are ready,
 //! and the stack puts those on the wire. Every table is bounded:
 //!
-//! * at most [`CACHE_SIZE`] addresses (resolved, being resolved, or recently failed);
+//! * at most [`CACHE_SIZE`] addresses (resolved, being resolved, or recently failed), of
+//!   which at most half being resolved;
 //! * at most [`ArpConfig::queue_per_address`] packets per unresolved address and
 //!   [`QUEUE_TOTAL`] in all; past either bound the oldest waiting packet is dropped.
 //!
@@ -75,6 +76,9 @@ enum Entry {
         mac: MacAddr,
         expires: Instant,
         refresh_sent: bool,
+        /// When we last sent to it, if ever: an entry we use is a neighbour we talk to,
+        /// and is the last to be evicted.
+        used: Option<Instant>,
     },
     Incomplete {
         requests_sent: u8,
@@ -121,6 +125,9 @@ pub struct ArpCache<P> {
     config: ArpConfig,
     entries: FnvIndexMap<Ipv4Addr, Entry, CACHE_SIZE>,
     queue: VecDeque<(Ipv4Addr, P)>,
+    /// Packets dropped because the entry they waited on was evicted, not yet counted by
+    /// the caller ([`ArpCache::take_evicted_packets`]).
+    evicted_packets: u64,
 }
 
 impl<P> ArpCache<P> {
@@ -130,6 +137,7 @@ impl<P> ArpCache<P> {
             config,
             entries: FnvIndexMap::new(),
             queue: VecDeque::new(),
+            evicted_packets: 0,
         }
     }
 
@@ -141,11 +149,13 @@ impl<P> ArpCache<P> {
                 mac,
                 expires,
                 refresh_sent,
+                used,
             }) if now < *expires => {
                 let refresh = !*refresh_sent && *expires - now <= cfg.refresh_before;
                 if refresh {
                     *refresh_sent = true;
                 }
+                *used = Some(now);
                 Lookup::Resolved { mac: *mac, refresh }
             }
             Some(Entry::Incomplete { .. }) => Lookup::Pending { request: false },
@@ -190,12 +200,18 @@ impl<P> ArpCache<P> {
     /// Returns whether the table now holds a fresh mapping for `ip`. Packets that were
     /// waiting for it are then available from [`ArpCache::take_ready`].
     pub fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: MacAddr, we_are_target: bool) -> bool {
-        let fresh = Entry::Reachable {
+        let mut fresh = Entry::Reachable {
             mac,
             expires: now + self.config.lifetime,
             refresh_sent: false,
+            used: None,
         };
         if let Some(entry) = self.entries.get_mut(&ip) {
+            if let (Entry::Reachable { used: before, .. }, Entry::Reachable { used, .. }) =
+                (*entry, &mut fresh)
+            {
+                *used = before;
+            }
             *entry = fresh;
             true
         } else if we_are_target {
@@ -303,6 +319,7 @@ impl<P> ArpCache<P> {
                     mac,
                     expires,
                     refresh_sent,
+                    ..
                 } => EntryInfo {
                     ip: *ip,
                     mac: Some(mac),
@@ -334,27 +351,76 @@ impl<P> ArpCache<P> {
         self.queue.len()
     }
 
+    /// Packets dropped since the last call because the unresolved entry they waited on
+    /// was evicted to make room (see [`ArpCache::lookup`]'s bound on those).
+    pub fn take_evicted_packets(&mut self) -> u64 {
+        core::mem::take(&mut self.evicted_packets)
+    }
+
+    /// Makes room for a new Incomplete entry when half the table already is: the one
+    /// resolving longest goes, with its waiting packets. Returns false if none needed to.
+    fn evict_incomplete(&mut self) -> bool {
+        let oldest = self
+            .entries
+            .iter()
+            .filter_map(|(k, e)| match *e {
+                Entry::Incomplete {
+                    requests_sent,
+                    next_request,
+                } => Some((*k, (core::cmp::Reverse(requests_sent), next_request))),
+                _ => None,
+            })
+            .min_by_key(|&(_, key)| key)
+            .map(|(k, _)| k);
+        let Some(victim) = oldest else { return false };
+        self.entries.swap_remove(&victim);
+        let before = self.queue.len();
+        self.queue.retain(|(q, _)| *q != victim);
+        self.evicted_packets += (before - self.queue.len()) as u64;
+        true
+    }
+
     /// Inserts, evicting to make room if needed: first anything expired or failed, then
-    /// the resolved entry closest to expiry. Incomplete entries are never evicted (their
-    /// packets wait on them). Returns false when nothing could be evicted.
+    /// the resolved entry we never sent to that is closest to expiry, then the one we
+    /// sent to least recently. Incomplete entries are never evicted (their packets wait
+    /// on them). Returns false when nothing could be evicted.
+    ///
+    /// So a flood of ARP requests from made-up senders, each of which creates an entry
+    /// (RFC 826: we are the target), only pushes out entries of its own kind: the
+    /// neighbours we talk to stay (Linux's garbage collector spares referenced entries
+    /// the same way).
     fn insert(&mut self, now: Instant, ip: Ipv4Addr, entry: Entry) -> bool {
+        // Addresses being resolved take at most half the table: past that, the one
+        // resolving longest makes room. A flood of segments from made-up neighbours (a SYN
+        // flood on our own link makes us resolve each) so churns its own half, and
+        // neither starves resolution nor pushes out the neighbours we know.
+        let incomplete = |e: &Entry| matches!(e, Entry::Incomplete { .. });
+        if incomplete(&entry)
+            && !self.entries.contains_key(&ip)
+            && self.entries.values().filter(|e| incomplete(e)).count() >= CACHE_SIZE / 2
+        {
+            self.evict_incomplete();
+        }
         if self.entries.contains_key(&ip) || !self.entries.is_full() {
             // Not full, or replacing: insert cannot fail.
             return self.entries.insert(ip, entry).is_ok();
         }
+        // (class, instant): the smallest goes. 0: dead; 1: never used, by expiry;
+        // 2: used, by last use.
         let victim = self
             .entries
             .iter()
             .filter_map(|(k, e)| match *e {
-                Entry::Failed { .. } => Some((*k, Instant::ZERO)),
-                Entry::Reachable { expires, .. } => Some((
-                    *k,
-                    if expires <= now {
-                        Instant::ZERO
-                    } else {
-                        expires
-                    },
-                )),
+                Entry::Failed { .. } => Some((*k, (0, Instant::ZERO))),
+                Entry::Reachable { expires, .. } if expires <= now => {
+                    Some((*k, (0, Instant::ZERO)))
+                }
+                Entry::Reachable {
+                    used: None,
+                    expires,
+                    ..
+                } => Some((*k, (1, expires))),
+                Entry::Reachable { used: Some(at), .. } => Some((*k, (2, at))),
                 Entry::Incomplete { .. } => None,
             })
             .min_by_key(|&(_, key)| key)

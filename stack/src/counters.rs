@@ -87,7 +87,7 @@ reasons! {
         TcpBroadcast => "tcp_broadcast",
         /// No connection or listener for the segment (answered with a reset).
         TcpNoSocket => "tcp_no_socket",
-        /// A segment a listener ignores (RST, or neither SYN nor ACK).
+        /// A segment a listener ignores (RST, SYN+FIN, or neither SYN nor ACK).
         TcpListenerIgnored => "tcp_listener_ignored",
         /// A SYN that found no room in the socket table.
         TcpNoRoom => "tcp_no_room",
@@ -118,7 +118,8 @@ reasons! {
         ArpQueueFull => "arp_queue_full",
         /// Address resolution gave up (no reply after the configured requests).
         ArpUnresolved => "arp_unresolved",
-        /// No table entry left to start resolving a new address.
+        /// No table entry left to start resolving a new address, or the entry it waited
+        /// on was evicted for a newer one (at most half the table resolves at once).
         ArpTableFull => "arp_table_full",
         /// The transmit queue was full.
         TxQueueFull => "tx_queue_full",
@@ -172,6 +173,10 @@ pub struct Counters {
     pub tcp_challenge_acks: u64,
     /// Half-open connections evicted from a full SYN queue.
     pub tcp_syn_queue_evictions: u64,
+    /// SYNs answered with a SYN cookie (RFC 4987) because the SYN queue was full.
+    pub tcp_syn_cookies_sent: u64,
+    /// Connections established from a valid SYN cookie.
+    pub tcp_syn_cookies_accepted: u64,
     /// SYNs and handshake ACKs dropped because a listener's accept queue was full.
     pub tcp_accept_queue_overflows: u64,
     /// UDP datagrams delivered to sockets.
@@ -205,6 +210,8 @@ impl Default for Counters {
             tcp_resets_sent: 0,
             tcp_challenge_acks: 0,
             tcp_syn_queue_evictions: 0,
+            tcp_syn_cookies_sent: 0,
+            tcp_syn_cookies_accepted: 0,
             tcp_accept_queue_overflows: 0,
             udp_datagrams_received: 0,
             udp_datagrams_sent: 0,

@@ -190,6 +190,8 @@ impl Stack {
             tcp_resets_sent: tcp.resets_sent,
             tcp_challenge_acks: tcp.challenge_acks,
             tcp_syn_queue_evictions: tcp.syn_queue_evictions,
+            tcp_syn_cookies_sent: tcp.syn_cookies_sent,
+            tcp_syn_cookies_accepted: tcp.syn_cookies_accepted,
             tcp_accept_queue_overflows: tcp.accept_queue_overflows,
             udp_datagrams_received: udp.datagrams_received,
             udp_datagrams_sent: udp.datagrams_sent,

@@ -434,9 +434,10 @@ fn ack_to_a_listener_gets_rst_and_rst_is_ignored() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn a_full_syn_queue_evicts_the_oldest_half_open_connection() {
+fn without_syn_cookies_a_full_syn_queue_evicts_the_oldest_half_open_connection() {
     let mut cfg = config();
     cfg.tcp.syn_backlog = 2;
+    cfg.tcp.syn_cookies = false;
     let mut s = netstack_core::Stack::new(cfg, 1).unwrap();
     s.receive(at(0), &who_has_us());
     sent(&mut s);
@@ -897,4 +898,83 @@ fn challenge_acks_are_rate_limited() {
     assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
     assert_eq!(c.s.counters().tcp_challenge_acks, 4);
     assert_eq!(c.state(), TcpState::Established);
+}
+
+#[test]
+fn syns_outside_the_window_share_the_challenge_ack_budget() {
+    // Found by the blind SYN flood (stack/tests/hostile_injection.rs): a SYN outside the
+    // window was answered like any unacceptable segment, with an ACK each, so 100,000
+    // forged SYNs drew 100,000 ACKs to the real peer. RFC 5961 4.2: a challenge ACK,
+    // whatever the sequence number, within the rate limit of 7.
+    let mut open = Open::default();
+    open.cfg.tcp.challenge_ack_limit = 3;
+    let mut c = open.passive();
+    // peer > us: five forged SYNs far outside the window, within a second.
+    for i in 0..5u32 {
+        let syn = TcpRepr {
+            seq: c.irs + 1 + (1 << 30) + i as usize,
+            flags: Flags::SYN,
+            ack: Seq(0),
+            ..c.tmpl()
+        };
+        c.send(c.at(100 + u64::from(i)), syn, &[]);
+    }
+    // us > peer: three challenge ACKs, no more.
+    let segs = c.expect();
+    assert_eq!(segs.len(), 3, "{segs:?}");
+    for seg in &segs {
+        assert_seg(seg, Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    }
+    assert_eq!(c.s.counters().tcp_challenge_acks, 3);
+    assert_eq!(c.state(), TcpState::Established);
+}
+
+#[test]
+fn unacceptable_segments_without_data_are_answered_at_most_twice_a_second() {
+    // Found by the blind ACK flood (stack/tests/hostile_injection.rs): every forged ACK
+    // outside the window drew an ACK to the real peer. Linux answers those at most once
+    // per 500 ms (tcp_invalid_ratelimit); data is always answered.
+    let mut c = established();
+    let stray = TcpRepr {
+        seq: c.irs + 1 + (1 << 30),
+        flags: Flags::ACK,
+        ..c.tmpl()
+    };
+    // peer > us: [.] seq far away, three times in 100 ms: one ACK.
+    for ms in [10, 50, 100] {
+        c.send(c.at(ms), stray, &[]);
+    }
+    assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    // Half a second after the first: one more.
+    c.send(c.at(510), stray, &[]);
+    assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    c.send(c.at(600), stray, &[]);
+    c.expect_nothing();
+    // Old data (a retransmission we already have) is answered every time.
+    let old = TcpRepr {
+        seq: Seq((c.irs + 1).0.wrapping_sub(5)),
+        flags: Flags::ACK | Flags::PSH,
+        ..c.tmpl()
+    };
+    for ms in [610, 620] {
+        c.send(c.at(ms), old, b"hello");
+        assert_seg(&c.expect_one(), Flags::ACK, c.iss + 1, c.irs + 1, 0);
+    }
+}
+
+#[test]
+fn a_syn_fin_to_a_listener_is_discarded() {
+    // Found by the malformed-segment flood (stack/tests/hostile_segments.rs): a SYN+FIN
+    // made a half-open connection. Linux discards it in LISTEN; so do we.
+    let mut s = stack_knowing_peer();
+    let _l = s.tcp().listen(any_port(80), 8).unwrap();
+    // peer > us: [SF] seq 1000
+    let synfin = TcpRepr {
+        flags: Flags::SYN | Flags::FIN,
+        ..syn_from(40000, 80, Seq(1000))
+    };
+    send(&mut s, at(0), synfin, &[]);
+    expect_nothing(&mut s);
+    assert_eq!(s.tcp().sockets().len(), 1, "the listener alone");
+    assert_eq!(s.counters().rx_dropped(RxDrop::TcpListenerIgnored), 1);
 }

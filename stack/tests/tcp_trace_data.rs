@@ -648,3 +648,49 @@ fn keepalive_probes_an_idle_connection_then_gives_up() {
     assert_eq!(c.state(), TcpState::Closed);
     assert_eq!(c.s.tcp().take_error(c.h), Ok(Some(TcpError::TimedOut)));
 }
+
+#[test]
+fn a_zero_window_answered_for_ever_is_probed_for_ever() {
+    // RFC 1122 4.2.2.17: as long as the peer acknowledges our probes, the connection
+    // stays open however long its window stays shut (Linux does the same). A day of it:
+    let mut c = closed_window();
+    let mut probes = 0;
+    let day = 24 * 3600 * 1000;
+    while let Some(t) = c.next_timer() {
+        if t > c.at(day) {
+            break;
+        }
+        c.tick(t);
+        for probe in c.expect() {
+            assert_seg(&probe, Flags::ACK, c.iss + 1, c.irs + 1, 1);
+            probes += 1;
+            // peer > us: [.] ack ISS+1, win 0
+            let still = TcpRepr {
+                window: 0,
+                ..c.tmpl()
+            };
+            c.send(t, still, &[]);
+        }
+    }
+    // Backed off to one a minute: about 1440 probes in the day.
+    assert!((1400..1500).contains(&probes), "{probes}");
+    assert_eq!(c.state(), TcpState::Established);
+}
+
+#[test]
+fn a_zero_window_whose_peer_falls_silent_times_out() {
+    // Found by the zero-window hostile test: a peer that shut its window and then
+    // vanished kept the connection, and its send buffer, for ever, probed once a minute.
+    // Like Linux's tcp_probe_timer, `data_retries` unanswered probes end it.
+    let mut c = closed_window();
+    let retries = netstack_core::TcpConfig::default().data_retries;
+    let mut probes = 0;
+    for _ in 0..1000 {
+        let Some(t) = c.next_timer() else { break };
+        c.tick(t);
+        probes += c.expect().len();
+    }
+    assert_eq!(c.state(), TcpState::Closed);
+    assert_eq!(probes, retries as usize);
+    assert_eq!(c.s.tcp().take_error(c.h), Ok(Some(TcpError::TimedOut)));
+}

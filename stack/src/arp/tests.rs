@@ -149,7 +149,7 @@ fn gratuitous_arp_updates_but_never_creates() {
 }
 
 #[test]
-fn full_table_evicts_resolved_entries_but_never_incomplete_ones() {
+fn full_table_evicts_the_resolved_entry_closest_to_expiry() {
     let mut c = cache();
     for i in 0..CACHE_SIZE as u32 {
         c.learn(t(i.into()), Ipv4Addr::from(0x0a00_1000 + i), PEER_MAC, true);
@@ -162,11 +162,71 @@ fn full_table_evicts_resolved_entries_but_never_incomplete_ones() {
         .iter()
         .any(|e| e.ip == Ipv4Addr::from(0x0a00_1000)));
 
-    let mut pending = cache();
-    for i in 0..CACHE_SIZE as u32 {
-        pending.lookup(t(0), Ipv4Addr::from(0x0a00_0100 + i));
-    }
-    assert_eq!(pending.lookup(t(1), PEER), Lookup::TableFull);
-    assert!(!pending.learn(t(1), PEER, PEER_MAC, true));
     let _ = Duration::ZERO;
+}
+
+#[test]
+fn at_most_half_the_table_resolves_at_once_and_the_oldest_resolution_makes_room() {
+    // Half the table resolving, with a packet waiting on each ...
+    let mut c = cache();
+    let ip = |i: u32| Ipv4Addr::from(0x0a00_0100 + i);
+    for i in 0..(CACHE_SIZE / 2) as u32 {
+        assert_eq!(
+            c.lookup(t(i.into()), ip(i)),
+            Lookup::Pending { request: true }
+        );
+        assert_eq!(c.enqueue(ip(i), i), None);
+    }
+    // ... a known neighbour, learned from its request ...
+    assert!(c.learn(t(50), PEER, PEER_MAC, true));
+    // ... and one more address to resolve: the first one gives way, with its packet.
+    let next = (CACHE_SIZE / 2) as u32;
+    assert_eq!(c.lookup(t(60), ip(next)), Lookup::Pending { request: true });
+    assert_eq!(c.take_evicted_packets(), 1);
+    assert_eq!(c.take_evicted_packets(), 0);
+    assert!(!c.entries().iter().any(|e| e.ip == ip(0)));
+    assert_eq!(c.queued(), CACHE_SIZE / 2 - 1);
+    // A flood of addresses to resolve churns that half only: the neighbour stays.
+    for i in 0..10_000u32 {
+        c.lookup(t(100 + u64::from(i)), Ipv4Addr::from(0x0a01_0000 + i));
+    }
+    let pending = c.entries().iter().filter(|e| e.mac.is_none()).count();
+    assert_eq!(pending, CACHE_SIZE / 2);
+    assert!(matches!(c.lookup(t(20_000), PEER), Lookup::Resolved { .. }));
+    assert_eq!(c.queued(), 0, "every waiting packet went with its entry");
+}
+
+#[test]
+fn a_flood_of_new_senders_evicts_its_own_kind_never_a_neighbour_we_talk_to() {
+    let mut c = cache();
+    // The neighbour we talk to, learned first and so closest to expiry.
+    c.learn(t(0), PEER, PEER_MAC, true);
+    assert!(matches!(c.lookup(t(1), PEER), Lookup::Resolved { .. }));
+    // 10,000 made-up senders ask for us, each one creating an entry.
+    for i in 0..10_000u32 {
+        let sender = Ipv4Addr::from(0x0a01_0000 + i);
+        c.learn(
+            t(2 + u64::from(i)),
+            sender,
+            MacAddr([2, 0, 0, 0, 0, 9]),
+            true,
+        );
+        assert!(c.entries().len() <= CACHE_SIZE);
+    }
+    assert!(matches!(c.lookup(t(20_000), PEER), Lookup::Resolved { .. }));
+    assert_eq!(c.entries().len(), CACHE_SIZE);
+    // Among neighbours we use, the least recently used goes first.
+    let mut used = cache();
+    for i in 0..CACHE_SIZE as u32 {
+        let ip = Ipv4Addr::from(0x0a00_1000 + i);
+        used.learn(t(0), ip, PEER_MAC, true);
+        used.lookup(t(u64::from(CACHE_SIZE as u32 - i)), ip);
+    }
+    used.learn(t(100), PEER, PEER_MAC, true);
+    let last = Ipv4Addr::from(0x0a00_1000 + CACHE_SIZE as u32 - 1);
+    assert!(
+        !used.entries().iter().any(|e| e.ip == last),
+        "used least lately: evicted"
+    );
+    assert!(used.entries().iter().any(|e| e.ip == PEER));
 }

@@ -160,7 +160,11 @@ impl Link {
             self.finish_frame(cfg, frame, MacAddr::BROADCAST, EtherType::Ipv4);
             return;
         };
-        match self.arp.lookup(now, hop) {
+        let lookup = self.arp.lookup(now, hop);
+        for _ in 0..self.arp.take_evicted_packets() {
+            self.count_tx_drop(TxDrop::ArpTableFull);
+        }
+        match lookup {
             Lookup::Resolved { mac, refresh } => {
                 self.finish_frame(cfg, frame, mac, EtherType::Ipv4);
                 if refresh {

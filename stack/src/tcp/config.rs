@@ -36,6 +36,11 @@ pub struct TcpConfig {
     /// clients larger than this within one round trip would see the oldest evicted.
     /// A half-open connection allocates no buffers, so the bound costs little memory.
     pub syn_backlog: usize,
+    /// Answer SYNs that find the SYN queue full with SYN cookies (RFC 4987 3.6), keeping
+    /// no state until the handshake completes. On, as Linux's tcp_syncookies = 1: under
+    /// a SYN flood a legitimate client still connects. Off, the oldest half-open
+    /// connection is evicted to make room instead (BSD's syncache without cookies).
+    pub syn_cookies: bool,
     /// How long an orphaned connection (closed by the application) waits in FIN-WAIT-2
     /// for the peer's FIN. 60 s, Linux's tcp_fin_timeout.
     pub fin_wait2_timeout: Duration,
@@ -73,6 +78,7 @@ impl Default for TcpConfig {
             syn_retries: 6,
             data_retries: 15,
             syn_backlog: 1024,
+            syn_cookies: true,
             fin_wait2_timeout: Duration::from_secs(60),
             keepalive_idle: Duration::from_secs(7200),
             keepalive_interval: Duration::from_secs(75),

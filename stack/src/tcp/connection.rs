@@ -246,6 +246,10 @@ pub struct Connection {
     pub(crate) last_send: Instant,
     /// Zero-window probes sent without the window opening: the persist timer's backoff.
     pub(crate) persist_backoff: u32,
+    /// Zero-window probes sent since the peer last acknowledged anything. A peer that
+    /// answers keeps a closed window open for ever (RFC 1122 4.2.2.17); one that stops
+    /// answering is gone after `data_retries` probes (Linux's tcp_probe_timer).
+    pub(crate) probes_unanswered: u32,
     /// The persist timer fired on a small open window: send despite the SWS rule once.
     pub(crate) force_send: bool,
     /// Retransmit the segment at SND.UNA now (fast retransmit, or a NewReno partial ACK)
@@ -263,6 +267,8 @@ pub struct Connection {
 
     /// Send an ACK with the next segment, or alone, now.
     pub(crate) ack_now: bool,
+    /// When we last answered an unacceptable segment without data (rate-limited).
+    pub(crate) last_oow_ack: Option<Instant>,
     /// In-order segments received since we last sent an ACK.
     pub(crate) unacked_segments: u32,
 
@@ -338,6 +344,7 @@ impl Connection {
             rto_recovery: false,
             last_send: now,
             persist_backoff: 0,
+            probes_unanswered: 0,
             force_send: false,
             retransmit_first: false,
             nodelay: false,
@@ -345,6 +352,7 @@ impl Connection {
             keepalive_probes: 0,
             last_heard: now,
             ack_now: false,
+            last_oow_ack: None,
             unacked_segments: 0,
             error: None,
             orphaned: false,

@@ -83,7 +83,7 @@ impl Tcp {
                 Ok(())
             }
             Ok(TcpSocket::Listener(_)) => {
-                self.on_listener_segment(now, out, h, (local, remote), &seg)
+                self.on_listener_segment(now, out, h, (local, remote), &seg, data)
             }
             Err(_) => Err(RxDrop::TcpNoSocket),
         }

@@ -7,7 +7,11 @@ use super::error::TcpError;
 use super::segment::Segment;
 use super::state::State;
 use super::timer::Timer;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
+
+/// Least time between two ACKs answering unacceptable segments without data: 500 ms, as
+/// Linux's tcp_invalid_ratelimit.
+pub const OOW_ACK_INTERVAL: Duration = Duration::from_millis(500);
 use crate::wire::seq::Seq;
 use crate::wire::tcp::{Flags, TcpRepr};
 
@@ -53,7 +57,7 @@ impl Connection {
         let seg_ts = seg.options.timestamps.filter(|_| self.ts.is_some());
         if let (Some(ts), Some((val, _))) = (&self.ts, seg_ts) {
             if !seg.flags.has(Flags::RST) && ts.rejects(now, val) {
-                self.ack_now = true;
+                self.dup_ack(now, seg.segment_len(data.len()));
                 return out;
             }
         }
@@ -67,10 +71,17 @@ impl Connection {
                 self.snd_nxt = self.iss;
                 return out;
             }
+            // RFC 5961 4.2: a SYN in a synchronized state draws a challenge ACK whatever
+            // its sequence number, and challenge ACKs are rate-limited (RFC 5961 7), so a
+            // flood of blind SYNs cannot make us flood the peer with ACKs.
+            if seg.flags.has(Flags::SYN) && self.state != State::SynReceived {
+                out.challenge_ack = true;
+                return out;
+            }
             // RFC 9293 3.10.7.4: anything unacceptable gets an ACK, unless it is a RST. In
             // TIME-WAIT that is the retransmitted FIN, and the 2*MSL wait restarts.
             if !seg.flags.has(Flags::RST) {
-                self.ack_now = true;
+                self.dup_ack(now, seg_len);
                 // RFC 2883 4: data we already had is reported as a D-SACK block.
                 if self.negotiated.sack
                     && !data.is_empty()
@@ -127,6 +138,8 @@ impl Connection {
         if !self.on_ack(now, seg, data.len(), &mut out) {
             return out;
         }
+        // The peer is there: the zero-window probes it answers go on for ever.
+        self.probes_unanswered = 0;
 
         // RFC 1122 4.2.2.13: new data after the application closed cannot be delivered;
         // reset, so the peer learns it was lost (Linux's TCPAbortOnData, BSD likewise).
@@ -578,6 +591,25 @@ impl Connection {
         self.reset_for_ack(seg);
         self.timers.clear();
         self.set_state(State::Closed);
+    }
+
+    /// Answers an unacceptable segment with an ACK (RFC 9293 3.10.7.4), at most once per
+    /// [`OOW_ACK_INTERVAL`] when it carries neither data, SYN nor FIN, as Linux's
+    /// `tcp_oow_rate_limited`: such a segment is no data to acknowledge, and answering
+    /// every one lets a blind attacker reflect a flood of forged ACKs off us onto the
+    /// peer, or two confused stacks trade ACKs for ever (RFC 5961 10 warns of both).
+    /// Data is always answered: a zero-window probe with data needs its ACK.
+    fn dup_ack(&mut self, now: Instant, seg_len: usize) {
+        if seg_len == 0 {
+            let recent = self
+                .last_oow_ack
+                .is_some_and(|t| now.saturating_since(t) < OOW_ACK_INTERVAL);
+            if recent {
+                return;
+            }
+            self.last_oow_ack = Some(now);
+        }
+        self.ack_now = true;
     }
 
     /// Grants the challenge ACK that [`Arrival::challenge_ack`] asked for: an ACK goes out

@@ -62,6 +62,19 @@ impl IsnGenerator {
         let f = f.finish() as u32;
         Seq(m.wrapping_add(f))
     }
+
+    /// A second secret key, for another keyed function (SYN cookies), derived from this
+    /// one so the stack draws no more random numbers than before: SipHash of a label
+    /// under our key is as unpredictable as the key.
+    pub(crate) fn derived_key(&self, label: u8) -> (u64, u64) {
+        let half = |i: u8| {
+            let mut h = SipHasher24::new_with_keys(self.key.0, self.key.1);
+            h.write(b"netstack derived key");
+            h.write(&[label, i]);
+            h.finish()
+        };
+        (half(0), half(1))
+    }
 }
 
 impl fmt::Debug for IsnGenerator {

@@ -14,6 +14,7 @@ use super::config::TcpConfig;
 use super::connection::Connection;
 use super::isn::IsnGenerator;
 use super::listener::Listener;
+use super::syncookie::SynCookies;
 use super::time_wait::TimeWaits;
 use std::collections::BTreeSet;
 
@@ -35,6 +36,8 @@ pub(crate) struct TcpCounters {
     pub resets_sent: u64,
     pub challenge_acks: u64,
     pub syn_queue_evictions: u64,
+    pub syn_cookies_sent: u64,
+    pub syn_cookies_accepted: u64,
     pub accept_queue_overflows: u64,
 }
 
@@ -50,6 +53,8 @@ pub(crate) enum TcpSocket {
 pub(crate) struct Tcp {
     pub(super) config: TcpConfig,
     pub(super) isn: IsnGenerator,
+    /// SYN cookies (RFC 4987), for SYNs that find a listener's SYN queue full.
+    pub(super) cookies: SynCookies,
     pub(super) table: SocketTable<TcpSocket>,
     pub(super) demux: Demux,
     pub(super) ports: PortAllocator,
@@ -73,8 +78,10 @@ pub(crate) struct Tcp {
 
 impl Tcp {
     pub fn new(config: TcpConfig, max_sockets: usize, ports: PortAllocator, rng: &mut Rng) -> Tcp {
+        let isn = IsnGenerator::new(rng);
         Tcp {
-            isn: IsnGenerator::new(rng),
+            cookies: SynCookies::new(isn.derived_key(1)),
+            isn,
             table: SocketTable::new(Protocol::Tcp, max_sockets),
             demux: Demux::default(),
             ports,

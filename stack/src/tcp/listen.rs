@@ -6,11 +6,13 @@
 //! last ACK finds it directly. Once ESTABLISHED it moves to the accept queue, bounded by
 //! the backlog; `accept` takes from there.
 //!
-//! Under a SYN flood that fills the SYN queue, the **oldest half-open connection is
-//! evicted** to make room (BSD's syncache does the same). A legitimate client, whose ACK
-//! comes one round trip after its SYN, is only crowded out by a flood of more than
-//! `syn_backlog` SYNs per round trip; SYN cookies (RFC 4987 3.6) would survive more
-//! but cost the options of the SYN, and are left for later.
+//! Under a SYN flood that fills the SYN queue, further SYNs are answered with **SYN
+//! cookies** (RFC 4987 3.6, `listen_cookie.rs`): no state is kept until the ACK returns
+//! the cookie, so a flood of any size costs no memory and a legitimate client still
+//! connects, with its MSS (and, when it sends timestamps, its window scale and SACK
+//! permission). With [`TcpConfig::syn_cookies`](super::TcpConfig::syn_cookies) off, the
+//! **oldest half-open connection is evicted** to make room instead (BSD's syncache): a
+//! legitimate client is then crowded out by more than `syn_backlog` SYNs per round trip.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
@@ -83,16 +85,23 @@ impl Tcp {
         lh: SocketHandle,
         (local, remote): (SocketAddrV4, SocketAddrV4),
         seg: &TcpRepr,
+        data: &[u8],
     ) -> Result<(), RxDrop> {
         if seg.flags.has(Flags::RST) {
             return Err(RxDrop::TcpListenerIgnored);
         }
         if seg.flags.has(Flags::ACK) {
+            // RFC 4987 3.6: the handshake's last ACK for a SYN answered with a cookie.
+            if self.on_cookie_ack(now, out, lh, (local, remote), seg, data)? {
+                return Ok(());
+            }
             // An ACK to a listener: <SEQ=SEG.ACK><CTL=RST>.
             self.send_reset_for(now, out, local, remote, seg, 0);
             return Err(RxDrop::TcpListenerIgnored);
         }
-        if !seg.flags.has(Flags::SYN) {
+        // SYN+FIN is no way to open a connection, only to probe past filters: discard it,
+        // as Linux does (RFC 9293 leaves a FIN on a SYN to the state it creates).
+        if !seg.flags.has(Flags::SYN) || seg.flags.has(Flags::FIN) {
             return Err(RxDrop::TcpListenerIgnored);
         }
         // With the accept queue full, a new connection could not be handed out anyway:
@@ -101,10 +110,19 @@ impl Tcp {
             self.counters.accept_queue_overflows += 1;
             return Err(RxDrop::TcpAcceptQueueFull);
         }
-        // Room in the SYN queue: evict the oldest half-open connection if full.
+        // Room in the SYN queue: if full, answer with a cookie (RFC 4987 3.6), or evict
+        // the oldest half-open connection.
         let syn_backlog = self.config.syn_backlog;
+        let full = match self.table.get(lh) {
+            Ok(TcpSocket::Listener(l)) => l.syn_queue.len() >= syn_backlog,
+            _ => return Err(RxDrop::TcpNoSocket),
+        };
+        if full && self.config.syn_cookies {
+            self.send_syn_cookie(now, out, lh, (local, remote), seg);
+            return Ok(());
+        }
         let oldest = match self.table.get_mut(lh) {
-            Ok(TcpSocket::Listener(l)) if l.syn_queue.len() >= syn_backlog => {
+            Ok(TcpSocket::Listener(l)) if full => {
                 l.evicted += 1;
                 l.syn_queue.pop_front()
             }

@@ -5,6 +5,7 @@ use core::net::SocketAddrV4;
 use std::collections::VecDeque;
 
 use crate::socket::SocketHandle;
+use crate::time::Instant;
 
 /// A listening socket.
 #[derive(Debug)]
@@ -18,6 +19,9 @@ pub(crate) struct Listener {
     pub backlog: usize,
     /// Half-open connections evicted to make room, so far.
     pub evicted: u64,
+    /// When we last answered a SYN with a cookie: only shortly after that is an ACK to
+    /// the listener checked for one (see `syncookie::RECENT`).
+    pub last_cookie: Option<Instant>,
 }
 
 impl Listener {
@@ -28,6 +32,7 @@ impl Listener {
             accept_queue: VecDeque::new(),
             backlog: backlog.max(1),
             evicted: 0,
+            last_cookie: None,
         }
     }
 

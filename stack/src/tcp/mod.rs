@@ -17,9 +17,10 @@
 //! - `layer`: its state (sockets, ports, ISNs, the challenge-ACK budget) and timers;
 //! - `demux`: from an arriving segment to its connection, listener, TIME-WAIT entry or a
 //!   reset; ICMP errors (RFC 5927);
-//! - `listen`: listeners, their SYN and accept queues, `accept`;
+//! - `listen`: listeners, their SYN and accept queues, `accept`; `listen_cookie`: SYN
+//!   cookies once a SYN queue is full;
 //! - `lifecycle`: connect, running a connection's output, freeing it;
-//! - [`isn`]: RFC 6528 initial sequence numbers;
+//! - [`isn`]: RFC 6528 initial sequence numbers; [`syncookie`]: RFC 4987 SYN cookies;
 //! - [`api`]: the calls applications make, as a [`TcpSockets`] view.
 //!
 //! Sequence numbers ([`seq`]) live with the wire format, which needs them too.
@@ -36,6 +37,7 @@ pub mod isn;
 pub(crate) mod layer;
 mod lifecycle;
 mod listen;
+mod listen_cookie;
 mod listener;
 pub mod options;
 mod output;
@@ -46,6 +48,7 @@ pub mod sack;
 mod segment;
 pub mod send_buffer;
 pub mod state;
+pub mod syncookie;
 pub mod time_wait;
 pub mod timer;
 mod user;

@@ -472,6 +472,13 @@ impl Connection {
                     self.force_send = true;
                     return None;
                 }
+                // RFC 1122 4.2.2.17: probe for as long as the peer answers; a peer silent for
+                // as many probes as a retransmission may take (`data_retries`) is gone.
+                if self.probes_unanswered >= self.config.data_retries {
+                    self.fail(TcpError::TimedOut);
+                    return None;
+                }
+                self.probes_unanswered += 1;
                 // RFC 9293 3.8.6.1: send one byte past the closed window, and back off.
                 self.timers
                     .set(Timer::Persist, now + self.persist_interval());

@@ -102,7 +102,7 @@ fn write_page(out: &mut String, s: &Snapshot, me: (SocketAddr, SocketAddr)) -> f
 fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
     let c = &s.counters;
     out.push_str("<h2>Counters</h2><table>\n");
-    let named: [(&str, u64); 23] = [
+    let named: [(&str, u64); 25] = [
         ("rx_frames", c.rx_frames),
         ("rx_bytes", c.rx_bytes),
         ("rx_accepted", c.rx_accepted),
@@ -123,6 +123,8 @@ fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
         ("tcp_resets_sent", c.tcp_resets_sent),
         ("tcp_challenge_acks", c.tcp_challenge_acks),
         ("tcp_syn_queue_evictions", c.tcp_syn_queue_evictions),
+        ("tcp_syn_cookies_sent", c.tcp_syn_cookies_sent),
+        ("tcp_syn_cookies_accepted", c.tcp_syn_cookies_accepted),
         ("tcp_accept_queue_overflows", c.tcp_accept_queue_overflows),
         ("udp_datagrams_received", c.udp_datagrams_received),
         ("udp_datagrams_sent", c.udp_datagrams_sent),
