@@ -49,7 +49,7 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     write_out(&mut out, &banner(&config, handle.device_name(), &names))?;
 
     // Returns on Ctrl-C, or at once if the loop stops on its own (device failure).
-    handle.wait_until(None, |_| stop.load(Ordering::Acquire).then_some(()));
+    handle.wait_for_notice(|| stop.load(Ordering::Acquire));
 
     let counters = handle.with_stack(|stack, _| stack.counters().clone());
     let link = handle.link_drops();

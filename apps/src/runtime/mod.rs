@@ -96,6 +96,9 @@ struct Shared {
     link_drops: Mutex<LinkDrops>,
     /// Tasks handed over by [`Handle::spawn_task`] that the loop has not taken yet.
     new_tasks: Mutex<Vec<Box<dyn Task>>>,
+    /// Waiters for news from outside the stack ([`Handle::wait_for_notice`]), woken by
+    /// [`Handle::notify_waiters`] and when the loop ends, never by a mere round.
+    notices: (Mutex<()>, Condvar),
     clock: Clock,
     device_name: String,
 }
@@ -117,6 +120,7 @@ impl Runtime {
             error: Mutex::new(None),
             link_drops: Mutex::new(LinkDrops::default()),
             new_tasks: Mutex::new(Vec::new()),
+            notices: (Mutex::new(()), Condvar::new()),
             clock: Clock::start(),
             device_name,
         });
@@ -278,6 +282,20 @@ impl Handle {
         drop(self.shared.lock_stack());
         self.shared.changed.notify_all();
         self.shared.buckets.iter().for_each(Condvar::notify_all);
+        self.shared.notify_notices();
+    }
+
+    /// Blocks until `ready` holds or the loop stops, re-checking `ready` only after
+    /// [`notify_waiters`](Handle::notify_waiters): for conditions outside the stack,
+    /// such as a Ctrl-C flag. Unlike [`wait_until`](Handle::wait_until), the loop's
+    /// rounds do not wake it, so a thread waiting here costs nothing however busy the
+    /// stack is.
+    pub fn wait_for_notice(&self, mut ready: impl FnMut() -> bool) {
+        let (lock_, cond) = &self.shared.notices;
+        let mut guard = lock(lock_);
+        while !ready() && !self.shared.finished.load(Ordering::Acquire) {
+            guard = cond.wait(guard).unwrap_or_else(PoisonError::into_inner);
+        }
     }
 
     /// The current time on the runtime's clock.
@@ -348,6 +366,14 @@ impl Shared {
         }
     }
 
+    /// Wakes [`Handle::wait_for_notice`]'s waiters. Taking their lock orders this after
+    /// any waiter's check, so none misses it.
+    fn notify_notices(&self) {
+        let (lock_, cond) = &self.notices;
+        drop(lock(lock_));
+        cond.notify_all();
+    }
+
     /// Marks the loop finished and wakes every waiter.
     fn finish(&self) {
         self.finished.store(true, Ordering::Release);
@@ -360,6 +386,7 @@ impl Shared {
         drop(stack);
         self.changed.notify_all();
         self.buckets.iter().for_each(Condvar::notify_all);
+        self.notify_notices();
     }
 }
 
