@@ -379,3 +379,25 @@ fn after_a_timeout_only_the_holes_the_peer_reports_are_resent() {
     assert_eq!(c.counters().timeouts, 1);
     assert_eq!(c.counters().retransmits, 2, "segments 0 and 5, once each");
 }
+
+/// Resending the segment at SND.UNA restarts the retransmission timer: the repair gets
+/// a whole RTO to be acknowledged, not what was left from the last new ACK.
+#[test]
+fn a_fast_retransmission_of_the_head_restarts_the_timer() {
+    let mut c = established(true);
+    let seqs = ten_segments(&mut c);
+    let base = ISS + 1;
+    let before = c.poll_timeout().unwrap();
+    for n in 1..=3 {
+        let sack = blocks(base, &[(MSS, (n + 1) * MSS)]);
+        let _ = c.handle_segment(ms(500), &peer(Flags::ACK, IRS + 1, base, sack), &[]);
+    }
+    let out = sent(&mut c, ms(500));
+    assert_eq!(out.first().map(|s| s.0), Some(seqs[0]));
+    let after = c.poll_timeout().unwrap();
+    assert_eq!(
+        after - before,
+        Duration::from_millis(490),
+        "restarted at 500 ms, not 10"
+    );
+}
