@@ -16,7 +16,8 @@ use std::time::Instant as StdInstant;
 
 use netstack_core::Stack;
 
-/// Work run by the event loop in every round. See the [module docs](self).
+/// Work run by the event loop in every round, on its own thread, between receiving a
+/// batch and transmitting; the services of `netstack serve` run this way.
 pub trait Task: Send {
     /// Does whatever is ready now, on the locked stack: events queued for the task's
     /// [`Poll`](super::Poll) (take them with a zero timeout), deadlines that passed.
