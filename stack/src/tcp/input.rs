@@ -295,7 +295,6 @@ impl Connection {
             newly_sacked = self
                 .scoreboard
                 .update(self.snd_una, self.snd_max, &seg.options.sack);
-            self.scoreboard.detect_lost_retransmissions(self.mss);
         }
         if ack.gt(self.snd_una) {
             self.ack_new_data(now, seg);

@@ -87,24 +87,7 @@ impl SackReport {
     }
 }
 
-/// A retransmission of `[start, end)`, sent when everything below `fence` (SND.MAX
-/// then) had been sent once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Resent {
-    start: Seq,
-    end: Seq,
-    fence: Seq,
-}
-
 /// The sender's side: what the peer has SACKed above SND.UNA (RFC 6675 3).
-///
-/// It also finds retransmissions that were lost in turn, which RFC 6675 alone leaves to
-/// the retransmission timer: a retransmission is lost once data first sent *after* it
-/// is SACKed with IsLost's margin for reordering (more than DupThresh - 1 segments),
-/// while it is still missing. That is RACK's rule (RFC 8985 6.2: a segment is lost if
-/// one sent after it was delivered), judged by sequence instead of time, as Linux did
-/// before RACK (`tcp_mark_lost_retrans`). The range is then resent at once, instead of
-/// after a timeout.
 #[derive(Clone, Debug, Default)]
 pub struct Scoreboard {
     /// SACKed blocks: sorted, disjoint, not touching, all above SND.UNA; at most
@@ -115,10 +98,6 @@ pub struct Scoreboard {
     /// After a retransmission timeout: every byte below this that is not SACKed counts
     /// as lost (see [`Scoreboard::timed_out`]).
     lost_below: Option<Seq>,
-    /// Retransmissions watched for loss, oldest first; at most `SCOREBOARD`.
-    resent: Vec<Resent>,
-    /// Retransmissions found lost, to resend before anything else; at most `SCOREBOARD`.
-    relost: Vec<Block>,
 }
 
 impl Scoreboard {
@@ -163,38 +142,8 @@ impl Scoreboard {
         }
     }
 
-    /// After [`update`](Self::update): every watched retransmission with data sent
-    /// after it SACKed beyond reordering, and itself not wholly SACKed, was lost.
-    pub fn detect_lost_retransmissions(&mut self, mss: usize) {
-        let mut i = 0;
-        while i < self.resent.len() {
-            let r = self.resent[i];
-            if !self.sacked_beyond_reordering(r.fence, mss) {
-                i += 1;
-                continue;
-            }
-            self.resent.remove(i);
-            let sacked: usize = self
-                .sacked
-                .iter()
-                .map(|&b| overlap((r.start, r.end), b))
-                .sum();
-            if sacked < r.end - r.start && self.relost.len() < SCOREBOARD {
-                self.relost.push((r.start, r.end));
-            }
-        }
-    }
-
     /// SND.UNA moved to `snd_una`: forget what it covers.
     pub fn acknowledged(&mut self, snd_una: Seq) {
-        self.resent.retain(|r| snd_una.lt(r.end));
-        self.relost.retain(|b| snd_una.lt(b.1));
-        if self.resent.is_empty() {
-            self.resent = Vec::new();
-        }
-        if self.relost.is_empty() {
-            self.relost = Vec::new();
-        }
         self.sacked.retain(|b| snd_una.lt(b.1));
         if self.sacked.is_empty() {
             // Give the memory back: most of a connection's life has nothing SACKed.
@@ -217,8 +166,6 @@ impl Scoreboard {
     pub fn end_recovery(&mut self) {
         self.high_rxt = None;
         self.lost_below = None;
-        self.resent = Vec::new();
-        self.relost = Vec::new();
     }
 
     /// A retransmission timeout with everything below `snd_max` sent: every byte
@@ -297,18 +244,7 @@ impl Scoreboard {
 
     /// RFC 6675 NextSeg, rule 1: the first lost byte not yet retransmitted, and how much
     /// of its hole (at most `mss`) to resend.
-    /// A retransmission found lost comes first
-    /// ([`detect_lost_retransmissions`](Self::detect_lost_retransmissions)).
     pub fn next_lost(&self, snd_una: Seq, snd_max: Seq, mss: usize) -> Option<(Seq, usize)> {
-        for &lost in &self.relost {
-            let again = self
-                .holes(snd_una, snd_max)
-                .map(|hole| intersect(hole, lost))
-                .find(|&(l, r)| l.lt(r));
-            if let Some((l, r)) = again {
-                return Some((l, (r - l).min(mss)));
-            }
-        }
         let high_rxt = self.high_rxt.unwrap_or(snd_una);
         self.holes(snd_una, snd_max).find_map(|(l, r)| {
             let start = if l.lt(high_rxt) { high_rxt } else { l };
@@ -316,59 +252,16 @@ impl Scoreboard {
         })
     }
 
-    /// A retransmission of `[start, end)` went out while SND.MAX was `snd_max`: HighRxt
-    /// moves up to it, it is no longer lost, and it is watched for loss in turn.
-    pub fn retransmitted(&mut self, start: Seq, end: Seq, snd_max: Seq) {
+    /// A retransmission ending at `end` went out: HighRxt moves up to it.
+    pub fn retransmitted(&mut self, end: Seq) {
         if self.high_rxt.is_none_or(|h| h.lt(end)) {
             self.high_rxt = Some(end);
         }
-        if !self.relost.is_empty() {
-            let mut kept = Vec::new();
-            for &b in &self.relost {
-                for part in [(b.0, min(b.1, start)), (max(b.0, end), b.1)] {
-                    if part.0.lt(part.1) && kept.len() < SCOREBOARD {
-                        kept.push(part);
-                    }
-                }
-            }
-            self.relost = kept;
-        }
-        if self.resent.len() == SCOREBOARD {
-            self.resent.remove(0);
-        }
-        self.resent.push(Resent {
-            start,
-            end,
-            fence: snd_max,
-        });
     }
 
     /// Bytes SACKed in all.
     pub fn sacked_bytes(&self) -> usize {
         self.sacked.iter().map(|b| b.1 - b.0).sum()
-    }
-}
-
-fn min(a: Seq, b: Seq) -> Seq {
-    if a.lt(b) {
-        a
-    } else {
-        b
-    }
-}
-
-/// The part of `a` inside `b` (empty when its left is not below its right).
-fn intersect(a: Block, b: Block) -> Block {
-    (max(a.0, b.0), min(a.1, b.1))
-}
-
-/// Bytes `a` and `b` share.
-fn overlap(a: Block, b: Block) -> usize {
-    let (l, r) = intersect(a, b);
-    if l.lt(r) {
-        r - l
-    } else {
-        0
     }
 }
 
@@ -443,7 +336,7 @@ mod tests {
         let mut s = sb(&[(1100, 1400), (1500, 1600)]);
         assert_eq!(s.pipe(Seq(1000), Seq(2000), MSS), 100 + 400);
         // Retransmit the lost hole: it is back in the network.
-        s.retransmitted(Seq(1000), Seq(1100), Seq(2000));
+        s.retransmitted(Seq(1100));
         assert_eq!(s.pipe(Seq(1000), Seq(2000), MSS), 100 + 100 + 400);
         assert_eq!(
             s.next_lost(Seq(1000), Seq(2000), MSS),
@@ -459,69 +352,20 @@ mod tests {
             s.next_lost(Seq(1000), Seq(2000), MSS),
             Some((Seq(1000), 100))
         );
-        s.retransmitted(Seq(1000), Seq(1100), Seq(2000));
+        s.retransmitted(Seq(1100));
         assert_eq!(
             s.next_lost(Seq(1000), Seq(2000), MSS),
             Some((Seq(1200), 100))
         );
-        s.retransmitted(Seq(1200), Seq(1300), Seq(2000));
+        s.retransmitted(Seq(1300));
         assert_eq!(
             s.next_lost(Seq(1000), Seq(2000), MSS),
             Some((Seq(1400), 100))
         );
-        s.retransmitted(Seq(1400), Seq(1500), Seq(2000));
+        s.retransmitted(Seq(1500));
         assert_eq!(s.next_lost(Seq(1000), Seq(2000), MSS), None);
         s.acknowledged(Seq(1350));
         assert_eq!(s.sacked_bytes(), 50 + 300);
-    }
-
-    /// 1000-1100 is lost and resent while SND.MAX is 2000; new data 2000-2400 follows.
-    /// SACKs for 2000-2300 (three segments sent after the retransmission) while 1000 is
-    /// still missing mean the retransmission was lost too: it goes again, at once.
-    #[test]
-    fn a_lost_retransmission_is_found_by_data_sent_after_it() {
-        let mut s = sb(&[(1100, 2000)]);
-        assert_eq!(
-            s.next_lost(Seq(1000), Seq(2000), MSS),
-            Some((Seq(1000), 100))
-        );
-        s.retransmitted(Seq(1000), Seq(1100), Seq(2000));
-        assert_eq!(s.next_lost(Seq(1000), Seq(2400), MSS), None);
-        let sack = |l: u32, r: u32| [Some((Seq(l), Seq(r))), None, None, None];
-        // Two segments sent after it: reordering could still explain that.
-        assert!(s.update(Seq(1000), Seq(2400), &sack(2000, 2200)));
-        s.detect_lost_retransmissions(MSS);
-        assert_eq!(s.next_lost(Seq(1000), Seq(2400), MSS), None);
-        // The third: lost.
-        assert!(s.update(Seq(1000), Seq(2400), &sack(2200, 2300)));
-        s.detect_lost_retransmissions(MSS);
-        assert_eq!(
-            s.next_lost(Seq(1000), Seq(2400), MSS),
-            Some((Seq(1000), 100))
-        );
-        // Sent again: watched again, not lost again until newer data says so.
-        s.retransmitted(Seq(1000), Seq(1100), Seq(2400));
-        s.detect_lost_retransmissions(MSS);
-        assert_eq!(s.next_lost(Seq(1000), Seq(2400), MSS), None);
-        s.acknowledged(Seq(2300));
-        assert!(s.resent.is_empty() && s.relost.is_empty());
-    }
-
-    /// A retransmission the peer SACKs (it arrived; only the ACK for it was late) is
-    /// not lost, whatever is SACKed after it.
-    #[test]
-    fn a_retransmission_that_arrived_is_not_lost() {
-        let mut s = sb(&[(1100, 2000)]);
-        s.retransmitted(Seq(1000), Seq(1100), Seq(2000));
-        let blocks = [
-            Some((Seq(2000), Seq(2300))),
-            Some((Seq(1000), Seq(1100))),
-            None,
-            None,
-        ];
-        let _ = s.update(Seq(900), Seq(2400), &blocks);
-        s.detect_lost_retransmissions(MSS);
-        assert!(s.relost.is_empty());
     }
 
     #[test]
