@@ -311,7 +311,17 @@ impl Connection {
         if self.negotiated.sack {
             self.scoreboard.retransmitted(seq + data + usize::from(fin));
         }
+        self.restart_timer_for_head(now);
         Some(self.segment(now, seq, flags, 0, data))
+    }
+
+    /// The segment at SND.UNA was just resent: its acknowledgment is a round trip
+    /// away, so the retransmission timer restarts from now (as Linux does when it
+    /// resends the head). Left running from the last new ACK, which came about a round
+    /// trip before the loss was found, it would fire just as the repair arrives whenever
+    /// the RTO is near twice the round trip (a 200 ms RTO on a 100 ms path).
+    fn restart_timer_for_head(&mut self, now: Instant) {
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
     }
 
     /// RFC 6675 NextSeg rule 1: the first lost hole not yet retransmitted in this
@@ -329,6 +339,9 @@ impl Connection {
         }
         self.scoreboard.retransmitted(seq + data + usize::from(fin));
         self.counters.retransmits += 1;
+        if seq == self.snd_una {
+            self.restart_timer_for_head(now);
+        }
         let mut flags = Flags::ACK;
         if fin {
             flags = flags | Flags::FIN;
