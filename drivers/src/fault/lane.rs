@@ -30,9 +30,10 @@ use super::gilbert::GilbertElliott;
 
 /// The most a held frame waits for a frame to overtake it, past its own due time, in
 /// microseconds.
-pub const REORDER_HOLD_US: u64 = 10_000;
+const REORDER_HOLD_US: u64 = 10_000;
 
-/// [`REORDER_HOLD_US`] as a duration.
+/// The most a frame held back for reordering waits for a frame to overtake it, past its
+/// own due time: 10 ms. No frame following by then, it goes on unreordered.
 pub const REORDER_HOLD: std::time::Duration = std::time::Duration::from_micros(REORDER_HOLD_US);
 
 /// Bytes one lane holds in flight at most (delayed, queued or held): the delay line's
