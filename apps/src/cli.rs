@@ -84,9 +84,9 @@ pub struct NetOptions {
     #[arg(long, global = true, value_name = "ALGORITHM", default_value = "cubic", value_parser = parse_cc)]
     pub cc: Algorithm,
 
-    /// Impair our end of the link, both ways (tx:/rx: before a field for one way):
-    /// loss=5%,burst=1%/25%,dup=1%,reorder=2%,corrupt=0.5%,delay=10ms,jitter=2ms,
-    /// rate=100mbit,queue=1000,seed=7 (README: Impairing the link)
+    /// Impair our end of the link, both ways (tx: or rx: before a field: one way), e.g.
+    /// loss=5%,dup=1%,reorder=2%,corrupt=0.5%,delay=10ms,jitter=2ms,rate=100mbit,seed=7
+    /// (also burst=1%/25% and queue=1000; README: Impairing the link)
     #[arg(long, global = true, value_name = "SPEC", value_parser = parse_impair)]
     pub impair: Option<FaultConfig>,
 }
