@@ -1,9 +1,9 @@
 //! The right edge of the window we advertise (RFC 9293 3.8.6; RFC 7323 2.4 with a window
 //! scale), as a segment trace against one stand-alone connection: it never promises
 //! more than the receive buffer can hold, and never moves left by more than the scale's
-//! rounding. Found by the invariant hook (`Connection::check_invariants`) in the
-//! simulation: rounding the offered window up at every segment crept the edge past the
-//! buffer by up to 127 bytes a segment.
+//! rounding. Found by the invariant hook (`Connection::check_invariants`) on its first
+//! run, over the existing two-stack tests (`tcp_pair.rs`): rounding the offered window
+//! up at every segment crept the edge past the buffer by up to 127 bytes a segment.
 //!
 //! We are 10.0.0.2:80 with ISS 5000; the peer is 10.0.0.1:40000 with IRS 1000; both
 //! scale by 7, and our buffer is the default 4 MiB.
