@@ -169,6 +169,12 @@ fn ten_mebibytes_each_way_through_every_impairment() {
         }
     }
     println!("{table}");
+    // One cell asked for by name: how both ends finished, for a closer look.
+    if std::env::var("SIM_CELL").is_ok() {
+        for o in results.iter().flatten() {
+            println!("{}", o.summary);
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -75,6 +75,8 @@ pub struct Outcome {
     pub fingerprint: [u8; 32],
     /// Rounds of the loop, and how many of them moved the clock.
     pub rounds: [u64; 2],
+    /// Both ends described at the end (counters, connection variables).
+    pub summary: String,
 }
 
 impl Outcome {
@@ -384,6 +386,11 @@ pub fn run(cell: &Cell) -> Result<Outcome, String> {
             .saturating_since(start)
     };
     let lost = |d: &Faulty<MemoryDevice>| d.rx_counters().lost();
+    let summary = format!(
+        "client:\n{}\nserver:\n{}",
+        world.ends[0].describe(),
+        world.ends[1].describe()
+    );
     Ok(Outcome {
         // The server's reading ends client to server; the client's, back.
         transfer: [done(1), done(0)],
@@ -393,5 +400,6 @@ pub fn run(cell: &Cell) -> Result<Outcome, String> {
         lost: [lost(&world.devices[1]), lost(&world.devices[0])],
         fingerprint: world.trace.finalize().into(),
         rounds,
+        summary,
     })
 }
