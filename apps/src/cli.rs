@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netstack_core::tcp::Algorithm;
 use netstack_core::{Config, MacAddr};
+use netstack_drivers::FaultConfig;
 
 use crate::http_client::url::Url;
 
@@ -82,6 +83,12 @@ pub struct NetOptions {
     /// TCP congestion control: cubic (RFC 9438) or reno (NewReno, RFC 5681 and 6582)
     #[arg(long, global = true, value_name = "ALGORITHM", default_value = "cubic", value_parser = parse_cc)]
     pub cc: Algorithm,
+
+    /// Impair our end of the link, both ways (tx: or rx: before a field: one way), e.g.
+    /// loss=5%,dup=1%,reorder=2%,corrupt=0.5%,delay=10ms,jitter=2ms,rate=100mbit,seed=7
+    /// (also burst=1%/25% and queue=1000; README: Impairing the link)
+    #[arg(long, global = true, value_name = "SPEC", value_parser = parse_impair)]
+    pub impair: Option<FaultConfig>,
 }
 
 /// The commands.
@@ -262,6 +269,11 @@ fn parse_cidr(s: &str) -> Result<Cidr, String> {
     s.parse()
 }
 
+fn parse_impair(s: &str) -> Result<FaultConfig, String> {
+    s.parse()
+        .map_err(|e: netstack_drivers::FaultSpecError| e.to_string())
+}
+
 fn parse_cc(s: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(s).ok_or_else(|| format!("{s:?} is not cubic or reno"))
 }
@@ -416,6 +428,30 @@ mod tests {
         assert!(refused(&["http-get", "10.0.0.1"]).contains("starting with http://"));
         assert!(refused(&["http-get", "http://h:0/"]).contains("from 1 to 65535"));
         assert!(refused(&["http-get", "--timeout", "0", "http://h/"]).contains("more than 0"));
+        let err = refused(&["--impair", "loss=5%,delay=10", "serve"]);
+        assert!(
+            err.contains("bad impairment field `delay=10`: expected a duration"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn impair_goes_with_every_command() {
+        for command in [
+            &["serve"][..],
+            &["ping", "10.0.0.1"],
+            &["echo", "10.0.0.1"],
+            &["http-get", "http://10.0.0.1/"],
+            &["demo"],
+        ] {
+            let mut args = command.to_vec();
+            args.extend(["--impair", "tx:loss=5%,rx:delay=10ms,seed=3"]);
+            let impair = parse(&args).unwrap().net.impair.expect("parsed");
+            assert_eq!(impair.tx.loss, 0.05);
+            assert_eq!(impair.rx.delay, Duration::from_millis(10));
+            assert_eq!(impair.seed, 3);
+        }
+        assert!(parse(&[]).unwrap().net.impair.is_none());
     }
 
     #[test]

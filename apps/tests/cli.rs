@@ -262,6 +262,36 @@ fn demo_shows_arp_echoes_a_ping_summary_a_tcp_echo_and_a_page() {
 }
 
 #[test]
+fn the_demo_runs_on_an_impaired_cable_and_says_what_was_done() {
+    let out = run(netstack(&[
+        "demo",
+        "--impair",
+        "delay=2ms,jitter=1ms,dup=10%,reorder=10%,seed=3",
+    ]));
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "`netstack demo --impair` failed ({}):\n{stdout}\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| {
+            l.starts_with("A: impaired (dup=10%,reorder=10%,delay=2ms,jitter=1ms,seed=3): sent ")
+        })
+        .unwrap_or_else(|| panic!("no impairment line in:\n{stdout}"));
+    assert!(
+        line.contains(" delayed") && line.contains("; received "),
+        "{line}"
+    );
+    assert!(
+        stdout.contains("A sent \"hello from A\\n\" and read back"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn nonsense_on_the_command_line_is_refused_in_one_line() {
     // Misuse: status 2 and one line, "netstack: <why> (usage or --help)".
     let one_line = |args: &[&str]| {
@@ -292,6 +322,27 @@ fn nonsense_on_the_command_line_is_refused_in_one_line() {
         "{stderr}"
     );
     one_line(&["ping", "--no-such-option", "10.0.0.1"]);
+    // A malformed --impair names the field at fault, for every command.
+    for (command, spec, field) in [
+        (&["serve"][..], "loss=5%,delay=10", "`delay=10`"),
+        (&["ping", "10.0.0.1"], "loss=5", "`loss=5`"),
+        (&["echo", "10.0.0.1"], "tx:loss=1%,up:dup=1%", "`up:dup=1%`"),
+        (
+            &["http-get", "http://10.0.0.1/"],
+            "rate=fast",
+            "`rate=fast`",
+        ),
+        (&["demo"], "burst=1%", "`burst=1%`"),
+    ] {
+        let mut args = command.to_vec();
+        args.extend(["--impair", spec]);
+        let stderr = one_line(&args);
+        assert!(
+            stderr.contains("--impair")
+                && stderr.contains(&format!("bad impairment field {field}")),
+            "{args:?}: {stderr}"
+        );
+    }
     // Well formed but inconsistent: refused by netstack itself, before any device is
     // opened (so this needs no privileges either).
     let stderr = assert_refused(

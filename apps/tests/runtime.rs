@@ -87,6 +87,47 @@ fn echo_requests_sent_through_a_handle_are_answered_by_the_other_runtime() {
 }
 
 #[test]
+fn the_loop_wakes_for_frames_an_impaired_device_delays() {
+    // A's end delays every frame 40 ms each way, on the wall clock: no descriptor
+    // signals a delayed frame, so the loop must wake at Device::next_wake for it.
+    let (a_end, b_end) = netstack_drivers::memory::link(1500).expect("socket pair");
+    let impair: netstack_drivers::FaultConfig = "delay=40ms,seed=3".parse().expect("valid");
+    let a_end = netstack_drivers::Faulty::new(a_end, impair).expect("valid");
+    let a = Runtime::spawn(Stack::new(config(A, 2), 1).expect("valid"), a_end).expect("A");
+    let b = Runtime::spawn(Stack::new(config(B, 3), 2).expect("valid"), b_end).expect("B");
+    let handle = a.handle();
+    handle
+        .with_stack(|stack, _| stack.ping().open(78))
+        .expect("identifier free");
+    for seq in 1..=3u16 {
+        let sent = handle.with_stack(|stack, now| {
+            stack
+                .ping()
+                .send_request(now, B, 78, seq, b"delayed")
+                .expect("B is on-link");
+            now
+        });
+        let reply = handle
+            .wait_until(deadline(), |stack| stack.ping().poll_reply(78))
+            .unwrap_or_else(|| panic!("no reply to {seq}: a delayed frame was never sent"));
+        // Out 40 ms, back 40 ms (and the first one behind ARP, both ways too).
+        let rtt = reply.received_at.saturating_since(sent);
+        assert!(
+            rtt.total_millis() >= 80,
+            "seq {seq}: {rtt} is less than the delay"
+        );
+    }
+    let faults = handle.faults().expect("A's device is impaired");
+    assert!(
+        faults.tx.delayed >= 4 && faults.rx.delayed >= 4,
+        "{faults:?}"
+    );
+    assert!(b.handle().faults().is_none());
+    assert!(a.shutdown().is_ok());
+    assert!(b.shutdown().is_ok());
+}
+
+#[test]
 fn a_ping_session_prints_what_iputils_prints() {
     let (a, _b) = pair(config(A, 2));
     let handle = a.handle();

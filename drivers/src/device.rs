@@ -15,6 +15,9 @@
 
 use std::io;
 use std::os::unix::io::RawFd;
+use std::time::Duration;
+
+use crate::fault::FaultReport;
 
 /// Bytes an Ethernet frame carries beyond its IP MTU: 14 bytes of header plus room for
 /// one 802.1Q VLAN tag. Size receive buffers as `mtu() + ETHERNET_OVERHEAD`.
@@ -59,6 +62,20 @@ pub trait Device: Send {
     fn drops(&self) -> LinkDrops {
         LinkDrops::default()
     }
+
+    /// How soon `recv` or `send` should be called even if the descriptor stays quiet:
+    /// a wrapper holding frames until a moment ([`Faulty`](crate::Faulty)'s delay and
+    /// rate limit) says when the next is due. `None`: only when the descriptor
+    /// signals. A loop adds this to its `poll` timeout.
+    fn next_wake(&self) -> Option<Duration> {
+        None
+    }
+
+    /// What a [`Faulty`](crate::Faulty) wrapper on the way to the link was asked to do
+    /// and has done, if there is one. Wrappers report their inner device's.
+    fn faults(&self) -> Option<FaultReport> {
+        None
+    }
 }
 
 /// A device built around another one, which it reaches the link through: it observes or
@@ -102,6 +119,16 @@ pub trait Wrapper: Send {
     /// Called by the default [`recv_through`](Wrapper::recv_through) with each frame
     /// received, before `recv` returns it. By default does nothing.
     fn received(&mut self, _frame: &[u8]) {}
+
+    /// What [`Device::next_wake`] says. By default: the inner device's.
+    fn next_wake_through(&self) -> Option<Duration> {
+        self.inner().next_wake()
+    }
+
+    /// What [`Device::faults`] says. By default: the inner device's.
+    fn faults_through(&self) -> Option<FaultReport> {
+        self.inner().faults()
+    }
 }
 
 impl<W: Wrapper> Device for W {
@@ -127,6 +154,14 @@ impl<W: Wrapper> Device for W {
 
     fn drops(&self) -> LinkDrops {
         self.inner().drops()
+    }
+
+    fn next_wake(&self) -> Option<Duration> {
+        self.next_wake_through()
+    }
+
+    fn faults(&self) -> Option<FaultReport> {
+        self.faults_through()
     }
 }
 

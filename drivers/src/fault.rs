@@ -1,270 +1,141 @@
-//! [`Faulty`]: a device wrapper that loses, duplicates, corrupts and reorders frames.
+//! [`Faulty`]: a device wrapper that impairs the link: loses frames (at random or in
+//! bursts), corrupts, duplicates and reorders them, delays them with jitter, and limits
+//! the rate with a bounded queue, each direction on its own.
 //!
-//! Use it to test how the stack copes with a bad link, on a real device or an in-memory
-//! one. Every decision comes from a [`Rng`] seeded by [`FaultConfig::seed`], with
-//! separate streams for transmit and receive, so the faults met by the N-th frame sent
-//! depend only on the seed and on N: a failing run is replayed from its seed.
+//! Use it to see how a stack copes with a bad link, on a real device (`netstack
+//! --impair ...`) or an in-memory one in a simulation. Every decision comes from a
+//! [`Rng`](netstack_core::rng::Rng) seeded by [`FaultConfig::seed`], with separate
+//! streams for transmit and receive, so the faults met by the N-th frame sent depend
+//! only on the seed and on N: a failing run is replayed from its seed.
 //!
-//! For each frame, in order:
+//! The parts, one job each:
 //!
-//! 1. **drop** with probability `drop`: the frame vanishes;
-//! 2. **corrupt** with probability `corrupt`: one random byte is XORed with a random
-//!    non-zero value (a real link's FCS would catch this; here it exercises the stack's
-//!    checksums and parsers);
-//! 3. **duplicate** with probability `duplicate`: the frame is delivered twice;
-//! 4. **reorder** with probability `reorder`: the frame (with its duplicate) is held
-//!    back and delivered right after the next frame in the same direction. Only one
-//!    frame is held at a time; a held frame waits for the next one, or for
-//!    [`Faulty::release_held`].
+//! | file | job |
+//! |---|---|
+//! | `config.rs` | [`FaultConfig`]: an [`Impairment`] per direction, and the seed |
+//! | `spec.rs` | the `--impair` text form, parsed and printed |
+//! | `lane.rs` | one direction, sans-IO: frames in with the time, out when due |
+//! | `gilbert.rs` | the Gilbert-Elliott chain of bursty loss |
+//! | `clock.rs` | where "now" comes from: the [`WallClock`] or a [`VirtualClock`] |
+//! | `counters.rs` | what was done to frames, per direction |
 //!
-//! Frames received late (reordered or duplicated) are returned by later `recv` calls
-//! without the descriptor signalling them, which is why a loop must call `recv` until
-//! `Ok(None)` (see [`Device`]).
+//! Time is never read behind the caller's back: the wrapper asks its [`Clock`]. A frame
+//! sent is released to the inner device when it is due, at the next `send` or `recv`;
+//! a frame received is returned by `recv` when it is due. [`Device::next_wake`] tells
+//! the loop when the next one is, since no descriptor will signal it: the runtime adds
+//! it to its `poll` timeout, a simulation moves its virtual clock there.
 
-use std::collections::VecDeque;
-use std::fmt;
+mod clock;
+mod config;
+mod counters;
+mod gilbert;
+mod lane;
+mod spec;
+
 use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
-use netstack_core::rng::Rng;
+pub use clock::{Clock, VirtualClock, WallClock};
+pub use config::{Burst, FaultConfig, FaultConfigError, Impairment, DEFAULT_QUEUE};
+pub use counters::{FaultCounters, FaultReport};
+pub use gilbert::GilbertElliott;
+pub use lane::{Lane, MAX_IN_FLIGHT_BYTES, REORDER_HOLD};
+pub use spec::{FaultSpecError, DEFAULT_SEED};
 
 use crate::device::{Device, Wrapper};
 
-/// Which frames the faults apply to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FaultDirection {
-    /// Frames sent and frames received.
-    #[default]
-    Both,
-    /// Only frames sent.
-    Tx,
-    /// Only frames received.
-    Rx,
-}
+/// Frames read from the inner device per `recv` at most, so a flood cannot keep one
+/// call busy forever.
+const PULL: usize = 64;
 
-/// What to do to frames, as probabilities per frame in `0.0..=1.0`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct FaultConfig {
-    /// Probability that a frame is lost.
-    pub drop: f64,
-    /// Probability that a frame is delivered twice.
-    pub duplicate: f64,
-    /// Probability that one byte of a frame is changed.
-    pub corrupt: f64,
-    /// Probability that a frame is delivered after the next one.
-    pub reorder: f64,
-    /// Seed of every decision.
-    pub seed: u64,
-    /// Which frames the faults apply to.
-    pub direction: FaultDirection,
-}
+/// The seed of the receive lane is the configured seed XORed with this, so received
+/// traffic cannot shift the decisions about sent frames.
+const RX_STREAM: u64 = 0x5258_5f52_4e47_5f5f;
 
-impl FaultConfig {
-    /// Checks that every probability is a number in `0.0..=1.0`.
-    ///
-    /// # Errors
-    ///
-    /// Names the first field that is not.
-    pub fn validate(&self) -> Result<(), FaultConfigError> {
-        let fields = [
-            ("drop", self.drop),
-            ("duplicate", self.duplicate),
-            ("corrupt", self.corrupt),
-            ("reorder", self.reorder),
-        ];
-        match fields.into_iter().find(|(_, p)| !(0.0..=1.0).contains(p)) {
-            Some((field, value)) => Err(FaultConfigError { field, value }),
-            None => Ok(()),
-        }
-    }
-}
-
-/// A probability outside `0.0..=1.0` (or NaN) in a [`FaultConfig`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FaultConfigError {
-    /// The field's name, e.g. "drop".
-    pub field: &'static str,
-    /// The value given.
-    pub value: f64,
-}
-
-impl fmt::Display for FaultConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "fault probability `{}` must be between 0 and 1, not {}",
-            self.field, self.value
-        )
-    }
-}
-
-impl std::error::Error for FaultConfigError {}
-
-/// What the faults did to frames in one direction.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FaultCounters {
-    /// Frames the faults were applied to.
-    pub frames: u64,
-    /// Frames lost.
-    pub dropped: u64,
-    /// Frames delivered twice.
-    pub duplicated: u64,
-    /// Frames with a byte changed.
-    pub corrupted: u64,
-    /// Frames held back and delivered after the next one.
-    pub reordered: u64,
-}
-
-/// The faults chosen for one frame.
-#[derive(Clone, Copy, Debug)]
-struct Decision {
-    drop: bool,
-    /// Byte index (already reduced modulo the frame length) and the XOR mask.
-    corrupt: Option<(usize, u8)>,
-    copies: usize,
-    reorder: bool,
-}
-
-/// One direction's random stream and counters.
-#[derive(Clone, Debug)]
-struct Injector {
-    rng: Rng,
-    counters: FaultCounters,
-}
-
-impl Injector {
-    fn new(seed: u64) -> Injector {
-        Injector {
-            rng: Rng::new(seed),
-            counters: FaultCounters::default(),
-        }
-    }
-
-    /// Draws the faults for a frame of `len` bytes. Always draws the same number of
-    /// values, so changing one probability does not shift the others' decisions.
-    fn decide(&mut self, config: &FaultConfig, len: usize) -> Decision {
-        let drop = self.chance(config.drop);
-        let corrupt = self.chance(config.corrupt);
-        // `below` wants a non-zero bound; an empty frame has no byte to corrupt. The
-        // result is below `len`, so it converts back to usize losslessly.
-        let position = self.rng.below(len.max(1) as u64) as usize;
-        // below(255) < 255, so the cast keeps it and the mask is 1..=255: the byte
-        // always changes.
-        let mask = 1 + self.rng.below(255) as u8;
-        let duplicate = self.chance(config.duplicate);
-        let reorder = self.chance(config.reorder);
-
-        self.counters.frames += 1;
-        if drop {
-            self.counters.dropped += 1;
-        }
-        let corrupt = (corrupt && !drop && len > 0).then_some((position, mask));
-        if corrupt.is_some() {
-            self.counters.corrupted += 1;
-        }
-        if duplicate && !drop {
-            self.counters.duplicated += 1;
-        }
-        Decision {
-            drop,
-            corrupt,
-            copies: if duplicate { 2 } else { 1 },
-            reorder: reorder && !drop,
-        }
-    }
-
-    /// True with probability `p` (0.0 never, 1.0 always).
-    fn chance(&mut self, p: f64) -> bool {
-        // 53 random bits as a float in [0, 1).
-        let x = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        x < p
-    }
-}
-
-/// A frame held back for reordering, and how many copies of it to deliver.
-#[derive(Clone, Debug)]
-struct Held {
-    frame: Vec<u8>,
-    copies: usize,
-}
-
-/// A device wrapper that injects faults; see the [module docs](self).
+/// A device wrapper that impairs the link; see the [module docs](self).
 #[derive(Debug)]
 pub struct Faulty<D> {
     inner: D,
     config: FaultConfig,
-    tx: Injector,
-    rx: Injector,
-    tx_held: Option<Held>,
-    rx_held: Option<Held>,
-    /// Received frames due before anything new is read from `inner`.
-    rx_ready: VecDeque<Vec<u8>>,
+    clock: Arc<dyn Clock>,
+    tx: Lane,
+    rx: Lane,
 }
 
 impl<D: Device> Faulty<D> {
-    /// Wraps `inner`, applying `config`.
+    /// Wraps `inner`, applying `config`, with time from the wall clock.
     ///
     /// # Errors
     ///
-    /// If a probability is outside `0.0..=1.0` (see [`FaultConfig::validate`]).
+    /// If a value is out of range (see [`FaultConfig::validate`]).
     pub fn new(inner: D, config: FaultConfig) -> Result<Faulty<D>, FaultConfigError> {
+        Faulty::with_clock(inner, config, Arc::new(WallClock::new()))
+    }
+
+    /// Wraps `inner`, applying `config`, with time from `clock` (a [`VirtualClock`] in
+    /// a simulation).
+    ///
+    /// # Errors
+    ///
+    /// If a value is out of range (see [`FaultConfig::validate`]).
+    pub fn with_clock(
+        inner: D,
+        config: FaultConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Faulty<D>, FaultConfigError> {
         config.validate()?;
         Ok(Faulty {
             inner,
             config,
-            tx: Injector::new(config.seed),
-            // A different stream for receive, so received traffic cannot shift the
-            // decisions about sent frames.
-            rx: Injector::new(config.seed ^ 0x5258_5f52_4e47_5f5f),
-            tx_held: None,
-            rx_held: None,
-            rx_ready: VecDeque::new(),
+            clock,
+            tx: Lane::new(config.tx, config.seed),
+            rx: Lane::new(config.rx, config.seed ^ RX_STREAM),
         })
     }
 
     /// What the faults did to sent frames so far.
     pub fn tx_counters(&self) -> FaultCounters {
-        self.tx.counters
+        self.tx.counters()
     }
 
     /// What the faults did to received frames so far.
     pub fn rx_counters(&self) -> FaultCounters {
-        self.rx.counters
+        self.rx.counters()
     }
 
-    /// Delivers frames held back for reordering now: the sent one is sent, the received
-    /// one is returned by the next `recv`. Call it at the end of a test, so a held frame
-    /// is not mistaken for a lost one.
+    /// Delivers frames held back for reordering now: the sent one is sent (with any
+    /// frame due), the received one is returned by a later `recv` once due. Call it at
+    /// the end of a test, so a held frame is not mistaken for a lost one.
     ///
     /// # Errors
     ///
     /// As [`Device::send`] of the inner device.
     pub fn release_held(&mut self) -> io::Result<()> {
-        if let Some(held) = self.rx_held.take() {
-            for _ in 0..held.copies {
-                self.rx_ready.push_back(held.frame.clone());
-            }
+        let now = self.clock.now();
+        self.rx.release_held(now);
+        self.tx.release_held(now);
+        self.flush_tx(now)
+    }
+
+    /// Sends every sent frame that is due now to the inner device. Every `send` and
+    /// `recv` does this first; call it when neither is due, at [`Device::next_wake`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Device::send`] of the inner device.
+    pub fn flush(&mut self) -> io::Result<()> {
+        let now = self.clock.now();
+        self.flush_tx(now)
+    }
+
+    /// Sends every sent frame that is due by `now` to the inner device.
+    fn flush_tx(&mut self, now: netstack_core::Instant) -> io::Result<()> {
+        while let Some(frame) = self.tx.pop(now) {
+            self.inner.send(&frame)?;
         }
-        match self.tx_held.take() {
-            Some(held) => send_copies(&mut self.inner, &held.frame, held.copies),
-            None => Ok(()),
-        }
+        Ok(())
     }
-
-    fn applies_to_tx(&self) -> bool {
-        self.config.direction != FaultDirection::Rx
-    }
-
-    fn applies_to_rx(&self) -> bool {
-        self.config.direction != FaultDirection::Tx
-    }
-}
-
-/// Sends `frame` `copies` times through `device`.
-fn send_copies<D: Device>(device: &mut D, frame: &[u8], copies: usize) -> io::Result<()> {
-    for _ in 0..copies {
-        device.send(frame)?;
-    }
-    Ok(())
 }
 
 impl<D: Device> Wrapper for Faulty<D> {
@@ -279,79 +150,50 @@ impl<D: Device> Wrapper for Faulty<D> {
     }
 
     fn recv_through(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        loop {
-            if let Some(frame) = self.rx_ready.pop_front() {
-                let len = frame.len().min(buf.len());
-                buf[..len].copy_from_slice(&frame[..len]);
-                return Ok(Some(len));
-            }
-            let Some(len) = self.inner.recv(buf)? else {
-                return Ok(None);
-            };
-            if !self.applies_to_rx() {
-                return Ok(Some(len));
-            }
-            // The device returned len <= buf.len().
-            let len = len.min(buf.len());
-            let frame = &mut buf[..len];
-            let decision = self.rx.decide(&self.config, frame.len());
-            if decision.drop {
-                continue;
-            }
-            if let Some((position, mask)) = decision.corrupt {
-                frame[position] ^= mask;
-            }
-            if decision.reorder && self.rx_held.is_none() {
-                self.rx.counters.reordered += 1;
-                self.rx_held = Some(Held {
-                    frame: frame.to_vec(),
-                    copies: decision.copies,
-                });
-                continue;
-            }
-            for _ in 1..decision.copies {
-                self.rx_ready.push_back(frame.to_vec());
-            }
-            if let Some(held) = self.rx_held.take() {
-                for _ in 0..held.copies {
-                    self.rx_ready.push_back(held.frame.clone());
-                }
-            }
-            return Ok(Some(frame.len()));
+        let now = self.clock.now();
+        self.flush_tx(now)?;
+        if self.rx.is_transparent() {
+            return self.inner.recv(buf);
         }
+        for _ in 0..PULL {
+            let Some(len) = self.inner.recv(buf)? else {
+                break;
+            };
+            // The device returned len <= buf.len().
+            self.rx.push(now, buf[..len.min(buf.len())].to_vec());
+        }
+        Ok(self.rx.pop(now).map(|frame| {
+            let len = frame.len().min(buf.len());
+            buf[..len].copy_from_slice(&frame[..len]);
+            len
+        }))
     }
 
     fn send_through(&mut self, frame: &[u8]) -> io::Result<()> {
-        if !self.applies_to_tx() {
+        let now = self.clock.now();
+        if self.tx.is_transparent() {
             return self.inner.send(frame);
         }
-        let decision = self.tx.decide(&self.config, frame.len());
-        if decision.drop {
-            return Ok(());
-        }
-        let corrupted;
-        let frame = match decision.corrupt {
-            Some((position, mask)) => {
-                let mut copy = frame.to_vec();
-                copy[position] ^= mask;
-                corrupted = copy;
-                &corrupted[..]
-            }
-            None => frame,
-        };
-        if decision.reorder && self.tx_held.is_none() {
-            self.tx.counters.reordered += 1;
-            self.tx_held = Some(Held {
-                frame: frame.to_vec(),
-                copies: decision.copies,
-            });
-            return Ok(());
-        }
-        send_copies(&mut self.inner, frame, decision.copies)?;
-        match self.tx_held.take() {
-            Some(held) => send_copies(&mut self.inner, &held.frame, held.copies),
-            None => Ok(()),
-        }
+        self.tx.push(now, frame.to_vec());
+        self.flush_tx(now)
+    }
+
+    fn next_wake_through(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        let own = [self.tx.next_due(), self.rx.next_due()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| Duration::from_micros(at.saturating_since(now).total_micros()));
+        own.into_iter().chain(self.inner.next_wake()).min()
+    }
+
+    fn faults_through(&self) -> Option<FaultReport> {
+        Some(FaultReport {
+            config: self.config,
+            tx: self.tx.counters(),
+            rx: self.rx.counters(),
+        })
     }
 }
 

@@ -17,8 +17,10 @@
 //!
 //! - [`Pcap`] records every frame received and sent to a libpcap file (Wireshark, tshark).
 //! - [`Trace`] prints one tcpdump-style line per frame.
-//! - [`Faulty`] drops, duplicates, corrupts and reorders frames, deterministically from a
-//!   seed.
+//! - [`Faulty`] impairs the link, each direction on its own and deterministically from a
+//!   seed: loss (random or in bursts), duplication, corruption, reordering, delay with
+//!   jitter, and a rate limit with a bounded queue. Its time comes from a [`Clock`]: the
+//!   wall clock on a real device, a [`VirtualClock`] in a simulation.
 //!
 //! The wrapper nearest the device sees what is on the wire: in `Pcap<Faulty<TapDevice>>`
 //! the capture shows frames before faults on transmit and after them on receive; in
@@ -54,7 +56,10 @@ mod ifreq;
 
 pub use af_packet::AfPacketDevice;
 pub use device::{Device, LinkDrops, Wrapper, ETHERNET_OVERHEAD};
-pub use fault::{FaultConfig, FaultConfigError, FaultCounters, FaultDirection, Faulty};
+pub use fault::{
+    Clock, FaultConfig, FaultConfigError, FaultCounters, FaultReport, FaultSpecError, Faulty,
+    Impairment, VirtualClock, WallClock,
+};
 pub use memory::MemoryDevice;
 pub use open_error::{is_busy, is_missing_interface, is_missing_tun, is_permission_problem};
 pub use pcap::{Pcap, PcapFile};

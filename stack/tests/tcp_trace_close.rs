@@ -460,6 +460,101 @@ fn a_fin_behind_a_hole_waits_for_the_data_before_it() {
 // Abortive close
 // ---------------------------------------------------------------------------------------
 
+/// The peer sends `segments` full segments and its FIN at 10 ms; we ACK them. Returns
+/// the bytes sent.
+#[track_caller]
+fn peer_sends_then_closes(c: &mut Conn, segments: usize) -> usize {
+    let mss = usize::from(OUR_MSS);
+    for i in 0..segments {
+        let seg = TcpRepr {
+            seq: c.irs + 1 + i * mss,
+            ack: c.tmpl().ack,
+            ..c.tmpl()
+        };
+        c.send(c.at(10), seg, &bytes(i * mss, mss));
+    }
+    let fin = TcpRepr {
+        seq: c.irs + 1 + segments * mss,
+        ack: c.tmpl().ack,
+        flags: Flags::FIN | Flags::ACK,
+        ..c.tmpl()
+    };
+    c.send(c.at(10), fin, &[]);
+    let acks = c.expect();
+    let last = acks.last().expect("the FIN is acknowledged");
+    assert_eq!(last.ack, c.irs + 2 + segments * mss);
+    segments * mss
+}
+
+/// ESTABLISHED with a 64 KiB receive buffer, so unread data closes the window.
+fn established_small_buffer() -> Conn {
+    let mut cfg = config();
+    cfg.tcp.recv_buffer = 65_535;
+    Open {
+        cfg,
+        ..Open::default()
+    }
+    .passive()
+}
+
+#[test]
+fn no_window_update_once_the_peers_fin_is_in() {
+    // CLOSE-WAIT: the peer sent 40 segments (58400 bytes of our 65535-byte buffer) and
+    // its FIN; we ACKed them (ack 59402, win 7135).
+    let mut c = established_small_buffer();
+    let sent = peer_sends_then_closes(&mut c, 40);
+    assert_eq!(c.state(), TcpState::CloseWait);
+    // The application reads everything: the window opens by 58400 bytes, but the peer
+    // will send nothing more, so no window update. (Before the fix: 14 of them, one per
+    // 4 KiB read, "[.] ack 59402 win 11231" ... "win 64479"; in the simulation matrix a
+    // peer that had closed since answered each with a reset.)
+    assert_eq!(c.read_all(c.at(20)).len(), sent);
+    c.expect_nothing();
+
+    // TIME-WAIT, the simulation's case: we closed first; the peer's data and FIN come.
+    let mut c = established_small_buffer();
+    let (t1, h) = (c.at(1), c.h);
+    c.s.tcp().shutdown(t1, h).unwrap();
+    // us > peer: [F.] seq ISS+1, ack 1001
+    assert_seg(
+        &c.expect_one(),
+        Flags::FIN | Flags::ACK,
+        c.iss + 1,
+        c.irs + 1,
+        0,
+    );
+    c.send(
+        c.at(2),
+        TcpRepr {
+            ack: c.iss + 2,
+            ..c.tmpl()
+        },
+        &[],
+    );
+    c.expect_nothing();
+    // The peer's segments now acknowledge our FIN: ack ISS+2.
+    let mss = usize::from(OUR_MSS);
+    for i in 0..40 {
+        let seg = TcpRepr {
+            seq: c.irs + 1 + i * mss,
+            ack: c.iss + 2,
+            ..c.tmpl()
+        };
+        c.send(c.at(10), seg, &bytes(i * mss, mss));
+    }
+    let fin = TcpRepr {
+        seq: c.irs + 1 + 40 * mss,
+        ack: c.iss + 2,
+        flags: Flags::FIN | Flags::ACK,
+        ..c.tmpl()
+    };
+    c.send(c.at(10), fin, &[]);
+    assert!(!c.expect().is_empty());
+    assert_eq!(c.state(), TcpState::TimeWait);
+    assert_eq!(c.read_all(c.at(20)).len(), 40 * mss);
+    c.expect_nothing();
+}
+
 #[test]
 fn close_with_unread_data_resets_the_connection() {
     let mut c = established();

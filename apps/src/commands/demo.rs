@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use netstack_core::{Config, MacAddr, Stack, TcpState};
-use netstack_drivers::{Device, Pcap, Trace};
+use netstack_drivers::{Device, Faulty, Pcap, Trace};
 
 use crate::cli::NetOptions;
 use crate::commands::{ping_error, report, setup, write_out};
@@ -37,8 +37,8 @@ const ECHO_LINE: &str = "hello from A\n";
 /// The page B's web server serves at `/`.
 const PAGE: &str = "Hello from B! This page came over netstack's TCP, on a virtual cable.\n";
 
-/// Runs the demo. Only `--pcap` (a capture of A's side) and `--seed` apply; the link
-/// options do not, as the demo makes its own link.
+/// Runs the demo. Only `--pcap` (a capture of A's side), `--impair` (on A's end of the
+/// cable) and `--seed` apply; the link options do not, as the demo makes its own link.
 pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     let mut out = io::stdout();
     let seed = setup::seed(net);
@@ -53,6 +53,13 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
             ))
         })?),
         None => Box::new(a_end),
+    };
+    let a_device: Box<dyn Device> = match net.impair {
+        Some(config) => Box::new(
+            Faulty::new(a_device, config)
+                .map_err(|err| CliError::usage(format!("--impair: {err}")))?,
+        ),
+        None => a_device,
     };
     // Both traces start together, so their clocks agree.
     let (a_device, b_device) = (traced("A", a_device), traced("B", Box::new(b_end)));
@@ -115,6 +122,9 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
                 report::counters_line(&counters, handle.link_drops())
             ),
         )?;
+    }
+    if let Some(report) = ha.faults() {
+        write_out(&mut out, &format!("A: {}\n", report::faults_line(&report)))?;
     }
     if let Some(path) = &net.pcap {
         write_out(

@@ -17,6 +17,7 @@ pub fn run(net: &NetOptions, args: &EchoArgs) -> Result<u8, CliError> {
     let handle = runtime.handle();
     if !args.udp {
         let status = tcp(&handle, args)?;
+        setup::report_faults(&handle);
         runtime
             .shutdown()
             .map_err(|e| CliError::failure(e.to_string()))?;
@@ -56,6 +57,7 @@ pub fn run(net: &NetOptions, args: &EchoArgs) -> Result<u8, CliError> {
         }
     }
     drop(socket);
+    setup::report_faults(&handle);
     runtime
         .shutdown()
         .map_err(|e| CliError::failure(e.to_string()))?;

@@ -39,6 +39,7 @@ pub fn run(net: &NetOptions, args: &HttpGetArgs) -> Result<u8, CliError> {
         .map_err(|e| client_error(&http_client::Error::Resolve(e)))?;
     let runtime = setup::start(net, setup::seed(net))?;
     let fetched = fetch(&runtime.handle(), args);
+    setup::report_faults(&runtime.handle());
     let stopped = runtime
         .shutdown()
         .map_err(|e| CliError::failure(e.to_string()));

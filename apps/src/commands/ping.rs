@@ -43,6 +43,7 @@ pub fn run(net: &NetOptions, args: &PingArgs) -> Result<u8, CliError> {
     let outcome = Session::start(&handle, options)
         .and_then(|session| session.run(&mut io::stdout(), &stop))
         .map_err(ping_error)?;
+    setup::report_faults(&handle);
     let stopped = runtime.shutdown();
     if outcome.ending == Ending::RuntimeStopped {
         if let Err(err) = stopped {

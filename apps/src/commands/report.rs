@@ -2,7 +2,7 @@
 
 use netstack_core::arp::{EntryInfo, EntryState};
 use netstack_core::Counters;
-use netstack_drivers::LinkDrops;
+use netstack_drivers::{FaultCounters, FaultReport, LinkDrops};
 
 /// One line saying what a stack did: frames in and out, what it answered and sent,
 /// what it dropped and why. Counters that are zero are left out, except the first.
@@ -96,6 +96,33 @@ pub fn counters_line(c: &Counters, link: LinkDrops) -> String {
     parts.join("; ")
 }
 
+/// What `--impair` did, in one line: the impairment, then per direction the frames it
+/// saw and what it did to them (zero counts left out).
+///
+/// `impaired (loss=5%,seed=1): sent 1000 frames: 52 dropped; received 800 frames: 41 dropped`
+pub fn faults_line(report: &FaultReport) -> String {
+    let direction = |name: &str, c: &FaultCounters| {
+        let done: Vec<String> = c
+            .named()
+            .into_iter()
+            .skip(1)
+            .filter(|&(_, n)| n > 0)
+            .map(|(what, n)| format!("{n} {}", what.replace('_', " ")))
+            .collect();
+        let frames = plural(c.frames, "frame", "frames");
+        match done.is_empty() {
+            true => format!("{name} {frames}"),
+            false => format!("{name} {frames}: {}", done.join(", ")),
+        }
+    };
+    format!(
+        "impaired ({}): {}; {}",
+        report.config,
+        direction("sent", &report.tx),
+        direction("received", &report.rx)
+    )
+}
+
 /// One ARP cache entry as `ip neigh` would show it, with its timer:
 /// `10.0.0.3 lladdr 02:00:00:00:00:03 REACHABLE (expires in 59.8 s)`.
 pub fn arp_entry_line(entry: &EntryInfo, now: netstack_core::Instant) -> String {
@@ -154,6 +181,28 @@ mod tests {
             counters_line(&c, link),
             "5 frames received, 4 sent; 3 echo requests answered; 1 ARP request answered; none dropped; \
              2 lost by the link (tx_link_down 2)"
+        );
+    }
+
+    #[test]
+    fn the_impairment_line_says_what_was_done_each_way() {
+        let report = FaultReport {
+            config: "tx:loss=5%,seed=2".parse().expect("valid"),
+            tx: FaultCounters {
+                frames: 1000,
+                dropped: 52,
+                delayed: 3,
+                ..FaultCounters::default()
+            },
+            rx: FaultCounters {
+                frames: 1,
+                ..FaultCounters::default()
+            },
+        };
+        assert_eq!(
+            faults_line(&report),
+            "impaired (tx:loss=5%,seed=2): sent 1000 frames: 52 dropped, 3 delayed; \
+             received 1 frame"
         );
     }
 

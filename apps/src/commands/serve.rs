@@ -53,6 +53,7 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
 
     let counters = handle.with_stack(|stack, _| stack.counters().clone());
     let link = handle.link_drops();
+    let faults = handle.faults();
     let stopped = runtime.shutdown();
     for service in services {
         // Each service's socket call fails once the loop stops, which ends its thread.
@@ -67,6 +68,9 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
             report::counters_line(&counters, link)
         ),
     )?;
+    if let Some(report) = faults {
+        write_out(&mut out, &format!("{}\n", report::faults_line(&report)))?;
+    }
     out.flush().ok();
     stopped.map_err(|err| CliError::failure(err.to_string()))?;
     Ok(0)

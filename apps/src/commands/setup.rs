@@ -5,7 +5,7 @@
 use std::io;
 
 use netstack_core::{Config, Stack};
-use netstack_drivers::{AfPacketDevice, Device, Pcap, TapDevice, Trace};
+use netstack_drivers::{AfPacketDevice, Device, Faulty, Pcap, TapDevice, Trace};
 
 use crate::cli::{Driver, NetOptions};
 use crate::error::CliError;
@@ -74,8 +74,9 @@ pub fn open_device(net: &NetOptions) -> Result<Box<dyn Device>, CliError> {
     wrap(device, net)
 }
 
-/// Adds the capture and the trace the options ask for. The capture is nearest the device,
-/// so it records what the wire carries.
+/// Adds the capture, the impairment and the trace the options ask for, in that order
+/// from the device: the capture records what the wire carries (after the impairment
+/// on the way out, before it on the way in), the trace what the stack sees.
 pub fn wrap(device: Box<dyn Device>, net: &NetOptions) -> Result<Box<dyn Device>, CliError> {
     let device: Box<dyn Device> = match &net.pcap {
         Some(path) => Box::new(Pcap::new(device, path).map_err(|err| {
@@ -86,11 +87,30 @@ pub fn wrap(device: Box<dyn Device>, net: &NetOptions) -> Result<Box<dyn Device>
         })?),
         None => device,
     };
+    let device: Box<dyn Device> = match net.impair {
+        // The parser validated the configuration; a refusal here is a bug, said plainly.
+        Some(config) => Box::new(
+            Faulty::new(device, config)
+                .map_err(|err| CliError::usage(format!("--impair: {err}")))?,
+        ),
+        None => device,
+    };
     Ok(if net.trace {
         Box::new(Trace::new(device))
     } else {
         device
     })
+}
+
+/// Prints what `--impair` did on stderr, if it was given: the commands other than
+/// `serve` and `demo` print no counters, but a lab wants to see what was injected.
+pub fn report_faults(handle: &crate::runtime::Handle) {
+    if let Some(report) = handle.faults() {
+        eprintln!(
+            "netstack: {}",
+            crate::commands::report::faults_line(&report)
+        );
+    }
 }
 
 /// The driver's message (which names the interface and the cause) plus what to do.

@@ -70,7 +70,7 @@ impl<'a> EventLoop<'a> {
             let timeout = if more_waiting {
                 Some(Duration::ZERO)
             } else {
-                self.timeout(deadline)
+                earliest(self.timeout(deadline), self.device.next_wake())
             };
             let timeout = match (timeout, self.task_deadline()) {
                 (t, None) => t,
@@ -194,6 +194,7 @@ impl<'a> EventLoop<'a> {
         self.shared.wake_touched(&mut stack, &mut self.touched);
         drop(stack);
         *lock(&self.shared.link_drops) = self.device.drops();
+        *lock(&self.shared.faults) = self.device.faults();
         match fatal {
             Some(err) => Err(self.device_error(err)),
             None => Ok(deadline),
@@ -205,6 +206,15 @@ impl<'a> EventLoop<'a> {
             device: self.device.name().to_string(),
             error: Arc::new(err),
         }
+    }
+}
+
+/// The sooner of two timeouts, `None` being forever: the stack's deadline and the
+/// device's (a `Faulty` wrapper's next delayed frame).
+fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

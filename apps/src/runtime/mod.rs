@@ -34,7 +34,7 @@ use std::thread::JoinHandle;
 use std::time::Instant as StdInstant;
 
 use netstack_core::{SocketHandle, Stack};
-use netstack_drivers::{Device, LinkDrops, Waker};
+use netstack_drivers::{Device, FaultReport, LinkDrops, Waker};
 
 pub use clock::Clock;
 pub use readiness::{Event, Events, Interest, Poll, Token};
@@ -99,6 +99,8 @@ struct Shared {
     /// Waiters for news from outside the stack ([`Handle::wait_for_notice`]), woken by
     /// [`Handle::notify_waiters`] and when the loop ends, never by a mere round.
     notices: (Mutex<()>, Condvar),
+    /// What the device's impairment (`--impair`) did, if it has one, refreshed every round.
+    faults: Mutex<Option<FaultReport>>,
     clock: Clock,
     device_name: String,
 }
@@ -121,6 +123,7 @@ impl Runtime {
             link_drops: Mutex::new(LinkDrops::default()),
             new_tasks: Mutex::new(Vec::new()),
             notices: (Mutex::new(()), Condvar::new()),
+            faults: Mutex::new(device.faults()),
             clock: Clock::start(),
             device_name,
         });
@@ -316,6 +319,12 @@ impl Handle {
     /// Frames the device dropped by itself (full queue, link down), as of the last round.
     pub fn link_drops(&self) -> LinkDrops {
         *lock(&self.shared.link_drops)
+    }
+
+    /// What the device's impairment (`--impair`) has done, as of the last round; `None`
+    /// when the link is not impaired.
+    pub fn faults(&self) -> Option<FaultReport> {
+        *lock(&self.shared.faults)
     }
 
     /// True until the loop stops (shutdown, device failure or panic).

@@ -161,6 +161,17 @@ impl Tcp {
     /// or TIME-WAIT which becomes a buffer-less entry), frees it.
     fn settle(&mut self, now: Instant, h: SocketHandle, mut conn: Box<Connection>) {
         conn.reclaim_buffers(&mut self.pool);
+        // The invariant hook (invariants.rs): after every event, in debug builds.
+        #[cfg(debug_assertions)]
+        if let Err(violation) = conn.check_invariants() {
+            panic!(
+                "TCP invariant violated on {} -> {} in {}: {violation}; {:?}",
+                conn.local,
+                conn.remote,
+                conn.state,
+                conn.details()
+            );
+        }
         if conn.orphaned && matches!(conn.state, State::Closed | State::TimeWait) {
             if conn.state == State::TimeWait {
                 self.time_wait.insert(now, &conn);

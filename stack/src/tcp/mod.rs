@@ -10,6 +10,8 @@
 //! - [`options`]: what the SYNs agreed (window scaling, timestamps, SACK) and the
 //!   timestamp rules (RFC 7323);
 //! - [`recv_buffer`] and [`send_buffer`]: the byte rings, with out-of-order reassembly;
+//! - [`invariants`]: what must hold between any two events, checked after each in
+//!   debug builds;
 //! - [`rtt`]: RFC 6298's RTO with Karn's rule; [`congestion`]: RFC 5681/6582 NewReno
 //!   behind a trait; [`timer`]: the connection's timers in one table.
 //!
@@ -33,6 +35,7 @@ pub mod connection;
 mod demux;
 pub mod error;
 mod input;
+pub mod invariants;
 pub mod isn;
 pub(crate) mod layer;
 mod lifecycle;

@@ -378,6 +378,13 @@ impl Connection {
     ) -> Segment {
         let field = self.window_field();
         let shift = self.negotiated.rcv_shift;
+        // The invariant hook's per-segment check (invariants.rs), in debug builds.
+        #[cfg(debug_assertions)]
+        if let Err(violation) =
+            super::invariants::check_window_edge(self.rcv_adv, self.rcv_nxt, field, shift)
+        {
+            panic!("{} -> {}: {violation}", self.local, self.remote);
+        }
         self.rcv_adv = self
             .rcv_adv
             .max(self.rcv_nxt + (usize::from(field) << shift));
@@ -422,16 +429,17 @@ impl Connection {
     }
 
     /// The window field of our next segment (RFC 7323 2.3): the window shifted right by
-    /// our shift. Rounding down could move the right edge we offered left, which RFC
-    /// 9293 3.8.6 forbids; then it is rounded up instead (RFC 7323 2.4).
+    /// our shift, and never less than the window already offered, shifted the same way.
+    /// Both round down, so the right edge can move left by less than one unit of the
+    /// scale, the retraction RFC 7323 2.4 allows, and never right of the free space.
+    /// (Rounding the offered window up instead, as before, moved the edge up to one unit
+    /// right at each segment, until it promised bytes the buffer could not hold: found
+    /// by the invariant hook, regression test in stack/tests/tcp_window_edge.rs.)
     fn window_field(&self) -> u16 {
         let shift = self.negotiated.rcv_shift;
         let window = self.advertised_window();
-        let mut field = window >> shift;
         let offered = self.rcv_wnd();
-        if field << shift < offered {
-            field = (offered + (1 << shift) - 1) >> shift;
-        }
+        let field = (window >> shift).max(offered >> shift);
         field.min(MAX_WINDOW) as u16
     }
 

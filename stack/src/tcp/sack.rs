@@ -259,6 +259,13 @@ impl Scoreboard {
         }
     }
 
+    /// The SACKed blocks, in order (for [`Connection::check_invariants`]).
+    ///
+    /// [`Connection::check_invariants`]: super::Connection::check_invariants
+    pub fn blocks(&self) -> &[Block] {
+        &self.sacked
+    }
+
     /// Bytes SACKed in all.
     pub fn sacked_bytes(&self) -> usize {
         self.sacked.iter().map(|b| b.1 - b.0).sum()

@@ -44,10 +44,13 @@ impl Connection {
         let n = self.recv.read(buf);
         if n > 0 {
             // Reading opened the window; tell the peer if it grew enough to matter
-            // (RFC 1122 4.2.3.3, the receiver's side of silly window avoidance).
+            // (RFC 1122 4.2.3.3, the receiver's side of silly window avoidance). Not
+            // once the peer's FIN is in: it sends nothing more, so the update tells it
+            // nothing, and a peer that has since closed answers it with a reset (found
+            // by the simulation matrix; Linux skips it too, tcp_cleanup_rbuf).
             let offered = self.rcv_wnd();
             let worth = (2 * self.our_mss).min(self.recv.capacity() / 2);
-            if self.advertised_window() >= offered + worth {
+            if self.peer_fin.is_none() && self.advertised_window() >= offered + worth {
                 self.ack_now = true;
             }
             return Ok(Some(n));

@@ -8,6 +8,7 @@ use std::net::{SocketAddr, SocketAddrV4};
 use netstack_core::arp::EntryInfo;
 use netstack_core::{Config, Counters, Stack, TcpSocketInfo, TcpState, UdpSocketInfo};
 use netstack_drivers::device::LinkDrops;
+use netstack_drivers::FaultReport;
 
 use crate::runtime::Handle;
 
@@ -19,6 +20,7 @@ pub struct Snapshot {
     config: Config,
     counters: Counters,
     link: LinkDrops,
+    faults: Option<FaultReport>,
     arp: Vec<EntryInfo>,
     tcp: Vec<TcpSocketInfo>,
     time_wait: Vec<(SocketAddrV4, SocketAddrV4)>,
@@ -34,6 +36,7 @@ impl Snapshot {
             config: stack.config().clone(),
             counters: stack.counters().clone(),
             link: net.link_drops(),
+            faults: net.faults(),
             arp: stack.arp_entries(),
             tcp: stack.tcp().sockets(),
             time_wait: stack.tcp().time_wait(),
@@ -85,6 +88,7 @@ fn write_page(out: &mut String, s: &Snapshot, me: (SocketAddr, SocketAddr)) -> f
     out.push_str("</table>\n");
 
     write_counters(out, s)?;
+    write_faults(out, s)?;
     write_arp(out, s)?;
     write_tcp(out, s, me)?;
     write_udp(out, s)?;
@@ -158,6 +162,27 @@ fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
             out,
             "<tr><th>{}</th><td class=\"n\">{n}</td></tr>",
             esc(name)
+        )?;
+    }
+    out.push_str("</table>\n");
+    Ok(())
+}
+
+/// The link impairment (`--impair`) and what it did each way, when there is one.
+fn write_faults(out: &mut String, s: &Snapshot) -> fmt::Result {
+    let Some(report) = &s.faults else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "<h2>Link impairment</h2><p><code>--impair {}</code></p><table>\n\
+         <tr><th></th><th>sent</th><th>received</th></tr>",
+        esc(report.config)
+    )?;
+    for ((name, tx), (_, rx)) in report.tx.named().into_iter().zip(report.rx.named()) {
+        writeln!(
+            out,
+            "<tr><th>{name}</th><td class=\"n\">{tx}</td><td class=\"n\">{rx}</td></tr>"
         )?;
     }
     out.push_str("</table>\n");
@@ -355,6 +380,15 @@ mod tests {
             config,
             counters: stack.counters().clone(),
             link: LinkDrops::default(),
+            faults: Some(FaultReport {
+                config: "loss=5%,seed=7".parse().unwrap(),
+                tx: netstack_drivers::FaultCounters {
+                    frames: 100,
+                    dropped: 4,
+                    ..Default::default()
+                },
+                rx: Default::default(),
+            }),
             arp: stack.arp_entries(),
             tcp,
             time_wait: vec![(
@@ -381,6 +415,8 @@ mod tests {
             "<td>10.0.0.1:39999</td><td>TIME-WAIT</td>",
             "<td>0.0.0.0:7</td><td>*</td>",
             "up 5 s",
+            "<h2>Link impairment</h2><p><code>--impair loss=5%,seed=7</code></p>",
+            "<tr><th>dropped</th><td class=\"n\">4</td><td class=\"n\">0</td></tr>",
         ] {
             assert!(page.contains(needle), "{needle:?} missing from\n{page}");
         }
