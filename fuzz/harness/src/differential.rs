@@ -245,12 +245,6 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
              listener (in the stack) stays; smoltcp's one socket goes back to LISTEN. Both \
              are RFC 9293 3.10.7.4's \"return to LISTEN\"",
         ),
-        (Event::Close, S::SynReceived, S::FinWait1) => Some(
-            "KNOWN DEVIATION, not RFC-permitted: RFC 9293 3.10.4 says CLOSE in SYN-RECEIVED \
-             with nothing queued sends a FIN and enters FIN-WAIT-1 (smoltcp does); ours \
-             keeps the FIN until the handshake's ACK arrives. Listed in the fuzzing notes \
-             as an open finding",
-        ),
         (Event::Close, S::Closed, _) => Some(
             "our close() with unread data resets the connection (RFC 1122 4.2.2.13); \
              smoltcp's close() is always a FIN",

@@ -33,20 +33,19 @@ impl Connection {
         // Take it without its SYN, as the handshake's ACK (Linux does the same): calling
         // it a retransmitted SYN and answering with our SYN,ACK again would have two
         // such stacks trade SYN,ACKs for ever.
+        // (The same after a CLOSE in SYN-RECEIVED sent our FIN before that ACK came.)
         let stripped;
-        let seg = if self.state == State::SynReceived
-            && seg.flags.has(Flags::SYN | Flags::ACK)
-            && seg.seq == self.irs
-        {
-            stripped = TcpRepr {
-                seq: seg.seq + 1,
-                flags: Flags(seg.flags.0 & !Flags::SYN.0),
-                ..*seg
+        let seg =
+            if !self.syn_acked && seg.flags.has(Flags::SYN | Flags::ACK) && seg.seq == self.irs {
+                stripped = TcpRepr {
+                    seq: seg.seq + 1,
+                    flags: Flags(seg.flags.0 & !Flags::SYN.0),
+                    ..*seg
+                };
+                &stripped
+            } else {
+                seg
             };
-            &stripped
-        } else {
-            seg
-        };
 
         // RFC 7323 5.3 R1 (PAWS): a segment older than TS.Recent is an old duplicate;
         // acknowledge it (unless it is a RST) and drop it.
@@ -61,9 +60,9 @@ impl Connection {
         // First: is the sequence number acceptable?
         let seg_len = seg.segment_len(data.len());
         if !self.acceptable(seg.seq, seg_len) {
-            // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
-            if self.state == State::SynReceived && seg.flags.has(Flags::SYN) && seg.seq == self.irs
-            {
+            // A retransmitted SYN in SYN-RECEIVED (or after a CLOSE there): our SYN-ACK
+            // was lost; send it again (and the FIN after it, if one was sent).
+            if !self.syn_acked && seg.flags.has(Flags::SYN) && seg.seq == self.irs {
                 self.snd_nxt = self.iss;
                 return out;
             }
@@ -110,13 +109,7 @@ impl Connection {
         if self.state == State::SynReceived {
             // RFC 9293 3.10.7.4: SND.UNA < SEG.ACK =< SND.NXT moves us to ESTABLISHED.
             if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_nxt) {
-                // RFC 9293 3.10.4: a CLOSE in SYN-RECEIVED queued our FIN "for processing
-                // after entering ESTABLISHED"; it goes out now, so we are in FIN-WAIT-1.
-                self.set_state(if self.fin_queued {
-                    State::FinWait1
-                } else {
-                    State::Established
-                });
+                self.set_state(State::Established);
                 self.syn_acknowledged(now, seg);
                 out.established = true;
             } else {
@@ -322,6 +315,13 @@ impl Connection {
         let flight_before = self.outstanding();
         let mut acked = ack - self.snd_una;
         if !self.syn_acked {
+            // Our SYN, acknowledged in FIN-WAIT-1 or CLOSING: a CLOSE in SYN-RECEIVED
+            // sent our FIN before the handshake's ACK (RFC 9293 3.10.4), and the states
+            // that follow take the ACK as ESTABLISHED does (3.10.7.4, fifth).
+            if self.retries > 0 {
+                // RFC 6298 (5.7), as for an ACK that completes the handshake.
+                self.rtt.after_syn_timeout();
+            }
             self.syn_acked = true;
             acked -= 1;
             self.snd_una += 1;
@@ -375,7 +375,9 @@ impl Connection {
     /// RFC 5681 2 ("DUPLICATE ACKNOWLEDGMENT") and 3.2: the third one starts fast
     /// retransmit and NewReno recovery (RFC 6582 3.2 step 2 guards re-entry).
     fn maybe_dup_ack(&mut self, seg: &TcpRepr, data_len: usize) {
+        // (Only data and our FIN count: an ACK below our SYN says nothing of a loss.)
         let duplicate = self.snd_una != self.snd_max
+            && self.syn_acked
             && data_len == 0
             && !seg.flags.has(Flags::SYN)
             && !seg.flags.has(Flags::FIN)

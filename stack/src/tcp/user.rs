@@ -77,11 +77,17 @@ impl Connection {
                 self.fin_queued = true;
                 self.set_state(State::LastAck);
             }
-            // RFC 9293 3.10.4: in LISTEN or SYN-SENT, delete the connection; in
-            // SYN-RECEIVED, queue the FIN until ESTABLISHED (here: after the handshake
-            // completes, as data).
+            // RFC 9293 3.10.4: in LISTEN or SYN-SENT, delete the connection.
             State::Listen | State::SynSent => self.set_state(State::Closed),
-            State::SynReceived => self.fin_queued = true,
+            // RFC 9293 3.10.4, SYN-RECEIVED: "If no SENDs have been issued and there is
+            // no pending data to send, then form a FIN segment and send it, and enter
+            // FIN-WAIT-1 state". SEND queues nothing before ESTABLISHED here, so that is
+            // always the case: the FIN follows our SYN at ISS + 1 at once, before the
+            // handshake's ACK (Linux's tcp_close_state does the same).
+            State::SynReceived => {
+                self.fin_queued = true;
+                self.set_state(State::FinWait1);
+            }
             _ => {}
         }
     }
