@@ -245,6 +245,11 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
              listener (in the stack) stays; smoltcp's one socket goes back to LISTEN. Both \
              are RFC 9293 3.10.7.4's \"return to LISTEN\"",
         ),
+        (Event::Send, S::SynSent, S::Listen) => Some(
+            "SEND in LISTEN: ours turns the passive open active and sends its SYN (RFC 9293 \
+             3.10.2, the foreign socket being specified); smoltcp's send refuses in LISTEN, \
+             which 3.10.2 also allows when no foreign socket is given",
+        ),
         (Event::Close, S::Closed, _) => Some(
             "our close() with unread data resets the connection (RFC 1122 4.2.2.13); \
              smoltcp's close() is always a FIN",
