@@ -240,11 +240,6 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
              (ours, in every state but SYN-SENT, as 3.2 says); smoltcp accepts it in \
              SYN-RECEIVED",
         ),
-        (Event::RcvRst, S::Closed, S::Listen) => Some(
-            "a reset in SYN-RECEIVED after a passive open: our connection closes and its \
-             listener (in the stack) stays; smoltcp's one socket goes back to LISTEN. Both \
-             are RFC 9293 3.10.7.4's \"return to LISTEN\"",
-        ),
         (Event::Send, S::SynSent, S::Listen) => Some(
             "SEND in LISTEN: ours turns the passive open active and sends its SYN (RFC 9293 \
              3.10.2, the foreign socket being specified); smoltcp's send refuses in LISTEN, \

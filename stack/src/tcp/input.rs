@@ -91,7 +91,7 @@ impl Connection {
 
         // Second: RST.
         if seg.flags.has(Flags::RST) {
-            out.challenge_ack = !self.on_reset(seg);
+            out.challenge_ack = !self.on_reset(now, seg);
             return out;
         }
 
@@ -154,14 +154,16 @@ impl Connection {
 
     /// RFC 9293 3.10.7.4, second, with RFC 5961 3.2: only a RST at exactly RCV.NXT
     /// resets; any other in-window RST asks for a challenge ACK (returns false).
-    fn on_reset(&mut self, seg: &TcpRepr) -> bool {
+    fn on_reset(&mut self, now: Instant, seg: &TcpRepr) -> bool {
         if seg.seq != self.rcv_nxt {
             return false;
         }
         match self.state {
-            // A passive open goes quietly (its listener stays); an active one
-            // (simultaneous open) was refused.
-            State::SynReceived if self.passive => self.set_state(State::Closed),
+            // SYN-RECEIVED: "If this connection was initiated with a passive OPEN (i.e.,
+            // came from the LISTEN state), then return this connection to LISTEN state
+            // and return. The user need not be informed." An active one (simultaneous
+            // open) was refused.
+            State::SynReceived if self.passive => self.return_to_listen(now),
             State::SynReceived => self.fail(TcpError::ConnectionRefused),
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                 self.fail(TcpError::ConnectionReset)
