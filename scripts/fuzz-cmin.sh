@@ -4,7 +4,9 @@
 # scripts/fuzz.sh found) into the fewest, smallest inputs that keep every edge either
 # reached, replaces fuzz/corpus/TARGET with them, and adds the seeds back (fuzz-seeds:
 # the synthesized conversations and the converted captures of fuzz/captures, which
-# cost little and hold every RFC 9293 transition). Prints sizes before and after.
+# cost little and hold every RFC 9293 transition), and, for the conversation targets,
+# an input for each transition (of RFC 9293's diagram or not) that the merge dropped.
+# Prints sizes before and after.
 #
 #   scripts/fuzz-cmin.sh [TARGET...]
 #
@@ -32,6 +34,11 @@ for t in "${targets[@]}"; do
 	before=$(size "corpus/$t")
 	cargo fuzz run -O -s "$sanitizer" "$t" "$out" "corpus/$t" "corpus-work/$t" "$seeds/$t" -- \
 		-merge=1 -use_counters=0 >/dev/null 2>&1
+	if [[ $t == tcp_conversation || $t == differential ]]; then
+		# Edges are not transitions: keep an input for each RFC 9293 transition too.
+		cargo run -q -p netstack-fuzz-harness --bin fuzz-coverage -- \
+			--keep "$out" "corpus/$t" "corpus-work/$t" | sed -n 1p
+	fi
 	rm -rf "corpus/$t"
 	mv "$out" "corpus/$t"
 	cp "$seeds/$t"/* "corpus/$t/" 2>/dev/null || true
