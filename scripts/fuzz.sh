@@ -4,10 +4,13 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
-# SECONDS defaults to 60 per target; TARGETs default to all of them. New inputs go to
-# fuzz/corpus/TARGET (minimize before committing: cargo fuzz cmin -s none TARGET);
-# a crash stops the script with a non-zero status and leaves its input in
-# fuzz/artifacts/TARGET/. Prints each target's executions per second and corpus size.
+# SECONDS defaults to 60 per target; TARGETs default to all of them. Each run starts
+# from the committed seed corpus fuzz/corpus/TARGET and the working corpus
+# fuzz/corpus-work/TARGET, and new inputs go to the working one only (it is not
+# committed), so a run leaves git clean; scripts/fuzz-cmin.sh folds it back into a
+# small committed corpus. A crash stops the script with a non-zero status and leaves
+# its input in fuzz/artifacts/TARGET/. Prints each target's executions per second and
+# both corpus sizes.
 # SANITIZER=address asks for AddressSanitizer (it needs RUSTC_BOOTSTRAP=1 on stable).
 set -euo pipefail
 
@@ -31,10 +34,11 @@ fi
 
 cargo fuzz build -O -s "$sanitizer"
 for t in "${targets[@]}"; do
-	mkdir -p "corpus/$t"
+	mkdir -p "corpus/$t" "corpus-work/$t"
 	log=$(mktemp)
 	echo "==== $t: ${secs}s"
-	if ! cargo fuzz run -O -s "$sanitizer" "$t" "corpus/$t" -- \
+	# libFuzzer writes new inputs to the first directory and only reads the others.
+	if ! cargo fuzz run -O -s "$sanitizer" "$t" "corpus-work/$t" "corpus/$t" -- \
 		-max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1; then
 		tail -n 60 "$log"
 		echo "FAILED: $t found a crash; replay it with:" >&2
@@ -44,6 +48,7 @@ for t in "${targets[@]}"; do
 	fi
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-	echo "$t: ${runs:-?} executions, ${rate:-?} per second, corpus $(find "corpus/$t" -type f | wc -l) files"
+	echo "$t: ${runs:-?} executions, ${rate:-?} per second," \
+		"corpus $(find "corpus/$t" -type f | wc -l) committed + $(find "corpus-work/$t" -type f | wc -l) working files"
 	rm -f "$log"
 done

@@ -168,6 +168,47 @@ fn active_open_is_acknowledged_and_refused_open_fails() {
 }
 
 #[test]
+fn send_in_listen_turns_the_passive_open_active() {
+    let ep = endpoint();
+    let mut c = Connection::listen(ep.config.clone(), ep.local, ep.remote, ISS, 1460, T0);
+    expect_nothing(&mut c, T0);
+    // RFC 9293 3.10.2, SEND in LISTEN with the foreign socket specified: "change the
+    // connection from passive to active ... Send a SYN segment ... Enter SYN-SENT";
+    // the data waits for ESTABLISHED (none is taken before it, as in SYN-SENT).
+    assert_eq!(c.send(b"hello"), Ok(0));
+    assert_eq!(c.state(), State::SynSent);
+    // us > peer: [S] seq 5000
+    expect_one(&mut c, ms(1), Flags::SYN, ISS, Seq(0), b"");
+    // peer > us: [S.] seq 1000 ack 5001; us > peer: [.] ack 1001
+    let _ = c.handle_segment(ms(10), &peer(Flags::SYN | Flags::ACK, IRS, ISS + 1), &[]);
+    expect_one(&mut c, ms(10), Flags::ACK, ISS + 1, IRS + 1, b"");
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.send(b"hello"), Ok(5));
+}
+
+#[test]
+fn a_reset_in_passive_syn_received_returns_to_listen() {
+    let ep = endpoint();
+    let mut c = Connection::listen(ep.config.clone(), ep.local, ep.remote, ISS, 1460, T0);
+    // peer > us: [S] seq 1000; us > peer: [S.] seq 5000 ack 1001
+    let _ = c.handle_segment(T0, &peer(Flags::SYN, IRS, Seq(0)), &[]);
+    expect_one(&mut c, T0, Flags::SYN | Flags::ACK, ISS, IRS + 1, b"");
+    // peer > us: [R] seq 1001. RFC 9293 3.10.7.4, second: a passive open "return[s]
+    // this connection to LISTEN state"; nothing is sent, no error, no timer.
+    let _ = c.handle_segment(ms(1), &peer(Flags::RST, IRS + 1, Seq(0)), &[]);
+    assert_eq!(c.state(), State::Listen);
+    expect_nothing(&mut c, ms(1));
+    assert_eq!(c.poll_timeout(), None);
+    assert_eq!(c.take_error(), None);
+    // The peer's next SYN, with a new ISN, starts afresh: [S.] ack 7001.
+    let _ = c.handle_segment(ms(2), &peer(Flags::SYN, Seq(7000), Seq(0)), &[]);
+    assert_eq!(c.state(), State::SynReceived);
+    expect_one(&mut c, ms(2), Flags::SYN | Flags::ACK, ISS, Seq(7001), b"");
+    let _ = c.handle_segment(ms(3), &peer(Flags::ACK, Seq(7001), ISS + 1), &[]);
+    assert_eq!(c.state(), State::Established);
+}
+
+#[test]
 fn every_state_can_be_built_and_behaves_as_that_state() {
     let ep = endpoint();
     let psh = Flags::ACK | Flags::PSH;

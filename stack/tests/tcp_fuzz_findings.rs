@@ -310,3 +310,145 @@ fn crossing_window_probes_that_both_land_do_not_trade_acks_forever() {
         );
     }
 }
+
+/// A (10.0.0.2:80) and B (10.0.0.1:40000) connecting to each other at once, each in
+/// SYN-SENT with its SYN out (and lost).
+fn both_connecting() -> (Connection, Connection) {
+    let a_addr = SocketAddrV4::new([10, 0, 0, 2].into(), A.0);
+    let b_addr = SocketAddrV4::new([10, 0, 0, 1].into(), B.0);
+    let t0 = Instant::ZERO;
+    let mut a = Connection::connect(TcpConfig::default(), a_addr, b_addr, A.1, 1460, t0);
+    let mut b = Connection::connect(TcpConfig::default(), b_addr, a_addr, B.1, 1460, t0);
+    let (syn_a, syn_b) = (sent(&mut a, t0), sent(&mut b, t0));
+    assert_eq!(flags(&syn_a), ["S"]);
+    assert_eq!(flags(&syn_b), ["S"]);
+    (a, b)
+}
+
+/// Each segment's control bits, tcpdump style (S, F, R, P, .).
+fn flags(segs: &[(TcpRepr, Vec<u8>)]) -> Vec<String> {
+    segs.iter()
+        .map(|(r, _)| {
+            let mut s: String = [(0x02, 'S'), (0x01, 'F'), (0x04, 'R'), (0x08, 'P')]
+                .iter()
+                .filter(|&&(bit, _)| r.flags.0 & bit != 0)
+                .map(|&(_, c)| c)
+                .collect();
+            if r.flags.0 & 0x10 != 0 {
+                s.push('.');
+            }
+            s
+        })
+        .collect()
+}
+
+/// Found by the `differential` target (it was on its allow-list as a known deviation;
+/// smoltcp and Linux's tcp_close_state send the FIN): RFC 9293 3.10.4 says a CLOSE in
+/// SYN-RECEIVED with no SENDs issued and nothing pending "form[s] a FIN segment and
+/// send[s] it, and enter[s] FIN-WAIT-1"; ours kept the FIN until the handshake's ACK
+/// came. Here after a simultaneous open (RFC 9293 figure 8), the one way an
+/// application holds a connection in SYN-RECEIVED.
+#[test]
+fn close_in_syn_received_sends_the_fin_at_once() {
+    let (mut a, mut b) = both_connecting();
+    let t1 = Instant::ZERO + Duration::from_millis(10);
+    // B's SYN arrives at A: A > B [S.] seq 5000 ack 1001, A in SYN-RECEIVED.
+    let syn_b = TcpRepr {
+        src_port: B.0,
+        dst_port: A.0,
+        seq: B.1,
+        flags: netstack_core::wire::tcp::Flags::SYN,
+        window: 65535,
+        ..TcpRepr::default()
+    };
+    let _ = a.handle_segment(t1, &syn_b, &[]);
+    assert_eq!(a.state(), State::SynReceived);
+    let synack = sent(&mut a, t1);
+    assert_eq!(flags(&synack), ["S."]);
+    assert_eq!((synack[0].0.seq, synack[0].0.ack), (A.1, B.1 + 1));
+    // A's application closes: A > B [F.] seq 5001 ack 1001, at once, and FIN-WAIT-1.
+    let _ = a.close();
+    assert_eq!(a.state(), State::FinWait1);
+    let fin = sent(&mut a, t1);
+    assert_eq!(flags(&fin), ["F."]);
+    assert_eq!((fin[0].0.seq, fin[0].0.ack), (A.1 + 1, B.1 + 1));
+    // Both are lost. The retransmission timeout sends the SYN,ACK again, then the FIN.
+    let rto = a.poll_timeout().expect("the SYN,ACK is timed");
+    a.handle_timeout(rto);
+    let again = sent(&mut a, rto);
+    assert_eq!(flags(&again), ["S.", "F."]);
+    assert_eq!((again[0].0.seq, again[1].0.seq), (A.1, A.1 + 1));
+    // They reach B (in SYN-SENT): B > A [.] ack 5001 takes A's SYN, then
+    // B > A [.] ack 5002 its FIN.
+    deliver(&mut b, rto, &again[..1]);
+    assert_eq!(b.state(), State::Established);
+    let mut answer = sent(&mut b, rto);
+    deliver(&mut b, rto, &again[1..]);
+    assert_eq!(b.state(), State::CloseWait);
+    answer.extend(sent(&mut b, rto));
+    let acks: Vec<_> = answer.iter().map(|(r, _)| r.ack).collect();
+    assert_eq!(acks, [A.1 + 1, A.1 + 2]);
+    // B's ACK of the SYN and the FIN: A in FIN-WAIT-2, nothing left to retransmit.
+    deliver(&mut a, rto, &answer);
+    assert_eq!(a.state(), State::FinWait2);
+    assert_eq!(a.details().snd_una, (A.1 + 2).0);
+    let _ = b.close();
+    let fin_b = sent(&mut b, rto);
+    deliver(&mut a, rto, &fin_b);
+    assert_eq!(a.state(), State::TimeWait);
+    deliver(&mut b, rto, &sent(&mut a, rto));
+    assert_eq!(b.state(), State::Closed);
+}
+
+/// The same close from a passive open's SYN-RECEIVED (a stand-alone connection; in the
+/// stack such a connection is the listener's and no application holds it): the FIN
+/// goes out at once, and an ACK of the SYN alone leaves it outstanding.
+#[test]
+fn close_in_passive_syn_received_sends_the_fin_and_waits_for_its_ack() {
+    let t0 = Instant::ZERO;
+    let (us, peer) = (
+        SocketAddrV4::new([10, 0, 0, 2].into(), A.0),
+        SocketAddrV4::new([10, 0, 0, 1].into(), B.0),
+    );
+    let mut a = Connection::listen(TcpConfig::default(), us, peer, A.1, 1460, t0);
+    let syn = TcpRepr {
+        src_port: B.0,
+        dst_port: A.0,
+        seq: B.1,
+        flags: netstack_core::wire::tcp::Flags::SYN,
+        window: 65535,
+        ..TcpRepr::default()
+    };
+    let _ = a.handle_segment(t0, &syn, &[]);
+    assert_eq!(flags(&sent(&mut a, t0)), ["S."]);
+    let _ = a.close();
+    // us > peer: [F.] seq 5001 ack 1001
+    let fin = sent(&mut a, t0);
+    assert_eq!(flags(&fin), ["F."]);
+    assert_eq!((fin[0].0.seq, fin[0].0.ack), (A.1 + 1, B.1 + 1));
+    assert_eq!(a.state(), State::FinWait1);
+    // peer > us: [.] seq 1001 ack 5001: our SYN, not our FIN.
+    let ack = TcpRepr {
+        seq: B.1 + 1,
+        ack: A.1 + 1,
+        flags: netstack_core::wire::tcp::Flags::ACK,
+        ..syn
+    };
+    let _ = a.handle_segment(t0, &ack, &[]);
+    assert_eq!(a.state(), State::FinWait1);
+    assert_eq!(a.details().snd_una, (A.1 + 1).0);
+    assert!(sent(&mut a, t0).is_empty());
+    // The FIN alone is retransmitted.
+    let rto = a.poll_timeout().expect("the FIN is timed");
+    a.handle_timeout(rto);
+    let again = sent(&mut a, rto);
+    assert_eq!(flags(&again), ["F."]);
+    assert_eq!(again[0].0.seq, A.1 + 1);
+    // peer > us: [.] ack 5002: FIN-WAIT-2.
+    let ack = TcpRepr {
+        ack: A.1 + 2,
+        ..ack
+    };
+    let _ = a.handle_segment(rto, &ack, &[]);
+    assert_eq!(a.state(), State::FinWait2);
+}

@@ -629,7 +629,7 @@ fn abort_sends_rst_and_forgets_queued_data() {
 }
 
 #[test]
-fn shutdown_in_syn_received_sends_fin_once_established() {
+fn shutdown_in_syn_received_sends_fin_at_once() {
     // Simultaneous open to SYN-RECEIVED, then the application shuts down.
     let mut c = syn_sent();
     let syn = TcpRepr {
@@ -647,11 +647,9 @@ fn shutdown_in_syn_received_sends_fin_once_established() {
         0,
     );
     c.s.tcp().shutdown(at_from(c.t0, 2), c.h).unwrap();
-    c.expect_nothing();
-    // peer > us: [.] seq 1001, ack ISS+1
-    c.send(c.at(3), c.tmpl(), &[]);
-    // RFC 9293 3.10.4, CLOSE in SYN-RECEIVED: the FIN was queued "for processing after
-    // entering ESTABLISHED"; sending it means FIN-WAIT-1.
+    // RFC 9293 3.10.4, CLOSE in SYN-RECEIVED: "If no SENDs have been issued and there
+    // is no pending data to send, then form a FIN segment and send it, and enter
+    // FIN-WAIT-1 state" (Linux's tcp_close_state too).
     // us > peer: [F.] seq ISS+1, ack 1001
     assert_seg(
         &c.expect_one(),
@@ -660,6 +658,10 @@ fn shutdown_in_syn_received_sends_fin_once_established() {
         c.irs + 1,
         0,
     );
+    assert_eq!(c.state(), TcpState::FinWait1);
+    // peer > us: [.] seq 1001, ack ISS+1: the handshake's ACK, not yet the FIN's.
+    c.send(c.at(3), c.tmpl(), &[]);
+    c.expect_nothing();
     assert_eq!(c.state(), TcpState::FinWait1);
     // peer > us: [F.] seq 1001, ack ISS+2
     let fin = TcpRepr {

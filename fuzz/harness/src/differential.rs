@@ -240,16 +240,10 @@ fn allowed(f: Facts, ours: State, theirs: State) -> Option<&'static str> {
              (ours, in every state but SYN-SENT, as 3.2 says); smoltcp accepts it in \
              SYN-RECEIVED",
         ),
-        (Event::RcvRst, S::Closed, S::Listen) => Some(
-            "a reset in SYN-RECEIVED after a passive open: our connection closes and its \
-             listener (in the stack) stays; smoltcp's one socket goes back to LISTEN. Both \
-             are RFC 9293 3.10.7.4's \"return to LISTEN\"",
-        ),
-        (Event::Close, S::SynReceived, S::FinWait1) => Some(
-            "KNOWN DEVIATION, not RFC-permitted: RFC 9293 3.10.4 says CLOSE in SYN-RECEIVED \
-             with nothing queued sends a FIN and enters FIN-WAIT-1 (smoltcp does); ours \
-             keeps the FIN until the handshake's ACK arrives. Listed in the fuzzing notes \
-             as an open finding",
+        (Event::Send, S::SynSent, S::Listen) => Some(
+            "SEND in LISTEN: ours turns the passive open active and sends its SYN (RFC 9293 \
+             3.10.2, the foreign socket being specified); smoltcp's send refuses in LISTEN, \
+             which 3.10.2 also allows when no foreign socket is given",
         ),
         (Event::Close, S::Closed, _) => Some(
             "our close() with unread data resets the connection (RFC 1122 4.2.2.13); \

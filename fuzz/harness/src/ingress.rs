@@ -25,7 +25,7 @@ use crate::trace::{tcp_frame, Dir, Line, PEER, PEER_MAC, US, US_MAC};
 use crate::wire::fix_l4_checksum;
 
 /// Frames one input delivers at most.
-const MAX_FRAMES: usize = 64;
+pub const MAX_FRAMES: usize = 64;
 /// The longest frame.
 const MAX_FRAME: usize = 1600;
 
@@ -247,14 +247,22 @@ impl Ingress {
             if flags & 1 != 0 {
                 fix_checksums(&mut frame);
             }
-            self.now += Duration::from_millis(u64::from(delta));
-            self.deliver(&frame);
-            self.applications();
-            for f in self.sent() {
-                check_output(&f)?;
-            }
+            self.step(delta, &frame)?;
         }
         Ok(())
+    }
+
+    /// One record: the clock moves `delta_ms` on, `frame` arrives, the applications
+    /// read and accept; returns what the stack sent, each frame checked.
+    pub fn step(&mut self, delta_ms: u16, frame: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+        self.now += Duration::from_millis(u64::from(delta_ms));
+        self.deliver(frame);
+        self.applications();
+        let sent = self.sent();
+        for f in &sent {
+            check_output(f)?;
+        }
+        Ok(sent)
     }
 }
 

@@ -6,10 +6,12 @@
 //!   fuzzed peer against one stand-alone `Connection`, with data oracles;
 //! - [`transitions`]: RFC 9293's state diagram, legality, coverage;
 //! - [`ingress`], [`pair`], [`wire`], [`differential`]: the other targets;
-//! - [`trace`]: readable traces and pcaps; [`seeds`]: the synthesized seed corpus.
+//! - [`trace`]: readable traces and pcaps; [`seeds`]: the synthesized seed corpus;
+//!   [`capture`]: seeds from captures of real traffic.
 #![forbid(unsafe_code)]
 
 pub mod bytes;
+pub mod capture;
 pub mod conversation;
 pub mod differential;
 pub mod ingress;

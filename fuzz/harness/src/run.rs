@@ -242,6 +242,15 @@ impl Runner {
         if after != before {
             self.note(|| format!("state: {t}"));
         }
+        if after == State::Listen && before != State::Listen {
+            // A reset sent a passive open back to LISTEN (RFC 9293 3.10.7.4): the next
+            // SYN starts a new incarnation in other sequence numbers, so what the oracles
+            // knew of this one (the windows either side offered, our options, the peer's
+            // segments) goes; only where the peer's sequence numbers are stays.
+            self.our_edge = None;
+            self.our_ws = None;
+            self.peer = PeerModel::new(self.peer.next);
+        }
         // RFC 9293 figure 5, note 3: a connection may send a RST from any state, and
         // is CLOSED then (data arriving after the application closed, RFC 9293
         // 3.10.7.4 and RFC 1122 4.2.2.13).
@@ -462,4 +471,53 @@ pub fn run_traced(conv: &Conversation) -> (Vec<Line>, Coverage, Result<(), Failu
     let mut r = Runner::new(&conv.setup, true);
     let result = r.run(conv);
     (r.trace.take().unwrap_or_default(), r.coverage, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{AckAt, SeqAt};
+
+    fn seg(flags: u8, seq: SeqAt) -> Step {
+        Step::Segment(PeerSegment {
+            flags,
+            seq,
+            ack: AckAt::SndMaxPlus(0),
+            window: 65535,
+            options: OptionBits::default(),
+            option_value: 0,
+            len: 0,
+        })
+    }
+
+    /// Found by `tcp_conversation` once a reset returned a passive open to LISTEN: the
+    /// window oracle still held the right edge of the first incarnation, and the second
+    /// one's (in the new IRS's numbers) looked like a window that shrank.
+    #[test]
+    fn a_second_incarnation_after_a_reset_to_listen_is_judged_afresh() {
+        let conv = Conversation {
+            setup: Setup {
+                state: State::Listen,
+                iss: 5000,
+                irs: 0x4000_0000,
+                peer_window: 65535,
+                peer_mss: 1460,
+                recv_buffer: 3,
+                send_buffer: 3,
+            },
+            steps: vec![
+                seg(0x02, SeqAt::RcvNxtPlus(0)), // [S] seq 0x40000000
+                seg(0x10, SeqAt::Raw(1000)),     // out of window: our ACK's edge is noted
+                seg(0x04, SeqAt::RcvNxtPlus(0)), // [R] at RCV.NXT: back to LISTEN
+                seg(0x02, SeqAt::Raw(0)),        // [S] seq 0: a new incarnation
+                seg(0x10, SeqAt::Raw(1000)),     // out of window: answered with an ACK
+            ],
+        };
+        let mut r = Runner::new(&conv.setup, false);
+        r.run(&conv).unwrap_or_else(|f| panic!("{f}"));
+        assert_eq!(r.conn.state(), State::SynReceived);
+        assert!(r
+            .coverage
+            .reached((State::SynReceived, Event::RcvRst, State::Listen)));
+    }
 }

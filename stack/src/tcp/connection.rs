@@ -474,6 +474,37 @@ impl Connection {
         c
     }
 
+    /// A passive open reset in SYN-RECEIVED goes back to LISTEN (RFC 9293 3.10.7.4,
+    /// second) as it was made: everything the peer's SYN taught is forgotten, and the
+    /// next SYN starts afresh. What the application set (Nagle, keep-alive) and the
+    /// stack's bookkeeping stay; a congestion controller chosen with
+    /// [`set_congestion_control`](Connection::set_congestion_control) is the config's
+    /// again. (In the stack a listener's child that comes back is freed: the listener
+    /// itself is what stays in LISTEN.)
+    pub(crate) fn return_to_listen(&mut self, now: Instant) {
+        let mut fresh = Connection::listen(
+            self.config.clone(),
+            self.local,
+            self.remote,
+            self.iss,
+            self.our_mss,
+            now,
+        );
+        fresh.parent = self.parent;
+        fresh.orphaned = self.orphaned;
+        fresh.nodelay = self.nodelay;
+        fresh.keepalive = self.keepalive;
+        fresh.counters = self.counters;
+        debug!(
+            "tcp {} -> {}: {} -> {} (reset)",
+            self.local,
+            self.remote,
+            self.state,
+            State::Listen
+        );
+        *self = fresh;
+    }
+
     /// RFC 9293 3.10.7.2 and 3.10.7.3: take the peer's SYN (IRS, RCV.NXT, its window,
     /// MSS and options), whichever side opened.
     pub(crate) fn take_syn(&mut self, now: Instant, seg: &TcpRepr) {

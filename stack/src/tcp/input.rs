@@ -37,20 +37,19 @@ impl Connection {
         // Take it without its SYN, as the handshake's ACK (Linux does the same): calling
         // it a retransmitted SYN and answering with our SYN,ACK again would have two
         // such stacks trade SYN,ACKs for ever.
+        // (The same after a CLOSE in SYN-RECEIVED sent our FIN before that ACK came.)
         let stripped;
-        let seg = if self.state == State::SynReceived
-            && seg.flags.has(Flags::SYN | Flags::ACK)
-            && seg.seq == self.irs
-        {
-            stripped = TcpRepr {
-                seq: seg.seq + 1,
-                flags: Flags(seg.flags.0 & !Flags::SYN.0),
-                ..*seg
+        let seg =
+            if !self.syn_acked && seg.flags.has(Flags::SYN | Flags::ACK) && seg.seq == self.irs {
+                stripped = TcpRepr {
+                    seq: seg.seq + 1,
+                    flags: Flags(seg.flags.0 & !Flags::SYN.0),
+                    ..*seg
+                };
+                &stripped
+            } else {
+                seg
             };
-            &stripped
-        } else {
-            seg
-        };
 
         // RFC 7323 5.3 R1 (PAWS): a segment older than TS.Recent is an old duplicate;
         // acknowledge it (unless it is a RST) and drop it.
@@ -65,9 +64,9 @@ impl Connection {
         // First: is the sequence number acceptable?
         let seg_len = seg.segment_len(data.len());
         if !self.acceptable(seg.seq, seg_len) {
-            // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
-            if self.state == State::SynReceived && seg.flags.has(Flags::SYN) && seg.seq == self.irs
-            {
+            // A retransmitted SYN in SYN-RECEIVED (or after a CLOSE there): our SYN-ACK
+            // was lost; send it again (and the FIN after it, if one was sent).
+            if !self.syn_acked && seg.flags.has(Flags::SYN) && seg.seq == self.irs {
                 self.snd_nxt = self.iss;
                 return out;
             }
@@ -103,7 +102,7 @@ impl Connection {
 
         // Second: RST.
         if seg.flags.has(Flags::RST) {
-            out.challenge_ack = !self.on_reset(seg);
+            out.challenge_ack = !self.on_reset(now, seg);
             return out;
         }
 
@@ -121,13 +120,7 @@ impl Connection {
         if self.state == State::SynReceived {
             // RFC 9293 3.10.7.4: SND.UNA < SEG.ACK =< SND.NXT moves us to ESTABLISHED.
             if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_nxt) {
-                // RFC 9293 3.10.4: a CLOSE in SYN-RECEIVED queued our FIN "for processing
-                // after entering ESTABLISHED"; it goes out now, so we are in FIN-WAIT-1.
-                self.set_state(if self.fin_queued {
-                    State::FinWait1
-                } else {
-                    State::Established
-                });
+                self.set_state(State::Established);
                 self.syn_acknowledged(now, seg);
                 out.established = true;
             } else {
@@ -174,14 +167,16 @@ impl Connection {
 
     /// RFC 9293 3.10.7.4, second, with RFC 5961 3.2: only a RST at exactly RCV.NXT
     /// resets; any other in-window RST asks for a challenge ACK (returns false).
-    fn on_reset(&mut self, seg: &TcpRepr) -> bool {
+    fn on_reset(&mut self, now: Instant, seg: &TcpRepr) -> bool {
         if seg.seq != self.rcv_nxt {
             return false;
         }
         match self.state {
-            // A passive open goes quietly (its listener stays); an active one
-            // (simultaneous open) was refused.
-            State::SynReceived if self.passive => self.set_state(State::Closed),
+            // SYN-RECEIVED: "If this connection was initiated with a passive OPEN (i.e.,
+            // came from the LISTEN state), then return this connection to LISTEN state
+            // and return. The user need not be informed." An active one (simultaneous
+            // open) was refused.
+            State::SynReceived if self.passive => self.return_to_listen(now),
             State::SynReceived => self.fail(TcpError::ConnectionRefused),
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                 self.fail(TcpError::ConnectionReset)
@@ -339,6 +334,13 @@ impl Connection {
         let flight_before = self.outstanding();
         let mut acked = ack - self.snd_una;
         if !self.syn_acked {
+            // Our SYN, acknowledged in FIN-WAIT-1 or CLOSING: a CLOSE in SYN-RECEIVED
+            // sent our FIN before the handshake's ACK (RFC 9293 3.10.4), and the states
+            // that follow take the ACK as ESTABLISHED does (3.10.7.4, fifth).
+            if self.retries > 0 {
+                // RFC 6298 (5.7), as for an ACK that completes the handshake.
+                self.rtt.after_syn_timeout();
+            }
             self.syn_acked = true;
             acked -= 1;
             self.snd_una += 1;
@@ -400,7 +402,9 @@ impl Connection {
     /// carries moved (RFC 6675 2: it reports a segment that arrived out of order); a
     /// receiver whose application reads in bursts changes its window all the time.
     fn maybe_dup_ack(&mut self, seg: &TcpRepr, data_len: usize, newly_sacked: bool) {
+        // (Only data and our FIN count: an ACK below our SYN says nothing of a loss.)
         let duplicate = self.snd_una != self.snd_max
+            && self.syn_acked
             && data_len == 0
             && !seg.flags.has(Flags::SYN)
             && !seg.flags.has(Flags::FIN)

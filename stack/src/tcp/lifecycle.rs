@@ -158,7 +158,8 @@ impl Tcp {
     }
 
     /// Puts a connection back, or, when no application holds it and it is over (CLOSED,
-    /// or TIME-WAIT which becomes a buffer-less entry), frees it.
+    /// or TIME-WAIT which becomes a buffer-less entry, or a listener's child a reset sent
+    /// back to LISTEN: its listener is the one that listens), frees it.
     fn settle(&mut self, now: Instant, h: SocketHandle, mut conn: Box<Connection>) {
         conn.reclaim_buffers(&mut self.pool);
         // The invariant hook (invariants.rs): after every event, in debug builds.
@@ -172,7 +173,10 @@ impl Tcp {
                 conn.details()
             );
         }
-        if conn.orphaned && matches!(conn.state, State::Closed | State::TimeWait) {
+        let back_to_listen = conn.state == State::Listen && conn.parent.is_some();
+        if conn.orphaned
+            && (back_to_listen || matches!(conn.state, State::Closed | State::TimeWait))
+        {
             if conn.state == State::TimeWait {
                 self.time_wait.insert(now, &conn);
             }

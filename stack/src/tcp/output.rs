@@ -108,14 +108,17 @@ impl Connection {
     fn next_segment(&mut self, now: Instant) -> Option<Segment> {
         match self.state {
             State::Closed | State::Listen => return None,
-            State::SynSent | State::SynReceived if self.snd_nxt == self.iss => {
-                return Some(self.syn(now))
-            }
+            // Our SYN, first or again (a timeout rewound SND.NXT to ISS); also after a
+            // CLOSE in SYN-RECEIVED moved us on before the handshake's ACK came.
+            _ if !self.syn_acked && self.snd_nxt == self.iss => return Some(self.syn(now)),
             State::SynSent => return None,
             _ => {}
         }
-        if self.state == State::SynReceived {
-            return self.ack_only(now);
+        if !self.syn_acked {
+            // SYN-RECEIVED, or a CLOSE there sent our FIN before the handshake's ACK.
+            return self
+                .fin_before_handshake(now)
+                .or_else(|| self.ack_only(now));
         }
         if let Some(seg) = self.data_segment(now) {
             return Some(seg);
@@ -126,7 +129,8 @@ impl Connection {
     fn syn(&mut self, now: Instant) -> Segment {
         let mut flags = Flags::SYN;
         let mut ack = Seq(0);
-        if self.state == State::SynReceived {
+        if self.state != State::SynSent {
+            // We have the peer's SYN: a SYN,ACK.
             flags = flags | Flags::ACK;
             ack = self.rcv_nxt;
         }
@@ -165,7 +169,7 @@ impl Connection {
     /// (RFC 7323 2.2, 3.2; RFC 2018 2).
     fn syn_options(&self, now: Instant) -> Options {
         let cfg = &self.config;
-        let answering = self.state == State::SynReceived;
+        let answering = self.state != State::SynSent;
         let agreed = self.negotiated;
         let scale = if answering {
             agreed.window_scaling
@@ -186,6 +190,23 @@ impl Connection {
             timestamps: stamp.then(|| (Timestamps::val(self.ts_offset(), now), echo)),
             ..Options::default()
         }
+    }
+
+    /// Our FIN at ISS + 1, right after our SYN,ACK, when a CLOSE in SYN-RECEIVED queued
+    /// it (RFC 9293 3.10.4: "form a FIN segment and send it, and enter FIN-WAIT-1") and
+    /// the handshake's ACK has not come yet. No data can precede it: SEND takes none
+    /// before ESTABLISHED.
+    fn fin_before_handshake(&mut self, now: Instant) -> Option<Segment> {
+        let fin = self.iss + 1;
+        if !self.fin_queued || self.snd_nxt != fin || !self.send.is_empty() {
+            return None;
+        }
+        self.snd_nxt = fin + 1;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
+        Some(self.segment(now, fin, Flags::FIN | Flags::ACK, 0, 0))
     }
 
     /// A segment of new or retransmitted data, possibly carrying our FIN.

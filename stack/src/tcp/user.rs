@@ -22,12 +22,23 @@ pub enum Close {
 impl Connection {
     /// SEND (RFC 9293 3.10.2): queues `data`; returns how much fit (0 when the send buffer
     /// is full, or before the handshake completes). Errors once the connection failed or
-    /// our side was shut down (`BrokenPipe`).
+    /// our side was shut down (`BrokenPipe`). In LISTEN it turns the passive open into an
+    /// active one: our SYN goes out and the connection is in SYN-SENT.
     pub fn send(&mut self, data: &[u8]) -> Result<usize, TcpError> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         match self.state {
+            // RFC 9293 3.10.2, SEND in LISTEN: a connection always has its foreign
+            // socket, so "change the connection from passive to active, select an ISS.
+            // Send a SYN segment ... Enter SYN-SENT state" (the ISS is the one given at
+            // LISTEN). The data may be "queued for transmission after entering
+            // ESTABLISHED": as in SYN-SENT, none is taken before then.
+            State::Listen => {
+                self.passive = false;
+                self.set_state(State::SynSent);
+                return Ok(0);
+            }
             State::SynSent | State::SynReceived => return Ok(0),
             State::Established | State::CloseWait if !self.fin_queued => {}
             State::Closed => return Err(TcpError::NotConnected),
@@ -80,11 +91,17 @@ impl Connection {
                 self.fin_queued = true;
                 self.set_state(State::LastAck);
             }
-            // RFC 9293 3.10.4: in LISTEN or SYN-SENT, delete the connection; in
-            // SYN-RECEIVED, queue the FIN until ESTABLISHED (here: after the handshake
-            // completes, as data).
+            // RFC 9293 3.10.4: in LISTEN or SYN-SENT, delete the connection.
             State::Listen | State::SynSent => self.set_state(State::Closed),
-            State::SynReceived => self.fin_queued = true,
+            // RFC 9293 3.10.4, SYN-RECEIVED: "If no SENDs have been issued and there is
+            // no pending data to send, then form a FIN segment and send it, and enter
+            // FIN-WAIT-1 state". SEND queues nothing before ESTABLISHED here, so that is
+            // always the case: the FIN follows our SYN at ISS + 1 at once, before the
+            // handshake's ACK (Linux's tcp_close_state does the same).
+            State::SynReceived => {
+                self.fin_queued = true;
+                self.set_state(State::FinWait1);
+            }
             _ => {}
         }
     }
