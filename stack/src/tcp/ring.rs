@@ -46,6 +46,30 @@ pub(super) fn reserve(
     *head = 0;
 }
 
+/// Takes the storage of a buffer that holds nothing (for a pool), leaving it none.
+/// `None` if there was none.
+pub(super) fn take(storage: &mut Box<[u8]>, head: &mut usize) -> Option<Box<[u8]>> {
+    *head = 0;
+    (!storage.is_empty()).then(|| core::mem::take(storage))
+}
+
+/// Makes `ring` (another buffer's old storage, whatever bytes it holds) the storage of a
+/// buffer that has none, if it is no larger than `capacity`; otherwise hands it back.
+/// Bytes left in it are never read: a buffer reads only what it stored since.
+pub(super) fn adopt(
+    storage: &mut Box<[u8]>,
+    head: &mut usize,
+    ring: Box<[u8]>,
+    capacity: usize,
+) -> Option<Box<[u8]>> {
+    if !storage.is_empty() || ring.is_empty() || ring.len() > capacity {
+        return Some(ring);
+    }
+    *head = 0;
+    *storage = ring;
+    None
+}
+
 /// Copies `data` into the ring `ring` from index `at` on, continuing at index 0 past the
 /// end: one or two `copy_from_slice`. Callers ensure `at < ring.len()` and
 /// `data.len() <= ring.len()`.

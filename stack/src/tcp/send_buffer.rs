@@ -44,13 +44,12 @@ impl SendBuffer {
     }
 
     /// Gives the ring back if nothing is held (`None` if something is, or there is no
-    /// ring). The connection calls this once it is quiet, not at every acknowledgment.
+    /// ring). The connection calls this once it is quiet, not at every drain.
     pub fn take_storage_if_empty(&mut self) -> Option<Box<[u8]>> {
-        if self.len != 0 || self.storage.is_empty() {
+        if self.len != 0 {
             return None;
         }
-        self.head = 0;
-        Some(core::mem::take(&mut self.storage))
+        ring::take(&mut self.storage, &mut self.head)
     }
 
     /// Frees the ring if nothing is held.
@@ -58,16 +57,10 @@ impl SendBuffer {
         drop(self.take_storage_if_empty());
     }
 
-    /// Uses `ring` (a quiet connection's old storage, whatever it holds) as this buffer's
-    /// ring if it has none and `ring` is no larger than the capacity; otherwise hands it
-    /// back. Bytes left in it are never read: only what is written after counts.
+    /// Uses `ring` as this buffer's ring if it has none (see `ring::adopt`); otherwise
+    /// hands it back.
     pub fn adopt_storage(&mut self, ring: Box<[u8]>) -> Option<Box<[u8]>> {
-        if !self.storage.is_empty() || ring.is_empty() || ring.len() > self.capacity {
-            return Some(ring);
-        }
-        self.head = 0;
-        self.storage = ring;
-        None
+        ring::adopt(&mut self.storage, &mut self.head, ring, self.capacity)
     }
 
     /// Whether the buffer has a ring now.
