@@ -72,6 +72,7 @@ use log::debug;
 use super::config::TcpConfig;
 use super::congestion::CongestionControl;
 use super::error::TcpError;
+use super::events::Observed;
 use super::options::{self, Negotiated, Timestamps};
 use super::recv_buffer::RecvBuffer;
 use super::rtt::{RtoConfig, RttEstimator, RttSampler};
@@ -290,6 +291,8 @@ pub struct Connection {
     pub(crate) pending: heapless::Vec<Segment, PENDING>,
     /// Counters for display.
     pub(crate) counters: ConnCounters,
+    /// What the stack's event log last saw of this connection (see `events.rs`).
+    pub(crate) observed: Observed,
 }
 
 impl Connection {
@@ -361,6 +364,7 @@ impl Connection {
             parent: None,
             pending: heapless::Vec::new(),
             counters: ConnCounters::default(),
+            observed: Observed::default(),
             config,
         }
     }

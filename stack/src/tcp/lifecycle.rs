@@ -129,6 +129,8 @@ impl Tcp {
         h: SocketHandle,
         mut conn: Box<Connection>,
     ) {
+        // What the call that ran the connection changed, before what it sends.
+        self.events.observe(now, &mut conn);
         for _ in 0..FLUSH_LIMIT {
             if out.transmit_room() == 0 {
                 // Full: stop before taking another segment, and go on after the driver
@@ -137,11 +139,15 @@ impl Tcp {
                 self.blocked_since.get_or_insert(now);
                 break;
             }
+            let snd_max_before = conn.snd_max.0;
             let Some(seg) = conn.poll_transmit(now) else {
                 break;
             };
             self.emit_segment(now, out, &conn, &seg);
+            self.events.sent(now, &conn, &seg, snd_max_before);
         }
+        // Sending can change the state too (a FIN: ESTABLISHED -> FIN-WAIT-1).
+        self.events.observe(now, &mut conn);
         // poll_transmit's final `None` armed the timers; if the limit cut it short, arm
         // them here (it is idempotent).
         conn.schedule_ack(now);
