@@ -10,16 +10,15 @@
 //! and bounded.
 //!
 //! A connection does not report its events itself. The layer compares the connection
-//! with what it last saw of it ([`Observed`]) each time it has run the connection (a
-//! segment, a timer, a user call), and once for every segment it emits. So an event's
-//! time is the time of the call that caused it.
+//! with what it last saw of it (`Observed`) each time it has run the connection (a
+//! segment, a timer, a user call), and records each segment it emits (`lifecycle.rs`).
+//! So an event's time is the time of the call that caused it. This file knows nothing
+//! of `Connection`: it is below it.
 
 use std::collections::VecDeque;
 
 use core::net::SocketAddrV4;
 
-use super::connection::Connection;
-use super::segment::Segment;
 use super::state::State;
 use crate::time::Instant;
 use crate::wire::tcp::Flags;
@@ -115,12 +114,12 @@ pub struct ConnEvent {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Observed {
     /// `None` until the connection is first observed: it then reports its first state.
-    state: Option<State>,
-    snd_una: u32,
-    cwnd: usize,
-    ssthresh: usize,
-    in_recovery: bool,
-    timeouts: u64,
+    pub state: Option<State>,
+    pub snd_una: u32,
+    pub cwnd: usize,
+    pub ssthresh: usize,
+    pub in_recovery: bool,
+    pub timeouts: u64,
 }
 
 /// The bounded queue of [`ConnEvent`]s. Off (capacity 0) until enabled.
@@ -170,39 +169,30 @@ impl EventLog {
         }
     }
 
-    /// Records what changed in `conn` since it was last observed, and remembers it as
-    /// observed now. Call after every call that ran the connection.
-    pub(crate) fn observe(&mut self, now: Instant, conn: &mut Connection) {
-        if !self.is_enabled() {
+    /// Records what changed between `seen` (what was last observed of a connection)
+    /// and `now_seen`; `make` builds an event with the connection's variables.
+    /// `passive`: the connection was opened from LISTEN.
+    pub(crate) fn record_changes(
+        &mut self,
+        seen: Observed,
+        now_seen: Observed,
+        passive: bool,
+        make: impl Fn(EventKind) -> ConnEvent,
+    ) {
+        if !self.is_enabled() || now_seen == seen {
             return;
         }
-        let seen = conn.observed;
-        let counters = conn.counters();
-        let d = conn.details();
-        let now_seen = Observed {
-            state: Some(conn.state),
-            snd_una: d.snd_una,
-            cwnd: d.cwnd,
-            ssthresh: d.ssthresh,
-            in_recovery: conn.in_recovery,
-            timeouts: counters.timeouts,
-        };
-        if now_seen == seen {
-            return;
-        }
-        conn.observed = now_seen;
-        let mut record = |kind| self.push(event(now, conn, kind, conn.in_recovery));
+        let mut record = |kind| self.push(make(kind));
         // A timeout or a loss first: it explains the cwnd change that follows.
-        if counters.timeouts > seen.timeouts {
+        if now_seen.timeouts > seen.timeouts {
             record(EventKind::Rto);
         }
         if now_seen.in_recovery && !seen.in_recovery {
             record(EventKind::RecoveryEntered);
         }
-        if seen.state.is_some() && d.snd_una != seen.snd_una {
-            let acked = d.snd_una.wrapping_sub(seen.snd_una) as usize;
-            // A SYN-SENT connection's first observation has SND.UNA = ISS; anything
-            // else that moves SND.UNA backwards is not an acknowledgment.
+        if seen.state.is_some() && now_seen.snd_una != seen.snd_una {
+            let acked = now_seen.snd_una.wrapping_sub(seen.snd_una) as usize;
+            // Only forward moves are acknowledgments.
             if acked < 1 << 31 {
                 record(EventKind::Acked { acked });
             }
@@ -210,20 +200,21 @@ impl EventLog {
         if !now_seen.in_recovery && seen.in_recovery {
             record(EventKind::RecoveryExited);
         }
-        if (d.cwnd, d.ssthresh) != (seen.cwnd, seen.ssthresh) {
+        if (now_seen.cwnd, now_seen.ssthresh) != (seen.cwnd, seen.ssthresh) {
             record(EventKind::Cwnd);
         }
+        let Some(state) = now_seen.state else { return };
         match seen.state {
-            Some(from) if from != conn.state => record(EventKind::State { from }),
+            Some(from) if from != state => record(EventKind::State { from }),
             // First sight: say where it started (SYN-SENT, SYN-RECEIVED), as a change
             // from CLOSED (active open) or LISTEN (passive).
             None => {
-                let from = if conn.passive {
+                let from = if passive {
                     State::Listen
                 } else {
                     State::Closed
                 };
-                if from != conn.state {
+                if from != state {
                     record(EventKind::State { from });
                 }
             }
@@ -231,48 +222,10 @@ impl EventLog {
         }
     }
 
-    /// Records that `seg` was sent. `snd_max_before` is SND.MAX before the segment was
-    /// built: a segment starting below it repeats what was sent before.
-    pub(crate) fn sent(
-        &mut self,
-        now: Instant,
-        conn: &Connection,
-        seg: &Segment,
-        snd_max_before: u32,
-    ) {
-        if !self.is_enabled() {
-            return;
+    /// Records a sent segment, `event` (of kind [`EventKind::Sent`]).
+    pub(crate) fn record(&mut self, event: ConnEvent) {
+        if self.is_enabled() {
+            self.push(event);
         }
-        let repr = &seg.repr;
-        let occupies = seg.data_len > 0 || repr.flags.has(Flags::SYN) || repr.flags.has(Flags::FIN);
-        let retransmit = occupies && repr.seq.lt(crate::wire::seq::Seq(snd_max_before));
-        let kind = EventKind::Sent {
-            seq: repr.seq.0,
-            len: seg.data_len,
-            flags: repr.flags,
-            ack: repr.ack.0,
-        };
-        self.push(event(now, conn, kind, retransmit));
-    }
-}
-
-fn event(now: Instant, conn: &Connection, kind: EventKind, retransmit: bool) -> ConnEvent {
-    let d = conn.details();
-    ConnEvent {
-        at: now,
-        local: conn.local,
-        remote: conn.remote,
-        kind,
-        state: conn.state,
-        snd_una: d.snd_una,
-        snd_nxt: d.snd_nxt,
-        cwnd: d.cwnd,
-        ssthresh: d.ssthresh,
-        srtt_us: d.srtt_us,
-        rto_ms: d.rto_ms,
-        peer_window: d.snd_wnd,
-        in_flight: d.snd_max.wrapping_sub(d.snd_una) as usize,
-        retransmit,
-        sacked: d.sacked,
     }
 }
