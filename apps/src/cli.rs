@@ -51,7 +51,9 @@ pub struct NetOptions {
     #[arg(long, global = true, value_name = "NAME", default_value = "tap0")]
     pub iface: String,
 
-    /// A TAP made by scripts/setup-tap.sh, or af-packet on an existing interface
+    /// A TAP made by scripts/setup-tap.sh, af-packet on an existing interface, or memory:
+    /// a cable to a second netstack in this process at 10.0.0.1 running serve's
+    /// services (no root needed)
     #[arg(long, global = true, value_enum, default_value_t = Driver::Tap)]
     pub driver: Driver,
 
@@ -72,9 +74,14 @@ pub struct NetOptions {
     #[arg(long, global = true, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
 
-    /// Print one line per frame received and sent, on stderr
+    /// Print one line per frame received and sent, and per TCP state change, on stderr
     #[arg(long, global = true)]
     pub trace: bool,
+
+    /// Write one JSON line per TCP connection event (state, segment sent, ACK, loss,
+    /// timeout, cwnd) to FILE, for `netstack plot`
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tcp_log: Option<PathBuf>,
 
     /// Seed the stack's random numbers with N, to replay a run exactly [default: from the OS]
     #[arg(long, global = true, value_name = "N")]
@@ -89,6 +96,11 @@ pub struct NetOptions {
     /// (also burst=1%/25% and queue=1000; README: Impairing the link)
     #[arg(long, global = true, value_name = "SPEC", value_parser = parse_impair)]
     pub impair: Option<FaultConfig>,
+
+    /// Do not offer selective acknowledgments (RFC 2018): recover from loss with
+    /// NewReno's fast recovery alone
+    #[arg(long, global = true)]
+    pub no_sack: bool,
 }
 
 /// The commands.
@@ -196,6 +208,7 @@ pub enum Driver {
     // No doc comments here: clap would switch the whole help to its long layout.
     Tap,
     AfPacket,
+    Memory,
 }
 
 /// An address with its prefix length, as `10.0.0.2/24`.
@@ -228,6 +241,7 @@ impl NetOptions {
             ..Config::default()
         };
         config.tcp.congestion = self.cc;
+        config.tcp.sack = !self.no_sack;
         config.gateway = match self.gateway {
             Some(Gateway::None) => None,
             Some(Gateway::Addr(gateway)) => Some(gateway),
@@ -415,7 +429,7 @@ mod tests {
         assert!(refused(&["--addr", "10.0.0.2/33"]).contains("from 0 to 32"));
         assert!(refused(&["--mac", "02:00:00:00:02"]).contains("six hex bytes"));
         assert!(refused(&["--gateway", "router"]).contains("IPv4 address or \"none\""));
-        assert!(refused(&["--driver", "pcap"]).contains("possible values: tap, af-packet"));
+        assert!(refused(&["--driver", "pcap"]).contains("possible values: tap, af-packet, memory"));
         assert!(refused(&["ping", "example.com"]).contains("resolves no names"));
         assert!(refused(&["ping", "-i", "0.001", "10.0.0.1"]).contains("at least 0.01"));
         assert!(refused(&["ping", "-i", "-1", "10.0.0.1"]).contains("non-negative"));

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod echo;
 pub mod http_get;
+pub mod peer;
 pub mod ping;
 pub mod report;
 pub mod serve;
