@@ -118,6 +118,38 @@ pub enum Command {
     HttpGet(HttpGetArgs),
     /// Two stacks in this process on a virtual cable: A pings B, echoes over TCP and fetches a page (no privileges needed)
     Demo,
+    /// Draw one connection of a --tcp-log file as an SVG chart: cwnd, ssthresh and bytes
+    /// in flight (the default), or a tcptrace-style time-sequence plot (--kind seq)
+    Plot(PlotArgs),
+}
+
+/// `netstack plot`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// A log written by --tcp-log
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The SVG file to write
+    #[arg(short = 'o', long = "output", value_name = "OUT.svg")]
+    pub output: PathBuf,
+
+    /// What to draw
+    #[arg(long, value_enum, default_value_t = PlotKind::Cwnd)]
+    pub kind: PlotKind,
+
+    /// The connection to draw: any part of its `local>remote` in the log, such as
+    /// `10.0.0.1:80>` [default: the one that sent the most data]
+    #[arg(long, value_name = "TEXT")]
+    pub conn: Option<String>,
+}
+
+/// `netstack plot --kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlotKind {
+    // No doc comments here: clap would switch the whole help to its long layout.
+    Cwnd,
+    Seq,
 }
 
 /// What `netstack http-get --help` says after the options.
