@@ -1,7 +1,8 @@
 //! `netstack plot FILE -o OUT.svg`: one connection of a `--tcp-log` file as a chart.
 //!
 //! - `--kind cwnd` (the default): cwnd, ssthresh and the bytes in flight (sent, not
-//!   acknowledged, not SACKed) over time, as steps; every retransmitted segment a red cross (at the flight it left into), every
+//!   acknowledged, not SACKed) over time, as steps, on a scale set by cwnd (what
+//!   rises above 1.3 times its largest value is cut off); every retransmitted segment a red cross (at the flight it left into), every
 //!   retransmission timeout a black circle. Slow start is the steep climb, a loss the
 //!   drop, congestion avoidance the slow climb after it.
 //! - `--kind seq`: a time-sequence plot in tcptrace's style: each segment sent is a
@@ -166,10 +167,10 @@ fn time_range(rows: &[Row]) -> (f64, f64) {
 fn draw_cwnd(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
     let (t0, t1) = time_range(rows);
     let kb = |b: f64| b / 1024.0;
-    let top = rows
-        .iter()
-        .map(|r| r.cwnd.max(r.in_flight).max(r.ssthresh.unwrap_or(0.0)))
-        .fold(1.0, f64::max);
+    // The scale follows cwnd, the subject: after a timeout the flight (everything
+    // outstanding, SACKed or not, counts again) and an ssthresh taken from it can be
+    // far above any cwnd, and would flatten the rest. What is above is cut off.
+    let top = rows.iter().map(|r| r.cwnd).fold(1.0, f64::max);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -177,7 +178,7 @@ fn draw_cwnd(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..(t1 - t0), 0.0..kb(top) * 1.1)?;
+        .build_cartesian_2d(0.0..(t1 - t0), 0.0..kb(top) * 1.3)?;
     chart
         .configure_mesh()
         .x_desc("time since the connection's first event (s)")
