@@ -57,7 +57,7 @@ impl Pair {
                     _ => return,
                 }
             }
-            self.now = self.now + Duration::from_millis(1);
+            self.now += Duration::from_millis(1);
             for f in to_b {
                 if f.len() > 1000 {
                     self.a_data_frames += 1;
