@@ -518,6 +518,44 @@ mod tests {
     }
 
     #[test]
+    fn lab_options_go_with_every_command_and_plot_takes_a_log() {
+        let cli = parse(&[
+            "--driver",
+            "memory",
+            "--tcp-log",
+            "t.jsonl",
+            "--no-sack",
+            "--cc",
+            "reno",
+            "http-get",
+            "http://10.0.0.1/",
+        ])
+        .unwrap();
+        assert_eq!(cli.net.driver, Driver::Memory);
+        assert_eq!(cli.net.tcp_log, Some(PathBuf::from("t.jsonl")));
+        let config = cli.net.config();
+        assert!(!config.tcp.sack);
+        assert_eq!(config.tcp.congestion, Algorithm::NewReno);
+        assert!(parse(&[]).unwrap().net.config().tcp.sack);
+
+        let cli = parse(&["plot", "t.jsonl", "-o", "seq.svg", "--kind", "seq"]).unwrap();
+        let Some(Command::Plot(plot)) = cli.command else {
+            panic!("not plot")
+        };
+        assert_eq!(
+            (plot.file, plot.output, plot.kind, plot.conn),
+            (
+                PathBuf::from("t.jsonl"),
+                PathBuf::from("seq.svg"),
+                PlotKind::Seq,
+                None
+            )
+        );
+        assert!(refused(&["plot", "t.jsonl"]).contains("--output"));
+        assert!(refused(&["plot", "t.jsonl", "-o", "x", "--kind", "pie"]).contains("cwnd, seq"));
+    }
+
+    #[test]
     fn help_and_version_are_not_errors() {
         assert_eq!(
             parse(&["--help"]).unwrap_err().kind(),
