@@ -7,9 +7,10 @@
 //!   drop, congestion avoidance the slow climb after it.
 //! - `--kind seq`: a time-sequence plot in tcptrace's style: each segment sent is a
 //!   vertical bar from its first to its last sequence number (blue, red when it is a
-//!   retransmission), the ACKs received are the green step line (SND.UNA), and the
-//!   yellow line is the right edge of the peer's window (SND.UNA + SND.WND). Sequence
-//!   numbers count from the connection's first.
+//!   retransmission; a SYN or FIN, one sequence number, is a ring), the ACKs received are the green step
+//!   line (SND.UNA), and the yellow line is the right edge of the peer's window
+//!   (SND.UNA + SND.WND), cut off where it rises 20% above the data. Sequence numbers
+//!   count from the connection's first.
 //!
 //! The connection is the one `--conn` names (any part of `local>remote`, as the log
 //! writes it), or else the one that sent the most data.
@@ -37,6 +38,8 @@ struct Row {
     peer_window: f64,
     /// For `sent`: the segment's first sequence number and data length.
     seq: Option<(u32, u32)>,
+    /// For `sent`: the segment carries a SYN or a FIN, which take a sequence number.
+    syn_or_fin: bool,
 }
 
 /// Runs the command.
@@ -107,6 +110,10 @@ fn parse(text: &str) -> Result<BTreeMap<String, Vec<Row>>, String> {
             snd_una: num("snd_una").unwrap_or(0.0) as u32,
             peer_window: num("peer_window").unwrap_or(0.0),
             seq,
+            syn_or_fin: v
+                .get("flags")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f.contains('S') || f.contains('F')),
         });
     }
     if by_conn.is_empty() {
@@ -229,6 +236,11 @@ fn draw_cwnd(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
     Ok(())
 }
 
+/// A segment that takes sequence space: data, a SYN or a FIN (not a bare ACK).
+fn occupies(r: &Row) -> bool {
+    r.seq.is_some_and(|(_, len)| len > 0) || r.syn_or_fin
+}
+
 fn draw_seq(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
     let (t0, t1) = time_range(rows);
     // Sequence numbers relative to the first one the log shows, in KiB.
@@ -237,13 +249,16 @@ fn draw_seq(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
         .find_map(|r| r.seq.map(|(s, _)| s))
         .unwrap_or_else(|| rows.first().map_or(0, |r| r.snd_una));
     let rel = |s: u32| f64::from(s.wrapping_sub(base)) / 1024.0;
+    // The scale follows the data: a window edge far above it (4 MiB of receive
+    // buffer) would flatten the segments, so it is cut off.
     let top = rows
         .iter()
         .map(|r| {
-            let end = r.seq.map_or(0.0, |(s, l)| rel(s.wrapping_add(l)));
-            end.max(rel(r.snd_una) + r.peer_window / 1024.0)
+            let end = r.seq.map_or(0.0, |(s, l)| rel(s.wrapping_add(l.max(1))));
+            end.max(rel(r.snd_una))
         })
-        .fold(1.0, f64::max);
+        .fold(1.0, f64::max)
+        * 1.2;
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -251,7 +266,7 @@ fn draw_seq(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..(t1 - t0), 0.0..top * 1.05)?;
+        .build_cartesian_2d(0.0..(t1 - t0), 0.0..top)?;
     chart
         .configure_mesh()
         .x_desc("time since the connection's first event (s)")
@@ -285,7 +300,7 @@ fn draw_seq(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
     chart
         .draw_series(
             rows.iter()
-                .filter(|r| r.event == "sent" && r.seq.is_some_and(|s| s.1 > 0) && !r.retransmit)
+                .filter(|r| r.event == "sent" && occupies(r) && !r.retransmit)
                 .map(|r| segment(r, BLUE)),
         )?
         .label("segment sent")
@@ -295,11 +310,24 @@ fn draw_seq(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
     chart
         .draw_series(
             rows.iter()
-                .filter(|r| r.event == "sent" && r.retransmit)
+                .filter(|r| r.event == "sent" && occupies(r) && r.retransmit)
                 .map(|r| segment(r, RED)),
         )?
         .label("retransmission")
         .legend(|(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], RED.stroke_width(2)));
+    // SYNs and FINs take one sequence number: too thin for a bar, so a ring.
+    chart
+        .draw_series(
+            rows.iter()
+                .filter(|r| r.event == "sent" && r.syn_or_fin)
+                .map(|r| {
+                    let (s, _) = r.seq.unwrap_or((base, 0));
+                    let color = if r.retransmit { RED } else { BLUE };
+                    Circle::new((r.t - t0, rel(s)), 4, color.stroke_width(2))
+                }),
+        )?
+        .label("SYN or FIN (red: again)")
+        .legend(|(x, y)| Circle::new((x + 10, y), 4, BLUE.stroke_width(2)));
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
