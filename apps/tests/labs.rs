@@ -6,7 +6,6 @@
 //! - `lab-run`: is a shell script, run with `sh -e` in the lab's own scratch directory
 //!   (files a command writes are there for the next), with `netstack` the binary under
 //!   test and stderr merged into stdout; it must succeed, unless `lab-run fails`;
-//!   `lab-run impair` runs only when the binary has `--impair`;
 //! - `lab-expect`: each non-empty line must appear in the output of the `lab-run` block
 //!   before it, within one line; `...` stands for anything;
 //! - `lab-test`: names tests (`cargo test -p CRATE --test FILE FILTER`) that CI runs
@@ -28,7 +27,6 @@ enum Step {
     Run {
         script: String,
         fails: bool,
-        impair: bool,
         line: usize,
     },
     Expect {
@@ -69,7 +67,6 @@ fn steps(text: &str) -> Vec<Step> {
             steps.push(Step::Run {
                 script: body.join("\n"),
                 fails: words.contains(&"fails"),
-                impair: words.contains(&"impair"),
                 line,
             });
         } else if words.contains(&"lab-expect") {
@@ -203,14 +200,6 @@ fn check_test_exists(line: &str) -> Result<(), String> {
     }
 }
 
-fn has_impair() -> bool {
-    let out = Command::new(env!("CARGO_BIN_EXE_netstack"))
-        .arg("--help")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).contains("--impair")
-}
-
 #[test]
 fn every_lab_command_runs_and_prints_what_the_lab_says() {
     let labs = root().join("docs/labs");
@@ -220,7 +209,6 @@ fn every_lab_command_runs_and_prints_what_the_lab_says() {
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
     files.sort();
-    let impair = has_impair();
     // Lab 8 runs an example, which `cargo test` builds but `cargo test --test labs`
     // alone does not.
     let examples = PathBuf::from(env!("CARGO_BIN_EXE_netstack")).with_file_name("examples");
@@ -240,12 +228,6 @@ fn every_lab_command_runs_and_prints_what_the_lab_says() {
         let mut last: Option<(usize, String)> = None;
         for step in steps(&text) {
             match step {
-                Step::Run {
-                    impair: true, line, ..
-                } if !impair => {
-                    println!("{name}:{line}: skipped: this netstack has no --impair yet");
-                    last = None;
-                }
                 Step::Run {
                     script,
                     fails,
