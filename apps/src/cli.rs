@@ -51,7 +51,9 @@ pub struct NetOptions {
     #[arg(long, global = true, value_name = "NAME", default_value = "tap0")]
     pub iface: String,
 
-    /// A TAP made by scripts/setup-tap.sh, or af-packet on an existing interface
+    /// A TAP made by scripts/setup-tap.sh, af-packet on an existing interface, or memory:
+    /// a cable to a second netstack in this process at 10.0.0.1 running serve's
+    /// services (no root needed)
     #[arg(long, global = true, value_enum, default_value_t = Driver::Tap)]
     pub driver: Driver,
 
@@ -72,9 +74,14 @@ pub struct NetOptions {
     #[arg(long, global = true, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
 
-    /// Print one line per frame received and sent, on stderr
+    /// Print one line per frame received and sent, and per TCP state change, on stderr
     #[arg(long, global = true)]
     pub trace: bool,
+
+    /// Write one JSON line per TCP connection event (state, segment sent, ACK, loss,
+    /// timeout, cwnd) to FILE, for `netstack plot`
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tcp_log: Option<PathBuf>,
 
     /// Seed the stack's random numbers with N, to replay a run exactly [default: from the OS]
     #[arg(long, global = true, value_name = "N")]
@@ -89,6 +96,11 @@ pub struct NetOptions {
     /// (also burst=1%/25% and queue=1000; README: Impairing the link)
     #[arg(long, global = true, value_name = "SPEC", value_parser = parse_impair)]
     pub impair: Option<FaultConfig>,
+
+    /// Do not offer selective acknowledgments (RFC 2018): recover from loss with
+    /// NewReno's fast recovery alone
+    #[arg(long, global = true)]
+    pub no_sack: bool,
 }
 
 /// The commands.
@@ -106,6 +118,38 @@ pub enum Command {
     HttpGet(HttpGetArgs),
     /// Two stacks in this process on a virtual cable: A pings B, echoes over TCP and fetches a page (no privileges needed)
     Demo,
+    /// Draw one connection of a --tcp-log file as an SVG chart: cwnd, ssthresh and bytes
+    /// in flight (the default), or a tcptrace-style time-sequence plot (--kind seq)
+    Plot(PlotArgs),
+}
+
+/// `netstack plot`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// A log written by --tcp-log
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The SVG file to write
+    #[arg(short = 'o', long = "output", value_name = "OUT.svg")]
+    pub output: PathBuf,
+
+    /// What to draw
+    #[arg(long, value_enum, default_value_t = PlotKind::Cwnd)]
+    pub kind: PlotKind,
+
+    /// The connection to draw: any part of its `local>remote` in the log, such as
+    /// `10.0.0.1:80>` [default: the one that sent the most data]
+    #[arg(long, value_name = "TEXT")]
+    pub conn: Option<String>,
+}
+
+/// `netstack plot --kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlotKind {
+    // No doc comments here: clap would switch the whole help to its long layout.
+    Cwnd,
+    Seq,
 }
 
 /// What `netstack http-get --help` says after the options.
@@ -196,6 +240,7 @@ pub enum Driver {
     // No doc comments here: clap would switch the whole help to its long layout.
     Tap,
     AfPacket,
+    Memory,
 }
 
 /// An address with its prefix length, as `10.0.0.2/24`.
@@ -228,6 +273,7 @@ impl NetOptions {
             ..Config::default()
         };
         config.tcp.congestion = self.cc;
+        config.tcp.sack = !self.no_sack;
         config.gateway = match self.gateway {
             Some(Gateway::None) => None,
             Some(Gateway::Addr(gateway)) => Some(gateway),
@@ -415,7 +461,7 @@ mod tests {
         assert!(refused(&["--addr", "10.0.0.2/33"]).contains("from 0 to 32"));
         assert!(refused(&["--mac", "02:00:00:00:02"]).contains("six hex bytes"));
         assert!(refused(&["--gateway", "router"]).contains("IPv4 address or \"none\""));
-        assert!(refused(&["--driver", "pcap"]).contains("possible values: tap, af-packet"));
+        assert!(refused(&["--driver", "pcap"]).contains("possible values: tap, af-packet, memory"));
         assert!(refused(&["ping", "example.com"]).contains("resolves no names"));
         assert!(refused(&["ping", "-i", "0.001", "10.0.0.1"]).contains("at least 0.01"));
         assert!(refused(&["ping", "-i", "-1", "10.0.0.1"]).contains("non-negative"));
@@ -469,6 +515,44 @@ mod tests {
         };
         assert_eq!(args.timeout, Duration::from_millis(2500));
         assert_eq!(args.output, Some(PathBuf::from("f")));
+    }
+
+    #[test]
+    fn lab_options_go_with_every_command_and_plot_takes_a_log() {
+        let cli = parse(&[
+            "--driver",
+            "memory",
+            "--tcp-log",
+            "t.jsonl",
+            "--no-sack",
+            "--cc",
+            "reno",
+            "http-get",
+            "http://10.0.0.1/",
+        ])
+        .unwrap();
+        assert_eq!(cli.net.driver, Driver::Memory);
+        assert_eq!(cli.net.tcp_log, Some(PathBuf::from("t.jsonl")));
+        let config = cli.net.config();
+        assert!(!config.tcp.sack);
+        assert_eq!(config.tcp.congestion, Algorithm::NewReno);
+        assert!(parse(&[]).unwrap().net.config().tcp.sack);
+
+        let cli = parse(&["plot", "t.jsonl", "-o", "seq.svg", "--kind", "seq"]).unwrap();
+        let Some(Command::Plot(plot)) = cli.command else {
+            panic!("not plot")
+        };
+        assert_eq!(
+            (plot.file, plot.output, plot.kind, plot.conn),
+            (
+                PathBuf::from("t.jsonl"),
+                PathBuf::from("seq.svg"),
+                PlotKind::Seq,
+                None
+            )
+        );
+        assert!(refused(&["plot", "t.jsonl"]).contains("--output"));
+        assert!(refused(&["plot", "t.jsonl", "-o", "x", "--kind", "pie"]).contains("cwnd, seq"));
     }
 
     #[test]

@@ -20,4 +20,5 @@ pub mod runtime;
 pub mod seed;
 pub mod services;
 pub mod signals;
+pub mod tcp_log;
 pub mod usage_error;

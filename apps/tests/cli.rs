@@ -217,8 +217,8 @@ fn demo_shows_arp_echoes_a_ping_summary_a_tcp_echo_and_a_page() {
     // Then TCP: each connection's handshake, data and FINs both ways, traced by both
     // hosts, first to B's echo service (port 7), then to its web server (port 80).
     for port in ["7", "80"] {
-        let to = format!(" > {port}, ");
-        let from = format!("TCP, {port} > ");
+        let to = format!(" > 10.0.0.3.{port}: ");
+        let from = format!("10.0.0.3.{port} > ");
         for (host, dir, words) in [
             ("A", "tx", [to.as_str(), "Flags [S]"]),
             ("B", "rx", [to.as_str(), "Flags [S]"]),
@@ -230,7 +230,7 @@ fn demo_shows_arp_echoes_a_ping_summary_a_tcp_echo_and_a_page() {
             ("A", "rx", [from.as_str(), "Flags [F.]"]),
         ] {
             assert!(
-                traced(host, &[&[dir, "TCP"][..], &words].concat()),
+                traced(host, &[&[dir][..], &words].concat()),
                 "no {host} {dir} line with {words:?} in:\n{stdout}"
             );
         }

@@ -1,12 +1,15 @@
 //! [`Trace`]: a device wrapper that prints one tcpdump-style line per frame.
 //!
 //! Wrap the device at start-up when the user asks to watch the traffic (`--trace`).
-//! Each line is the time since the wrapper was created, in seconds with six decimals,
-//! the direction, and the stack's one-line summary of the frame:
+//! Each line is the time since the wrapper was created (or since the start given to
+//! [`Trace::with_start`]), in seconds with six decimals, the direction, and the stack's
+//! one-line summary of the frame in tcpdump's conventions
+//! (`netstack_core::wire::describe` documents them):
 //!
 //! ```text
-//!   0.000123 rx 02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 42
-//!   0.000187 tx 02:00:00:00:00:02 > 02:00:00:00:00:01, ARP, Reply 10.0.0.2 is-at 02:00:00:00:00:02, length 42
+//!   0.000123 rx 02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ARP, length 42: Request who-has 10.0.0.2 tell 10.0.0.1
+//!   0.000187 tx 02:00:00:00:00:02 > 02:00:00:00:00:01, ARP, length 42: Reply 10.0.0.2 is-at 02:00:00:00:00:02
+//!   0.000410 rx 10.0.0.1.51234 > 10.0.0.2.7: Flags [S], seq 123, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0
 //! ```
 
 use std::fmt;
@@ -37,10 +40,16 @@ impl<D: Device> Trace<D> {
     /// Wraps `inner`, printing to `out` (a file, a buffer in tests). Lines are written
     /// whole, one `write` per line when `out` is unbuffered.
     pub fn with_writer(inner: D, out: Box<dyn Write + Send>) -> Trace<D> {
+        Trace::with_start(inner, out, Instant::now())
+    }
+
+    /// Like [`with_writer`](Trace::with_writer), with times counted from `start`, so
+    /// that several traces (two hosts, or frames and state changes) share one clock.
+    pub fn with_start(inner: D, out: Box<dyn Write + Send>, start: Instant) -> Trace<D> {
         Trace {
             inner,
             out,
-            start: Instant::now(),
+            start,
             failed: false,
         }
     }

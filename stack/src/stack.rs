@@ -31,6 +31,7 @@ use crate::rng::Rng;
 use crate::socket::ports::PortAllocator;
 use crate::socket::SocketHandle;
 use crate::tcp::api::TcpSockets;
+use crate::tcp::events::ConnEvent;
 use crate::tcp::layer::Tcp;
 use crate::time::Instant;
 use crate::udp::api::UdpSockets;
@@ -157,6 +158,25 @@ impl Stack {
         let udp_all = self.udp.touched.drain_into(out);
         let tcp_all = self.tcp.touched.drain_into(out);
         udp_all || tcp_all
+    }
+
+    /// Starts recording per-connection TCP events ([`ConnEvent`]: state changes,
+    /// segments sent, ACKs, losses, timeouts, cwnd changes), keeping at most `capacity`
+    /// until [`drain_tcp_events`](Stack::drain_tcp_events) takes them; 0 stops. Off by
+    /// default. Events that find the queue full are dropped and counted
+    /// ([`tcp_events_dropped`](Stack::tcp_events_dropped)).
+    pub fn enable_tcp_events(&mut self, capacity: usize) {
+        self.tcp.events.enable(capacity);
+    }
+
+    /// Hands every recorded TCP event to `each`, oldest first; returns how many.
+    pub fn drain_tcp_events(&mut self, each: impl FnMut(&ConnEvent)) -> usize {
+        self.tcp.events.drain(each)
+    }
+
+    /// TCP events lost because the queue was full.
+    pub fn tcp_events_dropped(&self) -> u64 {
+        self.tcp.events.dropped()
     }
 
     /// The configuration the stack was built with.

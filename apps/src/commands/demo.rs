@@ -20,6 +20,7 @@ use crate::net::{TcpListener, TcpStream};
 use crate::ping::{PingOptions, Session};
 use crate::runtime::{Handle, Runtime};
 use crate::services::tcp_echo;
+use crate::tcp_log::EventOutputs;
 
 /// The demo's two hosts: name, address, MAC.
 const HOSTS: [(&str, Ipv4Addr, MacAddr); 2] = [
@@ -37,8 +38,9 @@ const ECHO_LINE: &str = "hello from A\n";
 /// The page B's web server serves at `/`.
 const PAGE: &str = "Hello from B! This page came over netstack's TCP, on a virtual cable.\n";
 
-/// Runs the demo. Only `--pcap` (a capture of A's side), `--impair` (on A's end of the
-/// cable) and `--seed` apply; the link options do not, as the demo makes its own link.
+/// Runs the demo. `--pcap` (a capture of A's side), `--impair` (on A's end of the
+/// cable), `--tcp-log` (both hosts), `--seed`, `--cc` and `--no-sack` apply; the link
+/// options do not, as the demo makes its own link.
 pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     let mut out = io::stdout();
     let seed = setup::seed(net);
@@ -61,10 +63,18 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
         ),
         None => a_device,
     };
-    // Both traces start together, so their clocks agree.
+    // Both traces count from one epoch, so their clocks agree; state changes are
+    // traced among the frames, and logged with `--tcp-log`.
+    let events = EventOutputs::new(net.tcp_log.as_deref(), None)?;
     let (a_device, b_device) = (traced("A", a_device), traced("B", Box::new(b_end)));
-    let a = start_host(0, a_device, seed)?;
-    let b = start_host(1, b_device, seed.wrapping_add(1))?;
+    let a = start_host(0, a_device, seed, net)?;
+    let b = start_host(1, b_device, seed.wrapping_add(1), net)?;
+    for (name, host) in [("A", &a), ("B", &b)] {
+        let trace = Box::new(LinePrefix::new(format!("  {name}")));
+        if let Some(sink) = events.with_trace(trace).sink() {
+            host.handle().set_event_sink(sink);
+        }
+    }
     let (ha, hb) = (a.handle(), b.handle());
 
     let [(_, a_ip, a_mac), (_, b_ip, b_mac)] = HOSTS;
@@ -323,20 +333,28 @@ fn answer(stream: &TcpStream) -> io::Result<()> {
 
 /// `device` with every frame printed on stdout after `name`.
 fn traced(name: &str, device: Box<dyn Device>) -> Box<dyn Device> {
-    Box::new(Trace::with_writer(
+    Box::new(Trace::with_start(
         device,
         Box::new(LinePrefix::new(format!("  {name}"))),
+        crate::tcp_log::epoch(),
     ))
 }
 
-/// Builds host `index` of [`HOSTS`] on `device` and starts its loop.
-fn start_host(index: usize, device: Box<dyn Device>, seed: u64) -> Result<Runtime, CliError> {
+/// Builds host `index` of [`HOSTS`] on `device` and starts its loop. TCP runs as
+/// `--cc` and `--no-sack` say.
+fn start_host(
+    index: usize,
+    device: Box<dyn Device>,
+    seed: u64,
+    net: &NetOptions,
+) -> Result<Runtime, CliError> {
     let (name, addr, mac) = HOSTS[index];
     let config = Config {
         addr,
         mac,
         prefix_len: 24,
         gateway: None,
+        tcp: net.config().tcp,
         ..Config::default()
     };
     // Fixed, valid addresses: a failure here is a bug in this file.

@@ -4,7 +4,9 @@
 pub mod demo;
 pub mod echo;
 pub mod http_get;
+pub mod peer;
 pub mod ping;
+pub mod plot;
 pub mod report;
 pub mod serve;
 pub mod setup;
@@ -23,6 +25,7 @@ pub fn run(cli: &Cli) -> Result<u8, CliError> {
         Some(Command::Echo(args)) => echo::run(&cli.net, args),
         Some(Command::HttpGet(args)) => http_get::run(&cli.net, args),
         Some(Command::Demo) => demo::run(&cli.net),
+        Some(Command::Plot(args)) => plot::run(args),
     }
 }
 

@@ -10,6 +10,7 @@ use netstack_drivers::{AfPacketDevice, Device, Faulty, Pcap, TapDevice, Trace};
 use crate::cli::{Driver, NetOptions};
 use crate::error::CliError;
 use crate::runtime::Runtime;
+use crate::tcp_log::EventOutputs;
 
 /// The largest MTU the stack accepts (IPv4's total length is 16 bits); a bigger link
 /// MTU is used only up to this.
@@ -49,11 +50,16 @@ pub fn start_with(
 ) -> Result<Runtime, CliError> {
     let mut config = config(net)?;
     adjust(&mut config);
-    let device = open_device(net)?;
+    let events = EventOutputs::from_options(net)?;
+    let device = open_device_with(net, seed, &events)?;
     config.mtu = u16::try_from(device.mtu().min(MAX_STACK_MTU)).unwrap_or(1500);
     let stack = Stack::new(config, seed)
         .map_err(|err| CliError::usage(format!("{} cannot carry IPv4: {err}", device.name())))?;
-    spawn(stack, device)
+    let runtime = spawn(stack, device)?;
+    if let Some(sink) = events.sink() {
+        runtime.handle().set_event_sink(sink);
+    }
+    Ok(runtime)
 }
 
 /// Starts a runtime, turning the OS's refusal into a [`CliError`].
@@ -64,7 +70,20 @@ pub fn spawn(stack: Stack, device: Box<dyn Device>) -> Result<Runtime, CliError>
 
 /// Opens the device the options name, wrapped for `--pcap` and `--trace`.
 pub fn open_device(net: &NetOptions) -> Result<Box<dyn Device>, CliError> {
+    open_device_with(net, seed(net), &EventOutputs::default())
+}
+
+/// Like [`open_device`]; `seed` and `events` serve `--driver memory`'s peer.
+fn open_device_with(
+    net: &NetOptions,
+    seed: u64,
+    events: &EventOutputs,
+) -> Result<Box<dyn Device>, CliError> {
     let opened: io::Result<Box<dyn Device>> = match net.driver {
+        Driver::Memory => {
+            let link = super::peer::open(net, seed, events)?;
+            return wrap(Box::new(link), net);
+        }
         Driver::Tap => TapDevice::open_existing(&net.iface).map(|d| Box::new(d) as Box<dyn Device>),
         Driver::AfPacket => {
             AfPacketDevice::open(&net.iface).map(|d| Box::new(d) as Box<dyn Device>)
@@ -96,7 +115,8 @@ pub fn wrap(device: Box<dyn Device>, net: &NetOptions) -> Result<Box<dyn Device>
         None => device,
     };
     Ok(if net.trace {
-        Box::new(Trace::new(device))
+        let stderr = Box::new(io::stderr());
+        Box::new(Trace::with_start(device, stderr, crate::tcp_log::epoch()))
     } else {
         device
     })
@@ -128,7 +148,7 @@ fn explain_open_error(net: &NetOptions, err: &io::Error) -> CliError {
         {
             TAP_REMEDY.to_string()
         }
-        Driver::Tap if netstack_drivers::is_missing_tun(err) => {
+        Driver::Tap | Driver::Memory if netstack_drivers::is_missing_tun(err) => {
             "Or try: netstack demo (no privileges needed).".to_string()
         }
         Driver::AfPacket if netstack_drivers::is_permission_problem(err) => {

@@ -166,6 +166,9 @@ impl<'a> EventLoop<'a> {
             }
         }
 
+        // Before the frames go: a trace then shows a state change between the frame
+        // that caused it and the answer.
+        self.shared.drain_events(&mut stack);
         let device = &mut self.device;
         let failures = &mut self.send_failures;
         let mut fatal = None;

@@ -33,6 +33,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant as StdInstant;
 
+use netstack_core::tcp::ConnEvent;
 use netstack_core::{SocketHandle, Stack};
 use netstack_drivers::{Device, FaultReport, LinkDrops, Waker};
 
@@ -103,7 +104,19 @@ struct Shared {
     faults: Mutex<Option<FaultReport>>,
     clock: Clock,
     device_name: String,
+    /// Where the stack's per-connection TCP events go, once asked for
+    /// ([`Handle::set_event_sink`]); drained every round.
+    event_sink: Mutex<Option<EventSink>>,
 }
+
+/// What receives a runtime's per-connection TCP events ([`ConnEvent`]), on the loop's
+/// thread, with the runtime's clock to place `event.at` in time. It must not block
+/// for long (a file write, a line on stderr) nor touch the stack.
+pub type EventSink = Box<dyn FnMut(&ConnEvent, Clock) + Send>;
+
+/// Events the stack keeps between two drains at most (one round): far more than one
+/// round makes, so none is lost unless the loop stalls.
+const EVENT_CAPACITY: usize = 1 << 16;
 
 impl Runtime {
     /// Starts the event loop for `stack` on `device` in a new thread.
@@ -126,6 +139,7 @@ impl Runtime {
             faults: Mutex::new(device.faults()),
             clock: Clock::start(),
             device_name,
+            event_sink: Mutex::new(None),
         });
         let looped = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -342,6 +356,15 @@ impl Handle {
         self.shared.waker.wake();
     }
 
+    /// Turns on the stack's per-connection TCP event log and hands every event to
+    /// `sink`, from the loop's thread, each round (and once more when the loop stops).
+    /// Replaces any sink set before.
+    pub fn set_event_sink(&self, sink: EventSink) {
+        let mut stack = self.shared.lock_stack();
+        stack.enable_tcp_events(EVENT_CAPACITY);
+        *lock(&self.shared.event_sink) = Some(sink);
+    }
+
     /// Why the loop stopped on its own, if it did.
     pub fn error(&self) -> Option<RuntimeError> {
         lock(&self.shared.error).clone()
@@ -383,6 +406,16 @@ impl Shared {
         cond.notify_all();
     }
 
+    /// Hands the events the stack recorded since the last call to the sink, if any.
+    /// Called with the stack locked.
+    fn drain_events(&self, stack: &mut Stack) {
+        let mut sink = lock(&self.event_sink);
+        if let Some(sink) = sink.as_mut() {
+            let clock = self.clock;
+            stack.drain_tcp_events(|event| sink(event, clock));
+        }
+    }
+
     /// Marks the loop finished and wakes every waiter.
     fn finish(&self) {
         self.finished.store(true, Ordering::Release);
@@ -390,7 +423,15 @@ impl Shared {
         let tasks = std::mem::take(&mut *lock(&self.new_tasks));
         drop(tasks);
         // Under the lock, so that a waiter between its check and its wait cannot miss it.
-        let stack = self.lock_stack();
+        let mut stack = self.lock_stack();
+        // The last events (a final ACK, TIME-WAIT), then the sink is done: dropping it
+        // flushes and closes a log file.
+        self.drain_events(&mut stack);
+        let dropped = stack.tcp_events_dropped();
+        if dropped > 0 {
+            log::warn!("{dropped} TCP events were lost: the loop fell behind");
+        }
+        drop(lock(&self.event_sink).take());
         lock(&self.registry).wake_all();
         drop(stack);
         self.changed.notify_all();

@@ -72,6 +72,7 @@ use log::debug;
 use super::config::TcpConfig;
 use super::congestion::CongestionControl;
 use super::error::TcpError;
+use super::events::{ConnEvent, EventKind, Observed};
 use super::options::{self, Negotiated, Timestamps};
 use super::recv_buffer::RecvBuffer;
 use super::rtt::{RtoConfig, RttEstimator, RttSampler};
@@ -290,6 +291,8 @@ pub struct Connection {
     pub(crate) pending: heapless::Vec<Segment, PENDING>,
     /// Counters for display.
     pub(crate) counters: ConnCounters,
+    /// What the stack's event log last saw of this connection (see `events.rs`).
+    pub(crate) observed: Observed,
 }
 
 impl Connection {
@@ -361,6 +364,7 @@ impl Connection {
             parent: None,
             pending: heapless::Vec::new(),
             counters: ConnCounters::default(),
+            observed: Observed::default(),
             config,
         }
     }
@@ -650,6 +654,40 @@ impl Connection {
     /// Per-connection counters.
     pub fn counters(&self) -> ConnCounters {
         self.counters
+    }
+
+    /// What the event log compares between two runs of the connection.
+    pub(crate) fn observation(&self) -> Observed {
+        Observed {
+            state: Some(self.state),
+            snd_una: self.snd_una.0,
+            cwnd: self.cc.cwnd(),
+            ssthresh: self.cc.ssthresh(),
+            in_recovery: self.in_recovery,
+            timeouts: self.counters.timeouts,
+        }
+    }
+
+    /// An event of `kind` at `now` with the connection's variables as they are.
+    /// `retransmit` defaults to "in loss recovery" for kinds other than a segment.
+    pub(crate) fn event(&self, now: Instant, kind: EventKind, retransmit: bool) -> ConnEvent {
+        ConnEvent {
+            at: now,
+            local: self.local,
+            remote: self.remote,
+            kind,
+            state: self.state,
+            snd_una: self.snd_una.0,
+            snd_nxt: self.snd_nxt.0,
+            cwnd: self.cc.cwnd(),
+            ssthresh: self.cc.ssthresh(),
+            srtt_us: self.rtt.srtt().map(|d| d.total_micros()),
+            rto_ms: self.rtt.rto().total_millis(),
+            peer_window: self.snd_wnd,
+            in_flight: self.outstanding(),
+            retransmit,
+            sacked: self.scoreboard.sacked_bytes(),
+        }
     }
 
     /// The sequence variables and congestion state, for display and for oracles.

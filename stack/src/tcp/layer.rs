@@ -12,6 +12,7 @@
 use super::buffer_pool::BufferPool;
 use super::config::TcpConfig;
 use super::connection::Connection;
+use super::events::EventLog;
 use super::isn::IsnGenerator;
 use super::listener::Listener;
 use super::syncookie::SynCookies;
@@ -74,6 +75,8 @@ pub(crate) struct Tcp {
     pub(super) pool: BufferPool,
     pub touched: Touched,
     pub counters: TcpCounters,
+    /// Per-connection events, when the caller asked for them (`events.rs`).
+    pub events: EventLog,
 }
 
 impl Tcp {
@@ -94,6 +97,7 @@ impl Tcp {
             pool: BufferPool::new(),
             touched: Touched::default(),
             counters: TcpCounters::default(),
+            events: EventLog::default(),
             config,
         }
     }

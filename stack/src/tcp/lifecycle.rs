@@ -10,6 +10,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 
 use super::connection::Connection;
 use super::error::TcpError;
+use super::events::EventKind;
 use super::layer::{Tcp, TcpSocket};
 use super::segment::Segment;
 use super::state::State;
@@ -17,7 +18,8 @@ use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
 use crate::time::Instant;
 use crate::wire::ipv4::protocol;
-use crate::wire::tcp::TcpRepr;
+use crate::wire::seq::Seq;
+use crate::wire::tcp::{Flags, TcpRepr};
 
 /// Segments one flush sends at most; a connection with more to say goes on at its next
 /// event (the window of 64 KiB holds 45 full segments, so this never binds in practice).
@@ -129,6 +131,8 @@ impl Tcp {
         h: SocketHandle,
         mut conn: Box<Connection>,
     ) {
+        // What the call that ran the connection changed, before what it sends.
+        self.observe(now, &mut conn);
         for _ in 0..FLUSH_LIMIT {
             if out.transmit_room() == 0 {
                 // Full: stop before taking another segment, and go on after the driver
@@ -137,15 +141,51 @@ impl Tcp {
                 self.blocked_since.get_or_insert(now);
                 break;
             }
+            let snd_max_before = conn.snd_max;
             let Some(seg) = conn.poll_transmit(now) else {
                 break;
             };
             self.emit_segment(now, out, &conn, &seg);
+            self.record_sent(now, &conn, &seg, snd_max_before);
         }
+        // Sending can change the state too (a FIN: ESTABLISHED -> FIN-WAIT-1).
+        self.observe(now, &mut conn);
         // poll_transmit's final `None` armed the timers; if the limit cut it short, arm
         // them here (it is idempotent).
         conn.schedule_ack(now);
         self.settle(now, h, conn);
+    }
+
+    /// Records in the event log what changed in `conn` since the log last looked.
+    fn observe(&mut self, now: Instant, conn: &mut Connection) {
+        if !self.events.is_enabled() {
+            return;
+        }
+        let now_seen = conn.observation();
+        let seen = core::mem::replace(&mut conn.observed, now_seen);
+        let c: &Connection = conn;
+        self.events
+            .record_changes(seen, now_seen, c.passive, |kind| {
+                c.event(now, kind, c.in_recovery)
+            });
+    }
+
+    /// Records that `seg` was sent. `snd_max_before` is SND.MAX before the segment was
+    /// built: a segment that occupies sequence space below it repeats what was sent.
+    fn record_sent(&mut self, now: Instant, conn: &Connection, seg: &Segment, snd_max_before: Seq) {
+        if !self.events.is_enabled() {
+            return;
+        }
+        let repr = &seg.repr;
+        let occupies = seg.data_len > 0 || repr.flags.has(Flags::SYN) || repr.flags.has(Flags::FIN);
+        let kind = EventKind::Sent {
+            seq: repr.seq.0,
+            len: seg.data_len,
+            flags: repr.flags,
+            ack: repr.ack.0,
+        };
+        let retransmit = occupies && repr.seq.lt(snd_max_before);
+        self.events.record(conn.event(now, kind, retransmit));
     }
 
     /// Flushes connection `h` where it sits in the table.

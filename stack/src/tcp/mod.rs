@@ -22,6 +22,8 @@
 //! - `listen`: listeners, their SYN and accept queues, `accept`; `listen_cookie`: SYN
 //!   cookies once a SYN queue is full;
 //! - `lifecycle`: connect, running a connection's output, freeing it;
+//! - [`events`]: the bounded log of per-connection events (state, segments, ACKs,
+//!   losses, cwnd) that logs and plots are made from;
 //! - [`isn`]: RFC 6528 initial sequence numbers; [`syncookie`]: RFC 4987 SYN cookies;
 //! - [`api`]: the calls applications make, as a [`TcpSockets`] view.
 //!
@@ -34,6 +36,7 @@ pub mod congestion;
 pub mod connection;
 mod demux;
 pub mod error;
+pub mod events;
 mod input;
 pub mod invariants;
 pub mod isn;
@@ -62,6 +65,7 @@ pub use config::TcpConfig;
 pub use congestion::Algorithm;
 pub use connection::{Arrival, ConnCounters, Connection, Details, Endpoint};
 pub use error::TcpError;
+pub use events::{ConnEvent, EventKind, EventLog};
 pub use segment::Segment;
 pub use state::State;
 pub use user::Close;
