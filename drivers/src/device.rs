@@ -7,7 +7,10 @@
 //! 2. call [`recv`](Device::recv) until it returns `Ok(None)`, handing each frame to the
 //!    stack: wrappers such as [`Faulty`](crate::Faulty) may hold a frame back that the
 //!    descriptor no longer signals, so "read one frame per wake-up" can stall;
-//! 3. [`send`](Device::send) each frame the stack wants transmitted.
+//! 3. [`send`](Device::send) each frame the stack wants transmitted, or better
+//!    [`try_send`](Device::try_send): on a device that can say its queue is full, the
+//!    loop then keeps the rest of its frames and polls the descriptor for `POLLOUT`
+//!    too, instead of losing them.
 //!
 //! Frames are whole Ethernet frames without the FCS: destination MAC, source MAC,
 //! EtherType, payload. A receive buffer of [`mtu`](Device::mtu)` + `[`ETHERNET_OVERHEAD`]
@@ -36,6 +39,16 @@ pub struct LinkDrops {
     pub rx_truncated: u64,
 }
 
+/// What became of a frame offered with [`Device::try_send`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// The device took the frame (or lost it as a real link would, and counted it).
+    Taken,
+    /// The device's queue is full and the frame was not taken: offer it again once the
+    /// descriptor polls writable (`POLLOUT`).
+    Full,
+}
+
 /// One Ethernet link. Implemented by the OS-backed devices and by the wrappers.
 pub trait Device: Send {
     /// Reads one waiting frame into `buf` without blocking: `Ok(Some(len))`, or
@@ -47,6 +60,15 @@ pub trait Device: Send {
     /// [`drops`](Device::drops). An `Err` means the frame itself was refused (for
     /// example longer than the link allows) or the device failed.
     fn send(&mut self, frame: &[u8]) -> io::Result<()>;
+
+    /// Like [`send`](Device::send), except that a full device queue takes nothing and
+    /// returns [`Sent::Full`], so the caller can hold the frame (and those behind it)
+    /// until the descriptor polls writable, as a NIC's full ring stops Linux's qdisc,
+    /// rather than lose its own traffic to its own bursts. By default the device cannot
+    /// tell: it sends as `send` does and says [`Sent::Taken`].
+    fn try_send(&mut self, frame: &[u8]) -> io::Result<Sent> {
+        self.send(frame).map(|()| Sent::Taken)
+    }
 
     /// A descriptor that polls readable (`POLLIN`) when a frame may be waiting. It stays
     /// owned by the device: do not close it.
@@ -104,6 +126,13 @@ pub trait Wrapper: Send {
     /// ([`Pcap`](crate::Pcap)).
     fn send_through(&mut self, frame: &[u8]) -> io::Result<()>;
 
+    /// What [`Device::try_send`] does. By default the wrapper cannot hand a frame back:
+    /// it sends through [`send_through`](Wrapper::send_through) and says
+    /// [`Sent::Taken`] (a full inner device drops the frame).
+    fn try_send_through(&mut self, frame: &[u8]) -> io::Result<Sent> {
+        self.send_through(frame).map(|()| Sent::Taken)
+    }
+
     /// What [`Device::recv`] does. By default: receive from the inner device and show
     /// the frame to [`received`](Wrapper::received). A wrapper that changes, holds back
     /// or drops received frames replaces this.
@@ -138,6 +167,10 @@ impl<W: Wrapper> Device for W {
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
         self.send_through(frame)
+    }
+
+    fn try_send(&mut self, frame: &[u8]) -> io::Result<Sent> {
+        self.try_send_through(frame)
     }
 
     fn as_raw_fd(&self) -> RawFd {
@@ -179,5 +212,9 @@ impl<D: Device + ?Sized> Wrapper for Box<D> {
 
     fn send_through(&mut self, frame: &[u8]) -> io::Result<()> {
         (**self).send(frame)
+    }
+
+    fn try_send_through(&mut self, frame: &[u8]) -> io::Result<Sent> {
+        (**self).try_send(frame)
     }
 }

@@ -5,16 +5,20 @@
 //! boundaries are kept, each end has a pollable descriptor like a real device, and no
 //! `unsafe` is needed. What one end sends, the other receives, in order.
 //!
-//! Like a real link, it loses frames rather than blocking: when the receiver's socket
-//! buffer is full (about 200 KB by default, roughly 80 full-size frames in flight) the
-//! frame is dropped and counted in [`LinkDrops::tx_queue_full`]. Once the other end is
-//! dropped, frames are dropped and counted in [`LinkDrops::tx_link_down`].
+//! Like a real link, it never blocks the sender. When the link's socket buffer is full
+//! (about 200 KB by default, roughly 80 full-size frames in flight),
+//! [`send`](Device::send) drops the frame and counts it in
+//! [`LinkDrops::tx_queue_full`], while [`try_send`](Device::try_send) hands it back
+//! ([`Sent::Full`]) and the descriptor polls writable (`POLLOUT`) once the other end has
+//! read enough: a runtime then waits for room instead of losing its own frames to its
+//! own bursts (the runtime does). Once the other end is dropped, frames are dropped and
+//! counted in [`LinkDrops::tx_link_down`].
 
 use std::io;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixDatagram;
 
-use crate::device::{Device, LinkDrops, ETHERNET_OVERHEAD};
+use crate::device::{Device, LinkDrops, Sent, ETHERNET_OVERHEAD};
 
 /// One end of an in-memory Ethernet link.
 #[derive(Debug)]
@@ -55,13 +59,25 @@ impl Device for MemoryDevice {
         }
     }
 
-    /// Sends `frame` to the other end.
+    /// Sends `frame` to the other end; on a full link the frame is dropped and counted.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_send`](MemoryDevice::try_send).
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        if self.try_send(frame)? == Sent::Full {
+            self.drops.tx_queue_full += 1;
+        }
+        Ok(())
+    }
+
+    /// Sends `frame` to the other end, or hands it back when the link is full.
     ///
     /// # Errors
     ///
     /// `InvalidInput` for a frame longer than `mtu + ETHERNET_OVERHEAD`: on a real link
     /// it could not be sent either, and saying so catches stack bugs in tests.
-    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+    fn try_send(&mut self, frame: &[u8]) -> io::Result<Sent> {
         let max = self.mtu + ETHERNET_OVERHEAD;
         if frame.len() > max {
             return Err(io::Error::new(
@@ -75,14 +91,15 @@ impl Device for MemoryDevice {
         }
         loop {
             return match self.socket.send(frame) {
-                Ok(_) => Ok(()),
+                Ok(_) => Ok(Sent::Taken),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if e.kind() == io::ErrorKind::WouldBlock
-                        || e.raw_os_error() == Some(libc::ENOBUFS) =>
-                {
+                // The socket buffer is full; POLLOUT says when it has room again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Sent::Full),
+                // Out of kernel memory: no POLLOUT will announce its end, so the frame
+                // is lost like any frame on a congested link.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     self.drops.tx_queue_full += 1;
-                    Ok(())
+                    Ok(Sent::Taken)
                 }
                 // The other end was dropped: the cable is unplugged.
                 Err(e)
@@ -92,7 +109,7 @@ impl Device for MemoryDevice {
                     ) =>
                 {
                     self.drops.tx_link_down += 1;
-                    Ok(())
+                    Ok(Sent::Taken)
                 }
                 Err(e) => Err(e),
             };
@@ -119,7 +136,7 @@ impl Device for MemoryDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::wait_readable;
+    use crate::poll::{wait_readable, Poller};
     use std::time::Duration;
 
     fn readable(dev: &MemoryDevice) -> bool {
@@ -180,6 +197,32 @@ mod tests {
             received += 1;
         }
         assert_eq!(received + dropped, sent);
+    }
+
+    #[test]
+    fn a_full_link_hands_frames_back_to_try_send_and_polls_writable_again() {
+        let (mut a, mut b) = link(1500).unwrap();
+        let mut taken = 0usize;
+        while a.try_send(&[7; 1514]).unwrap() == Sent::Taken {
+            taken += 1;
+            assert!(taken < 10_000, "the link never filled up");
+        }
+        assert!(taken > 0);
+        assert_eq!(a.drops(), LinkDrops::default(), "nothing was lost");
+        let writable = |dev: &MemoryDevice| {
+            let mut poller = Poller::new();
+            let fds = [(dev.as_raw_fd(), libc::POLLOUT)];
+            poller.wait_events(&fds, Some(Duration::ZERO)).unwrap()[0]
+        };
+        assert!(!writable(&a), "a full link polls writable");
+        let mut buf = [0u8; 1518];
+        let mut received = 0;
+        while b.recv(&mut buf).unwrap().is_some() {
+            received += 1;
+        }
+        assert_eq!(received, taken);
+        assert!(writable(&a), "a drained link does not poll writable");
+        assert_eq!(a.try_send(&[8; 1514]).unwrap(), Sent::Taken);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
-use crate::device::{Device, Wrapper};
+use crate::device::{Device, Sent, Wrapper};
 
 /// Longest part of a frame stored; longer frames are cut, keeping their real length.
 const SNAPLEN: u32 = 65535;
@@ -170,6 +170,15 @@ impl<D: Device> Wrapper for Pcap<D> {
         self.inner.send(frame)?;
         self.record(frame);
         Ok(())
+    }
+
+    fn try_send_through(&mut self, frame: &[u8]) -> io::Result<Sent> {
+        // A frame handed back is recorded when it is offered again and taken.
+        let sent = self.inner.try_send(frame)?;
+        if sent == Sent::Taken {
+            self.record(frame);
+        }
+        Ok(sent)
     }
 
     fn received(&mut self, frame: &[u8]) {

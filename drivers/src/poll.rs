@@ -1,4 +1,5 @@
-//! Waiting until one of several descriptors is readable, or a deadline passes: poll(2).
+//! Waiting until one of several descriptors is readable (or writable, when asked), or a
+//! deadline passes: poll(2).
 //!
 //! The runtime's loop calls this once per turn with the device's descriptor, a
 //! [`Waker`](crate::Waker)'s, and the stack's next deadline as the timeout. Keep a
@@ -43,14 +44,38 @@ impl Poller {
     /// `InvalidInput` if a descriptor is not open (`POLLNVAL`: a caller bug), or the
     /// OS's error if poll(2) itself fails (out of memory).
     pub fn wait(&mut self, fds: &[RawFd], timeout: Option<Duration>) -> io::Result<&[bool]> {
+        self.poll(fds.iter().map(|&fd| (fd, libc::POLLIN)), timeout)
+    }
+
+    /// Like [`wait`](Poller::wait), with what to wait for given per descriptor:
+    /// `libc::POLLIN`, `libc::POLLOUT` or both. A descriptor is ready when one of its
+    /// events (or an error or hang-up) holds. The runtime adds `POLLOUT` on a device
+    /// whose queue was full.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Poller::wait).
+    pub fn wait_events(
+        &mut self,
+        fds: &[(RawFd, libc::c_short)],
+        timeout: Option<Duration>,
+    ) -> io::Result<&[bool]> {
+        self.poll(fds.iter().copied(), timeout)
+    }
+
+    fn poll(
+        &mut self,
+        fds: impl Iterator<Item = (RawFd, libc::c_short)>,
+        timeout: Option<Duration>,
+    ) -> io::Result<&[bool]> {
         self.pollfds.clear();
-        self.pollfds.extend(fds.iter().map(|&fd| libc::pollfd {
+        self.pollfds.extend(fds.map(|(fd, events)| libc::pollfd {
             fd,
-            events: libc::POLLIN,
+            events,
             revents: 0,
         }));
         self.ready.clear();
-        self.ready.resize(fds.len(), false);
+        self.ready.resize(self.pollfds.len(), false);
         // A set of more than nfds_t::MAX descriptors cannot be built in memory.
         let nfds = self.pollfds.len() as libc::nfds_t;
         // SAFETY: `pollfds` points to `nfds` initialised pollfd structures that live
@@ -70,7 +95,8 @@ impl Poller {
                     format!("poll: descriptor {} is not open", pollfd.fd),
                 ));
             }
-            *ready = pollfd.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
+            let wanted = pollfd.events | libc::POLLERR | libc::POLLHUP;
+            *ready = pollfd.revents & wanted != 0;
         }
         Ok(&self.ready)
     }
