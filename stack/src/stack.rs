@@ -116,18 +116,33 @@ impl Stack {
     /// `None` means no timer is running. Frames already queued are not a timer: call
     /// [`Stack::transmit`] after every `receive`/`handle_timeout`/socket call.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        // Connections held back by a full transmit queue are due once it has room again,
+        // not before: a driver waiting for its device would otherwise spin.
+        let room = self.out.transmit_room() > 0;
         let timers = [
             self.out.poll_timeout(),
             self.ipv4.poll_timeout(),
-            self.tcp.poll_timeout(),
+            self.tcp.poll_timeout(room),
         ];
         timers.into_iter().flatten().min()
     }
 
     /// Hands every frame waiting to be sent to `emit`, oldest first, and returns how
     /// many there were.
-    pub fn transmit(&mut self, emit: impl FnMut(&[u8])) -> usize {
-        self.out.transmit(emit)
+    pub fn transmit(&mut self, mut emit: impl FnMut(&[u8])) -> usize {
+        self.out.transmit_while(|frame| {
+            emit(frame);
+            true
+        })
+    }
+
+    /// Like [`Stack::transmit`] for a driver whose device can be full: hands frames to
+    /// `emit`, oldest first, while it returns true. The frame it refuses, and those
+    /// behind it, stay queued for the next call (the queue is bounded: past it new
+    /// datagrams are dropped and counted, and TCP waits, see
+    /// [`outbound::TCP_LIMIT`](crate::outbound::TCP_LIMIT)). Returns how many it took.
+    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8]) -> bool) -> usize {
+        self.out.transmit_while(emit)
     }
 
     /// Frames waiting for [`Stack::transmit`].

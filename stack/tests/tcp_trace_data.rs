@@ -694,3 +694,72 @@ fn a_zero_window_whose_peer_falls_silent_times_out() {
     assert_eq!(probes, retries as usize);
     assert_eq!(c.s.tcp().take_error(c.h), Ok(Some(TcpError::TimedOut)));
 }
+
+// ---------------------------------------------------------------------------------------
+// A driver that falls behind
+// ---------------------------------------------------------------------------------------
+
+/// A driver whose device is full leaves frames in the transmit queue. TCP, which can
+/// wait, stops at its share of the queue; the rest stays for datagrams, which cannot
+/// (a bulk transfer once crowded out a UDP echo reply, which was never resent). TCP is
+/// not due again until the driver has made room, so the driver does not spin.
+#[test]
+fn tcp_waits_at_its_share_of_a_backed_up_transmit_queue_and_datagrams_get_the_rest() {
+    use netstack_core::outbound::{QUEUE_LIMIT, TCP_LIMIT};
+    use netstack_core::TxDrop;
+    use std::net::SocketAddrV4;
+
+    let mut c = established();
+    let now = c.at(10);
+    let udp = c.s.udp().bind("0.0.0.0:5000".parse().unwrap()).unwrap();
+    let peer: SocketAddrV4 = "10.0.0.1:9".parse().unwrap();
+    let datagram = |c: &mut Conn| c.s.udp().send_to(now, udp, b"x", peer).unwrap();
+    // The driver takes nothing while the queue fills to TCP's share.
+    for _ in 0..TCP_LIMIT {
+        datagram(&mut c);
+    }
+    assert_eq!(c.s.pending_transmit(), TCP_LIMIT);
+    // The application writes; the segment waits outside the queue, and no timer is due
+    // for it while there is no room.
+    c.write(now, &bytes(0, 100));
+    assert_eq!(
+        c.s.pending_transmit(),
+        TCP_LIMIT,
+        "TCP took a datagram's room"
+    );
+    assert!(
+        c.next_timer().is_none_or(|t| t > now),
+        "due at {:?} with no room",
+        c.next_timer()
+    );
+    // Datagrams still go, up to the queue's full length.
+    for _ in TCP_LIMIT..QUEUE_LIMIT {
+        datagram(&mut c);
+    }
+    assert_eq!(c.s.pending_transmit(), QUEUE_LIMIT);
+    assert_eq!(c.s.counters().tx_dropped(TxDrop::TxQueueFull), 0);
+
+    // The device takes one frame, then is full again: the rest stay, in order.
+    let mut taken = 0;
+    c.s.transmit_while(|_| {
+        taken += 1;
+        taken == 1
+    });
+    assert_eq!(c.s.pending_transmit(), QUEUE_LIMIT - 1);
+    // Now the device takes them all: TCP is due at once and sends its segment.
+    assert_eq!(util::sent(&mut c.s).len(), QUEUE_LIMIT - 1);
+    assert_eq!(
+        c.next_timer(),
+        Some(now),
+        "held-back TCP is due once there is room"
+    );
+    c.tick(now);
+    // us > peer: [P.] seq 1:101
+    assert_seg(
+        &c.expect_one(),
+        Flags::PSH | Flags::ACK,
+        c.iss + 1,
+        c.irs + 1,
+        100,
+    );
+}

@@ -233,9 +233,10 @@ impl Link {
         self.arp.poll_timeout()
     }
 
-    /// Hands every waiting frame to `emit`, oldest first; returns how many.
-    pub fn transmit(&mut self, emit: impl FnMut(&[u8])) -> usize {
-        let (frames, bytes) = self.tx.drain(emit);
+    /// Hands waiting frames to `emit`, oldest first, while it takes them; returns how
+    /// many it took.
+    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8]) -> bool) -> usize {
+        let (frames, bytes) = self.tx.drain_while(emit);
         self.counters.tx_frames += frames as u64;
         self.counters.tx_bytes += bytes as u64;
         frames

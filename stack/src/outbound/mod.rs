@@ -33,7 +33,7 @@ use link::Link;
 pub(crate) use link::LinkCounters;
 use ratelimit::IcmpRateLimiter;
 
-pub use tx::QUEUE_LIMIT;
+pub use tx::{QUEUE_LIMIT, TCP_LIMIT};
 
 /// The largest IPv4 payload: 65535 bytes minus the header.
 pub const MAX_PAYLOAD: usize = 65535 - HEADER_LEN;
@@ -288,9 +288,10 @@ impl Outbound {
         self.link.poll_timeout()
     }
 
-    /// Hands every queued frame to `emit`, oldest first; returns how many.
-    pub fn transmit(&mut self, emit: impl FnMut(&[u8])) -> usize {
-        self.link.transmit(emit)
+    /// Hands queued frames to `emit`, oldest first, while it takes them (returns true);
+    /// returns how many it took.
+    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8]) -> bool) -> usize {
+        self.link.transmit_while(emit)
     }
 
     /// Frames waiting to be transmitted.
@@ -298,11 +299,12 @@ impl Outbound {
         self.link.pending()
     }
 
-    /// Frames the transmit queue can still take. A sender that can wait (TCP) stops at
-    /// zero rather than have its segments dropped, and goes on once the driver has
-    /// drained the queue, as a NIC's full queue stops Linux's qdisc.
+    /// Segments TCP may still add to the transmit queue ([`TCP_LIMIT`] less what waits).
+    /// TCP, which can wait, stops at zero rather than have its segments dropped, and
+    /// goes on once the driver has drained the queue, as a NIC's full queue stops
+    /// Linux's qdisc; the room above `TCP_LIMIT` stays for datagrams.
     pub fn transmit_room(&self) -> usize {
-        QUEUE_LIMIT.saturating_sub(self.link.pending())
+        TCP_LIMIT.saturating_sub(self.link.pending())
     }
 
     /// A snapshot of the ARP cache.

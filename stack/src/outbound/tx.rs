@@ -10,6 +10,11 @@ use std::collections::VecDeque;
 
 /// Frames waiting for the driver at most. Linux's default txqueuelen is 1000.
 pub const QUEUE_LIMIT: usize = 1024;
+/// Frames waiting at most before TCP, which can wait, stops adding segments: three
+/// quarters of the queue. The last quarter is kept for what cannot wait and resend (UDP
+/// and ICMP datagrams, ARP), so that a bulk transfer backed up behind a busy driver does
+/// not crowd them out, as Linux's TCP small queues keep one flow from filling the qdisc.
+pub const TCP_LIMIT: usize = QUEUE_LIMIT / 4 * 3;
 /// Spare buffers kept for reuse.
 const POOL_LIMIT: usize = 256;
 
@@ -48,11 +53,15 @@ impl TxQueue {
         self.ready.len()
     }
 
-    /// Hands every waiting frame to `emit`, oldest first. Returns how many and their bytes.
-    pub fn drain(&mut self, mut emit: impl FnMut(&[u8])) -> (usize, usize) {
+    /// Hands waiting frames to `emit`, oldest first, while it returns true; the frame it
+    /// refuses stays first in the queue. Returns how many it took and their bytes.
+    pub fn drain_while(&mut self, mut emit: impl FnMut(&[u8]) -> bool) -> (usize, usize) {
         let (mut frames, mut bytes) = (0, 0);
         while let Some(frame) = self.ready.pop_front() {
-            emit(&frame);
+            if !emit(&frame) {
+                self.ready.push_front(frame);
+                break;
+            }
             frames += 1;
             bytes += frame.len();
             self.recycle(frame);

@@ -131,10 +131,13 @@ impl Tcp {
         }
     }
 
-    /// The earliest TCP timer (connections and TIME-WAIT entries).
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    /// The earliest TCP timer (connections and TIME-WAIT entries). Connections held
+    /// back by a full transmit queue count only when `room`: the queue can take
+    /// segments again.
+    pub fn poll_timeout(&self, room: bool) -> Option<Instant> {
         let conns = self.timers.next();
-        let waiting = [conns, self.time_wait.poll_timeout(), self.blocked_since];
+        let blocked = self.blocked_since.filter(|_| room);
+        let waiting = [conns, self.time_wait.poll_timeout(), blocked];
         waiting.into_iter().flatten().min()
     }
 
