@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use netstack::net::UdpSocket;
 use netstack::ping::{Ending, PingOptions, Session};
 use netstack::runtime::{Handle, Runtime, RuntimeError};
 use netstack_core::{ArpConfig, Config, MacAddr, Stack};
-use netstack_drivers::Device;
+use netstack_drivers::{Device, LinkDrops};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
@@ -255,6 +256,54 @@ fn a_handle_outlives_its_runtime_without_hanging() {
     assert_eq!(handle.wait_until(None, |_| None::<()>), None);
     // The stack is still there to read.
     assert_eq!(handle.with_stack(|stack, _| stack.config().addr), A);
+}
+
+/// A peer that is slow to read fills the in-memory link (about 80 full frames). The loop
+/// keeps what the link cannot take in the stack's transmit queue and sends it once the
+/// link has room, instead of dropping it: `services.rs` once lost a UDP echo reply sent
+/// in the same round as a chargen burst that filled the link.
+#[test]
+fn frames_wait_on_a_full_link_instead_of_being_dropped() {
+    let (ours, mut theirs) = netstack_drivers::memory::link(1500).expect("socket pair");
+    let runtime = Runtime::spawn(Stack::new(config(A, 2), 1).expect("valid"), ours).expect("spawn");
+    let handle = runtime.handle();
+    let socket = UdpSocket::bind(&handle, "0.0.0.0:5000").unwrap();
+    socket.set_broadcast(true).unwrap();
+    // More full-size datagrams than the link holds, fewer than the transmit queue
+    // (1024 frames); the other end reads none of them yet.
+    const SENT: u16 = 300;
+    for i in 0..SENT {
+        let mut payload = [0u8; 1400];
+        payload[..2].copy_from_slice(&i.to_be_bytes());
+        socket.send_to(&payload, "10.0.0.255:9").unwrap();
+    }
+    // Each frame read makes room for one more.
+    let mut got = Vec::new();
+    let mut frame = [0u8; 1518];
+    let give_up = Instant::now() + PATIENCE;
+    while got.len() < usize::from(SENT) && Instant::now() < give_up {
+        // Nothing queued means every frame is in the link or lost: the loop hands them
+        // to the device with the stack locked.
+        let all_handed = handle.with_stack(|stack, _| stack.pending_transmit() == 0);
+        match theirs.recv(&mut frame).unwrap() {
+            // IPv4 (EtherType 0x0800) carrying UDP (protocol 17): our datagram, whose
+            // first two bytes (after 14 + 20 + 8 bytes of headers) are its number.
+            Some(len) if len > 44 && frame[12..14] == [8, 0] && frame[23] == 17 => {
+                got.push(u16::from_be_bytes([frame[42], frame[43]]));
+            }
+            Some(_) => {}
+            None if all_handed => break,
+            None => {
+                netstack_drivers::wait_readable(&[theirs.as_raw_fd()], Some(PATIENCE)).unwrap();
+            }
+        }
+    }
+    assert_eq!(
+        got,
+        (0..SENT).collect::<Vec<_>>(),
+        "datagrams lost or reordered"
+    );
+    assert_eq!(handle.link_drops(), LinkDrops::default());
 }
 
 /// A device whose reads fail as a TAP's do after the interface was deleted (EBADFD).

@@ -4,12 +4,19 @@
 //!    deadline ([`Stack::poll_timeout`]) comes;
 //! 2. read every waiting frame, up to [`BATCH`], each stamped with the time it was read;
 //! 3. with the stack locked: [`Stack::receive`] each frame, [`Stack::handle_timeout`],
-//!    a turn for every [`Task`] (services served on this thread, `task.rs`), then
-//!    [`Stack::transmit`] every frame it wants sent to the device;
+//!    a turn for every [`Task`] (services served on this thread, `task.rs`), then hand
+//!    the device every frame the stack wants sent ([`Stack::transmit_while`]);
 //! 4. tell the handles' waiters that the stack changed.
 //!
 //! Frames are read before the lock is taken, so other threads wait for the stack only
 //! while it computes, never while the device is read.
+//!
+//! When the device's queue is full ([`Sent::Full`]: the in-memory link's socket buffer),
+//! the frames not taken stay in the stack's bounded transmit queue, and step 1 also
+//! waits for the device to become writable. Sending them anyway would lose them: a burst
+//! of TCP segments into a peer that is slow to read would take with it whatever else was
+//! sent in the same round, such as a UDP echo reply that nobody resends. TCP stops at its
+//! share of that queue and goes on once the device has taken frames again.
 
 use std::io;
 use std::os::unix::io::RawFd;
@@ -17,7 +24,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use netstack_drivers::{Device, Poller, ETHERNET_OVERHEAD};
+use netstack_drivers::{Device, Poller, Sent, ETHERNET_OVERHEAD};
 
 use super::{lock, RuntimeError, Shared, Task};
 
@@ -43,6 +50,8 @@ pub(super) struct EventLoop<'a> {
     touched: Vec<netstack_core::SocketHandle>,
     /// Work run in every round, on this thread.
     tasks: Vec<Box<dyn Task>>,
+    /// The device refused a frame as full in the last round: wait until it is writable.
+    device_full: bool,
 }
 
 impl<'a> EventLoop<'a> {
@@ -58,12 +67,13 @@ impl<'a> EventLoop<'a> {
             send_failures: 0,
             touched: Vec::new(),
             tasks: Vec::new(),
+            device_full: false,
         }
     }
 
     /// Runs rounds until asked to stop (`Ok`) or the device fails for good (`Err`).
     pub(super) fn run(mut self) -> Result<(), RuntimeError> {
-        let fds = [self.device.as_raw_fd(), self.shared.waker.as_raw_fd()];
+        let (device, waker) = (self.device.as_raw_fd(), self.shared.waker.as_raw_fd());
         let mut more_waiting = false;
         let mut deadline = self.shared.lock_stack().poll_timeout();
         while !self.shared.stop.load(Ordering::Acquire) {
@@ -77,6 +87,12 @@ impl<'a> EventLoop<'a> {
                 (None, Some(at)) => Some(at.saturating_duration_since(StdInstant::now())),
                 (Some(t), Some(at)) => Some(t.min(at.saturating_duration_since(StdInstant::now()))),
             };
+            let device_events = if self.device_full {
+                libc::POLLIN | libc::POLLOUT
+            } else {
+                libc::POLLIN
+            };
+            let fds = [(device, device_events), (waker, libc::POLLIN)];
             if self.wait(&fds, timeout)? {
                 // Before the work it announces, so a wake during this round is not lost.
                 self.shared.waker.drain();
@@ -95,12 +111,17 @@ impl<'a> EventLoop<'a> {
         self.tasks.iter().filter_map(|t| t.deadline()).min()
     }
 
-    /// Sleeps until the device or the waker (`fds[1]`) is readable, or for `timeout`.
-    /// True when the waker was woken. Whether the device is readable does not matter:
-    /// it is read every round anyway, because wrappers such as `Faulty` may hold frames
+    /// Sleeps until the device is ready for `fds[0]`'s events (readable, or writable
+    /// too when it was full), the waker (`fds[1]`) is readable, or for `timeout`. True
+    /// when the waker was woken. Whether the device is ready does not matter: it is read
+    /// and sent to every round anyway, because wrappers such as `Faulty` may hold frames
     /// its descriptor does not signal.
-    fn wait(&mut self, fds: &[RawFd; 2], timeout: Option<Duration>) -> Result<bool, RuntimeError> {
-        match self.poller.wait(fds, timeout) {
+    fn wait(
+        &mut self,
+        fds: &[(RawFd, libc::c_short); 2],
+        timeout: Option<Duration>,
+    ) -> Result<bool, RuntimeError> {
+        match self.poller.wait_events(fds, timeout) {
             Ok(ready) => Ok(ready.get(1).copied().unwrap_or(false)),
             Err(err) => Err(RuntimeError::Poll(Arc::new(err))),
         }
@@ -172,13 +193,19 @@ impl<'a> EventLoop<'a> {
         let device = &mut self.device;
         let failures = &mut self.send_failures;
         let mut fatal = None;
-        stack.transmit(|frame| {
-            if fatal.is_some() {
-                return;
-            }
-            match device.send(frame) {
-                Ok(()) => {}
-                Err(err) if is_fatal(&err) => fatal = Some(err),
+        let mut full = false;
+        stack.transmit_while(|frame| {
+            match device.try_send(frame) {
+                Ok(Sent::Taken) => true,
+                // Kept for the next round, once the device polls writable.
+                Ok(Sent::Full) => {
+                    full = true;
+                    false
+                }
+                Err(err) if is_fatal(&err) => {
+                    fatal = Some(err);
+                    false
+                }
                 Err(err) => {
                     // A refused frame (too long, say) is lost like any frame on a real
                     // link; say so, but not a thousand times a second.
@@ -190,9 +217,11 @@ impl<'a> EventLoop<'a> {
                             failures
                         );
                     }
+                    true
                 }
             }
         });
+        self.device_full = full;
         let deadline = stack.poll_timeout();
         self.shared.wake_touched(&mut stack, &mut self.touched);
         drop(stack);
