@@ -352,6 +352,17 @@ fn capture_simultaneous_open() {
             .with_stack(|s, now| s.tcp().connect(now, kernel_addr))
             .expect("our connect");
         let ours = net.with_stack(|s, _| s.tcp().local_addr(h)).unwrap();
+        // Our SYN goes to the device (and is dropped there) before the kernel's can
+        // arrive: it waits for ARP first, and a loop that wakes late would read the
+        // kernel's SYN in the same round as the ARP reply, so the capture would start
+        // with it. Resolved and nothing queued: our SYN is out.
+        net.wait_for("our SYN handed to the device", |s| {
+            let resolved = s
+                .arp_entries()
+                .iter()
+                .any(|e| e.ip == HOST_IP && e.mac.is_some());
+            (resolved && s.pending_transmit() == 0).then_some(())
+        });
         // The kernel's SYN from 10.0.0.1:9000 finds our connection in SYN-SENT.
         let k = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
         k.bind(&SockAddr::from(kernel_addr)).unwrap();
