@@ -424,9 +424,9 @@ impl Connection {
         if self.negotiated.sack && !flags.has(Flags::RST) {
             // RFC 2018 3: as many blocks as fit in the 40 bytes of options (three beside
             // timestamps, else four), and in the peer's MSS beside the data: a block is
-            // 8 bytes after a 12-byte base (timestamps and the SACK kind and length) or a
-            // 4-byte one (the SACK kind, length and padding).
-            let base = if options.timestamps.is_some() { 12 } else { 4 };
+            // 8 bytes after a 16-byte base (nop,nop,TS and nop,nop,SACK kind and length)
+            // or a 4-byte one (nop,nop,kind,length).
+            let base = if options.timestamps.is_some() { 16 } else { 4 };
             let room = self.mss.saturating_sub(data_len).saturating_sub(base) / 8;
             let max = if options.timestamps.is_some() { 3 } else { 4 };
             options.sack = self

@@ -131,34 +131,36 @@ impl Options {
         o
     }
 
-    /// Bytes the options take on the wire, padded to a multiple of 4; 0 if they do not
-    /// fit the 40 bytes a header has room for (see [`Options::write`]).
+    /// Bytes the options take on the wire (always a multiple of 4); 0 if they do not fit
+    /// the 40 bytes a header has room for (see [`Options::write`]).
     fn wire_len(&self) -> usize {
         let sack_blocks = self.sack.iter().take_while(|b| b.is_some()).count();
         let len = self.mss.map_or(0, |_| 4)
-            + if self.sack_permitted { 2 } else { 0 }
-            + self.timestamps.map_or(0, |_| 10)
+            + match (self.timestamps.is_some(), self.sack_permitted) {
+                (true, _) => 12,
+                (false, true) => 4,
+                (false, false) => 0,
+            }
             + self.window_scale.map_or(0, |_| 4)
             + if sack_blocks > 0 {
-                2 + 8 * sack_blocks
+                4 + 8 * sack_blocks
             } else {
                 0
             };
-        let padded = len.next_multiple_of(4);
-        if padded > MAX_OPTIONS_LEN {
+        if len > MAX_OPTIONS_LEN {
             0
         } else {
-            padded
+            len
         }
     }
 
-    /// Writes the options into `buf` in the order MSS, SACK-permitted, timestamps,
-    /// NOP + window scale, SACK blocks (a SYN's options then take 20 bytes, as Linux's
-    /// do), zero-padded (End of Option List, RFC 9293 3.2) to a multiple of 4. Returns
-    /// the bytes written. A SYN carries at most 4 + 2 + 10 + 4 = 20 bytes, any other
-    /// segment 10 (timestamps) + 26 (three SACK blocks) = 36, or 34 for four blocks
-    /// without timestamps. Asked for more (four blocks and timestamps), it writes no
-    /// options rather than a truncated list.
+    /// Writes the options into `buf` laid out as Linux lays them out (`tcp_options_write`),
+    /// each aligned with NOPs (kind 1, RFC 9293 3.2) so no padding is needed: MSS;
+    /// SACK-permitted and timestamps together (`sackOK,TS`), or `nop,nop,TS`, or
+    /// `nop,nop,sackOK`; `nop,wscale`; `nop,nop,sack` blocks. A SYN then takes 20 bytes,
+    /// a data segment with timestamps 12, plus 4 + 8 per SACK block: three fit with
+    /// timestamps, four without. Asked for more, it writes no options rather than a
+    /// truncated list. Returns the bytes written.
     fn write(&self, buf: &mut [u8; MAX_OPTIONS_LEN]) -> usize {
         let len = self.wire_len();
         if len == 0 {
@@ -173,27 +175,27 @@ impl Options {
             let [hi, lo] = mss.to_be_bytes();
             put(&[2, 4, hi, lo]);
         }
-        if self.sack_permitted {
-            put(&[4, 2]);
-        }
-        if let Some((val, ecr)) = self.timestamps {
-            put(&[8, 10]);
-            put(&val.to_be_bytes());
-            put(&ecr.to_be_bytes());
+        match (self.timestamps, self.sack_permitted) {
+            (Some((val, ecr)), sack_ok) => {
+                put(if sack_ok { &[4, 2] } else { &[1, 1] });
+                put(&[8, 10]);
+                put(&val.to_be_bytes());
+                put(&ecr.to_be_bytes());
+            }
+            (None, true) => put(&[1, 1, 4, 2]),
+            (None, false) => {}
         }
         if let Some(shift) = self.window_scale {
             put(&[1, 3, 3, shift]);
         }
-        let blocks = self.sack.iter().map_while(|b| *b);
         let count = self.sack.iter().take_while(|b| b.is_some()).count();
         if count > 0 {
-            put(&[5, (2 + 8 * count) as u8]);
-            for (left, right) in blocks {
+            put(&[1, 1, 5, (2 + 8 * count) as u8]);
+            for (left, right) in self.sack.iter().map_while(|b| *b) {
                 put(&left.0.to_be_bytes());
                 put(&right.0.to_be_bytes());
             }
         }
-        buf[at..len].fill(0);
         len
     }
 }

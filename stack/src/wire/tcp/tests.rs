@@ -165,75 +165,102 @@ fn sack_blocks_round_trip_with_timestamps() {
     };
     assert_eq!(
         r.header_len(),
-        20 + 36,
-        "TS 10 + SACK 2 + 3 * 8 = 36 bytes of options"
+        20 + 40,
+        "nop,nop,TS 12 + nop,nop,SACK 4 + 3 * 8 = 40 bytes of options"
     );
-    let mut buf = vec![0u8; 56];
+    let mut buf = vec![0u8; 60];
     r.emit(SRC, DST, &[], &mut buf);
     let (parsed, _) = TcpRepr::parse(SRC, DST, &buf).unwrap();
     assert_eq!(parsed.options.sack, blocks, "order kept: most recent first");
     assert_eq!(parsed.options.timestamps, Some((7, 9)));
 }
 
-/// The same header built by etherparse's writer, the oracle for our own.
-fn etherparse_bytes(r: &TcpRepr) -> Vec<u8> {
-    use etherparse::{TcpHeader, TcpOptionElement as E};
-    let mut h = TcpHeader::new(r.src_port, r.dst_port, r.seq.0, r.window);
-    h.acknowledgment_number = r.ack.0;
-    h.fin = r.flags.has(Flags::FIN);
-    h.syn = r.flags.has(Flags::SYN);
-    h.rst = r.flags.has(Flags::RST);
-    h.psh = r.flags.has(Flags::PSH);
-    h.ack = r.flags.has(Flags::ACK);
-    h.urg = r.flags.has(Flags::URG);
-    h.urgent_pointer = r.urgent;
-    let o = &r.options;
-    let mut e = Vec::new();
-    e.extend(o.mss.map(E::MaximumSegmentSize));
-    if o.sack_permitted {
-        e.push(E::SelectiveAcknowledgementPermitted);
-    }
-    e.extend(o.timestamps.map(|(v, c)| E::Timestamp(v, c)));
-    if let Some(shift) = o.window_scale {
-        e.extend([E::Noop, E::WindowScale(shift)]);
-    }
-    if let Some((l, r)) = o.sack[0] {
-        let rest = [o.sack[1], o.sack[2], o.sack[3]].map(|b| b.map(|(l, r)| (l.0, r.0)));
-        e.push(E::SelectiveAcknowledgement((l.0, r.0), rest));
-    }
-    let _ = h.set_options(&e);
-    h.to_bytes().to_vec()
+/// The options of `r` as written, for byte-level checks.
+fn option_bytes(r: &TcpRepr) -> Vec<u8> {
+    let mut buf = [0u8; 60];
+    let n = r.write_header(&mut buf);
+    assert_eq!(n, r.header_len());
+    assert_eq!(usize::from(buf[12] >> 4) * 4, n, "data offset");
+    buf[HEADER_LEN..n].to_vec()
+}
+
+/// Options laid out as Linux lays them out (checked against a capture of its SYN and of
+/// its data segments: `mss 1460,sackOK,TS val ... ecr 0,nop,wscale 7`, `nop,nop,TS`,
+/// `nop,nop,sack 1 {...}`).
+#[test]
+fn options_are_laid_out_as_linux_lays_them_out() {
+    let ts = |v: u32, e: u32| {
+        let (v, e) = (v.to_be_bytes(), e.to_be_bytes());
+        vec![8, 10, v[0], v[1], v[2], v[3], e[0], e[1], e[2], e[3]]
+    };
+    // The SYN: 20 bytes, no padding.
+    let mut expect = vec![2, 4, 0x05, 0xb4, 4, 2];
+    expect.extend(ts(0x0102_0304, 0));
+    expect.extend([1, 3, 3, 7]);
+    let syn_ts = TcpRepr {
+        options: Options {
+            timestamps: Some((0x0102_0304, 0)),
+            ..syn().options
+        },
+        ..syn()
+    };
+    assert_eq!(option_bytes(&syn_ts), expect);
+    // A SYN without timestamps: mss,nop,nop,sackOK,nop,wscale.
+    let syn_plain = TcpRepr {
+        options: Options {
+            timestamps: None,
+            ..syn().options
+        },
+        ..syn()
+    };
+    assert_eq!(
+        option_bytes(&syn_plain),
+        vec![2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7]
+    );
+    // Data with timestamps and one SACK block: nop,nop,TS,nop,nop,sack.
+    let block = (Seq(1000), Seq(2000));
+    let data = TcpRepr {
+        flags: Flags::ACK,
+        options: Options {
+            timestamps: Some((5, 6)),
+            sack: [Some(block), None, None, None],
+            ..Options::default()
+        },
+        ..syn()
+    };
+    let mut expect = vec![1, 1];
+    expect.extend(ts(5, 6));
+    expect.extend([1, 1, 5, 10, 0, 0, 0x03, 0xe8, 0, 0, 0x07, 0xd0]);
+    assert_eq!(option_bytes(&data), expect);
 }
 
 #[test]
-fn our_header_writer_matches_etherparse_for_every_option_mix() {
+fn sack_blocks_fit_three_with_timestamps_four_without() {
     let block = |i: u32| Some((Seq(1000 * i), Seq(1000 * i + 500)));
-    for mask in 0u32..(1 << 7) {
-        let bit = |b: u32| mask & (1 << b) != 0;
-        let blocks = (mask >> 4) as usize % 5;
+    let with = |ts: bool, n: usize| {
         let mut sack = [None; 4];
-        for (i, slot) in sack.iter_mut().enumerate().take(blocks) {
+        for (i, slot) in sack.iter_mut().enumerate().take(n) {
             *slot = block(i as u32 + 1);
         }
-        let r = TcpRepr {
-            src_port: 1234,
-            dst_port: 80,
-            seq: Seq(0xdead_beef),
-            ack: Seq(0x0102_0304),
-            flags: Flags(if bit(6) { 0x12 } else { 0x18 }),
-            window: 0xabcd,
-            urgent: 7,
+        TcpRepr {
+            flags: Flags::ACK,
             options: Options {
-                mss: bit(0).then_some(1460),
-                window_scale: bit(1).then_some(14),
-                sack_permitted: bit(2),
-                timestamps: bit(3).then_some((0x1111_2222, 0x3333_4444)),
+                timestamps: ts.then_some((1, 2)),
                 sack,
+                ..Options::default()
             },
-        };
-        let mut ours = [0u8; 60];
-        let n = r.write_header(&mut ours);
-        assert_eq!(n, r.header_len(), "{r:?}");
-        assert_eq!(&ours[..n], &etherparse_bytes(&r)[..], "{r:?}");
+            ..syn()
+        }
+    };
+    assert_eq!(with(true, 3).header_len(), 60);
+    assert_eq!(with(false, 4).header_len(), 56);
+    // Too many: no options at all rather than a truncated list.
+    assert_eq!(with(true, 4).header_len(), HEADER_LEN);
+    for (ts, n) in [(true, 3), (false, 4), (true, 1), (false, 2)] {
+        let r = with(ts, n);
+        let mut buf = vec![0u8; r.header_len()];
+        let len = r.emit(SRC, DST, &[], &mut buf);
+        let (back, _) = TcpRepr::parse(SRC, DST, &buf[..len]).unwrap();
+        assert_eq!(back.options, r.options, "round trip of {ts} {n}");
     }
 }
