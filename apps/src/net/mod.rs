@@ -13,9 +13,11 @@
 //! [`Runtime`]: crate::runtime::Runtime
 
 mod options;
+mod raw;
 mod tcp;
 mod udp;
 
+pub use raw::RawSocket;
 pub(crate) use tcp::tcp_io;
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
