@@ -147,7 +147,8 @@ fn hdrincl_send_fills_length_checksum_ident_and_source_like_linux() {
         b"built by hand",
     );
     d[2..4].copy_from_slice(&[0, 0]); // total length: filled in
-    d[4..6].copy_from_slice(&[0, 0]); // identification: filled in
+    d[4..6].copy_from_slice(&[0, 0]); // identification: filled in (DF clear) ...
+    d[6] = 0;
     d[8] = 3; // TTL: kept
     d[10..12].copy_from_slice(&[0xde, 0xad]); // checksum: recomputed
     assert_eq!(s.raw().send_to(at(1), h, &d, PEER_IP), Ok(d.len()));
@@ -158,7 +159,12 @@ fn hdrincl_send_fills_length_checksum_ident_and_source_like_linux() {
     );
     assert_ne!(ip.ident, 0);
     assert_eq!(body, b"built by hand");
-    assert_eq!(s.counters().raw_datagrams_sent, 1);
+    // ... but with DF a zero identification stays (Linux; RFC 6864 4.1 atomic datagrams).
+    d[6] = 0x40;
+    s.raw().send_to(at(2), h, &d, PEER_IP).unwrap();
+    let (ip, _) = as_ipv4(&expect_one(&mut s));
+    assert_eq!((ip.ident, ip.dont_frag), (0, true));
+    assert_eq!(s.counters().raw_datagrams_sent, 2);
 }
 
 #[test]

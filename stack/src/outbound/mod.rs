@@ -227,8 +227,8 @@ impl Outbound {
     /// `IP_HDRINCL`), routed towards `dst`. `datagram` must start with a header whose
     /// version and IHL the caller checked and must fit the link MTU (no fragmentation,
     /// as Linux). Fills in what Linux's `raw_send_hdrinc` fills in: the total length and
-    /// the header checksum always, the identification when zero, the source when
-    /// 0.0.0.0.
+    /// the header checksum always, the identification when zero and DF is clear, the
+    /// source when 0.0.0.0.
     pub fn send_ipv4_prebuilt(
         &mut self,
         now: Instant,
@@ -251,7 +251,10 @@ impl Outbound {
         let h = &mut buf[start..start + ihl];
         // len <= mtu <= 65535 (checked above).
         h[2..4].copy_from_slice(&(datagram.len() as u16).to_be_bytes());
-        if h[4..6] == [0, 0] {
+        // Linux (`__ip_select_ident`) picks an identification for a zero one only when DF
+        // is clear: a DF datagram is atomic and its ID unused (RFC 6864 4.1).
+        let dont_frag = h[6] & 0x40 != 0;
+        if h[4..6] == [0, 0] && !dont_frag {
             h[4..6].copy_from_slice(&self.next_ip_ident.to_be_bytes());
             self.next_ip_ident = self.next_ip_ident.wrapping_add(1);
         }

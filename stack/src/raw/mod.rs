@@ -18,7 +18,7 @@
 //! socket's protocol and TTL) and fragments large payloads. With it the caller gives the
 //! whole datagram; the stack checks it (version 4, IHL, length within the link MTU: no
 //! fragmentation, EMSGSIZE otherwise), and fills in what Linux fills in: the total length
-//! and the header checksum always, the identification when zero, the source address
+//! and the header checksum always, the identification when zero and DF clear, the source address
 //! when 0.0.0.0 ([`api`]). Linux checks only that the IHL fits the data and sends a
 //! header with a wrong version or an IHL below 5 as it is; we refuse both (EINVAL),
 //! since nothing on the wire would accept them.
