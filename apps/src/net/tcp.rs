@@ -118,6 +118,12 @@ impl TcpListener {
         })
     }
 
+    /// The stack's handle for this listener, to register it in a runtime
+    /// [`Poll`](crate::runtime::Poll).
+    pub fn handle(&self) -> SocketHandle {
+        self.inner.socket
+    }
+
     /// Waits for a connection and returns it with the peer's address.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let socket = self.inner.socket;
