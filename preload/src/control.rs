@@ -4,7 +4,7 @@
 //! own `socket` and `connect`:
 //!
 //! * a **data connection** per netstack socket: its first line (`SOCKET tcp`, `SOCKET
-//!   udp`, `ACCEPT <listener id>`) is answered with one line (`OK <id> ...`), and from
+//!   udp` (to PATH.dgram), `ACCEPT <listener id>`) is answered with one line (`OK <id> ...`), and from
 //!   then on it *is* the program's file descriptor for the socket. The daemon joins it
 //!   to the netstack socket: bytes both ways for TCP; for UDP (a SOCK_SEQPACKET
 //!   connection) one message per datagram, prefixed by the peer's address (4 bytes) and
@@ -39,16 +39,20 @@ fn errno() -> c_int {
         .unwrap_or(libc::EIO)
 }
 
-/// A new Unix connection of type `ty` to the daemon.
+/// A new Unix connection of type `ty` to the daemon: PATH for streams, PATH.dgram (a
+/// SOCK_SEQPACKET listener) for datagram sockets.
 fn connect_daemon(ty: c_int) -> Result<c_int, c_int> {
-    let path = path().ok_or(libc::ENETDOWN)?.as_bytes();
+    let mut path = path().ok_or(libc::ENETDOWN)?.as_bytes().to_vec();
+    if ty & libc::SOCK_SEQPACKET == libc::SOCK_SEQPACKET {
+        path.extend_from_slice(b".dgram");
+    }
     // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     if path.len() >= addr.sun_path.len() {
         return Err(libc::ENAMETOOLONG);
     }
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (dst, &src) in addr.sun_path.iter_mut().zip(path) {
+    for (dst, &src) in addr.sun_path.iter_mut().zip(&path) {
         *dst = src as libc::c_char;
     }
     // SAFETY: the C library's socket(2).

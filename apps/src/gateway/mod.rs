@@ -9,6 +9,8 @@
 //!
 //! ```text
 //! data:    SOCKET tcp            -> OK <id>                  (then: the socket's bytes)
+//!          SOCKET udp            -> OK <id>                  (on PATH.dgram, SOCK_SEQPACKET;
+//!                                                             then: one message a datagram)
 //!          ACCEPT <listener id>  -> OK <id> <local> <peer>   (then: the connection's bytes)
 //! control: HELLO                 -> OK netstack
 //!          BIND <id> <addr>      -> OK <addr>
@@ -26,6 +28,7 @@
 
 mod errno;
 mod tcp;
+mod udp;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -63,6 +66,11 @@ enum State {
         poll: Arc<Poll>,
         closed: Arc<AtomicBool>,
     },
+    /// A datagram socket: its facade socket once bound, and the program's connection.
+    Udp {
+        socket: Option<crate::net::UdpSocket>,
+        dgram: udp::Dgram,
+    },
 }
 
 struct Entry {
@@ -98,6 +106,15 @@ impl Drop for ControlSocket {
     fn drop(&mut self) {
         self.gateway.shared.stopped.store(true, Ordering::Release);
         let _ = std::fs::remove_file(&self.path);
+        let dgram = dgram_path(&self.path);
+        let _ = std::fs::remove_file(&dgram);
+        if let Ok(addr) = socket2::SockAddr::unix(&dgram) {
+            if let Ok(s) =
+                socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::SEQPACKET, None)
+            {
+                let _ = s.connect(&addr);
+            }
+        }
         // Wake the accept loop so it sees the flag.
         let _ = UnixStream::connect(&self.path);
     }
@@ -122,6 +139,22 @@ pub fn start(net: &Handle, path: &Path) -> io::Result<ControlSocket> {
             stopped: AtomicBool::new(false),
         }),
     };
+    let dgram_listener = dgram_listener(path)?;
+    let gw = gateway.clone();
+    thread::Builder::new()
+        .name("gw-dgram".into())
+        .spawn(move || loop {
+            let Ok((conn, _)) = dgram_listener.accept() else {
+                continue;
+            };
+            if gw.shared.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            let gw = gw.clone();
+            let _ = thread::Builder::new()
+                .name("gw-dgram-conn".into())
+                .spawn(move || gw.new_dgram_socket(conn));
+        })?;
     let gw = gateway.clone();
     thread::Builder::new()
         .name("gw-control".into())
@@ -141,6 +174,23 @@ pub fn start(net: &Handle, path: &Path) -> io::Result<ControlSocket> {
         path: path.to_path_buf(),
         gateway,
     })
+}
+
+/// The path of the SOCK_SEQPACKET listener for datagram sockets, beside `path`.
+pub fn dgram_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".dgram");
+    PathBuf::from(p)
+}
+
+fn dgram_listener(path: &Path) -> io::Result<socket2::Socket> {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let p = dgram_path(path);
+    let _ = std::fs::remove_file(&p);
+    let listener = Socket::new(Domain::UNIX, Type::SEQPACKET, None)?;
+    listener.bind(&SockAddr::unix(&p)?)?;
+    listener.listen(128)?;
+    Ok(listener)
 }
 
 /// Reads one line, byte by byte (what follows belongs to the data connection).
@@ -281,14 +331,55 @@ impl Gateway {
                 poll.wake();
                 sockets.remove(&id);
             }
-            State::Connecting(_) | State::Connected(_) => {}
+            State::Connecting(_) | State::Connected(_) | State::Udp { .. } => {}
         }
+    }
+
+    /// `SOCKET udp` on the datagram listener: a new datagram socket on `conn`.
+    fn new_dgram_socket(&self, conn: socket2::Socket) {
+        let mut first = [0u8; MAX_LINE];
+        let n = (&conn).read(&mut first).unwrap_or(0);
+        if &first[..n] != b"SOCKET udp\n" {
+            let _ = conn.send(format!("ERR {}\n", libc::EINVAL).as_bytes());
+            return;
+        }
+        let conn = Arc::new(conn);
+        let closed = Arc::new(AtomicBool::new(false));
+        let entry = Entry {
+            local: None,
+            peer: None,
+            nodelay: false,
+            state: State::Udp {
+                socket: None,
+                dgram: udp::Dgram {
+                    conn: Arc::clone(&conn),
+                    closed: Arc::clone(&closed),
+                },
+            },
+            data: None,
+        };
+        let id = match self.insert(entry) {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = conn.send(format!("ERR {e}\n").as_bytes());
+                return;
+            }
+        };
+        if conn.send(format!("OK {id}\n").as_bytes()).is_err() {
+            self.forget(id);
+            return;
+        }
+        udp::outbound(self, id, &conn, &closed);
     }
 
     fn bind(&self, id: u64, addr: SocketAddrV4) -> Result<String, i32> {
         let ours = self.net.with_stack(|s, _| s.config().addr);
         if !addr.ip().is_unspecified() && *addr.ip() != ours {
             return Err(libc::EADDRNOTAVAIL);
+        }
+        if self.with(id, |e| Ok(matches!(e.state, State::Udp { .. })))? {
+            let socket = udp::ensure_bound(self, id, Some(addr))?;
+            return Ok(socket.local_addr().map_err(|e| errno::of(&e))?.to_string());
         }
         let mut sockets = lock(&self.shared.sockets);
         let taken = addr.port() != 0
@@ -372,6 +463,19 @@ impl Gateway {
         if remote.ip().is_unspecified() || remote.port() == 0 {
             return Err(libc::EINVAL);
         }
+        if self.with(id, |e| Ok(matches!(e.state, State::Udp { .. })))? {
+            let socket = udp::ensure_bound(self, id, None)?;
+            socket.connect(remote).map_err(|e| errno::of(&e))?;
+            let local = socket.local_addr().map_err(|e| errno::of(&e))?;
+            self.with(id, |e| {
+                e.peer = Some(remote);
+                if let std::net::SocketAddr::V4(l) = local {
+                    e.local = Some(l);
+                }
+                Ok(())
+            })?;
+            return Ok(local.to_string());
+        }
         let (data, nodelay) = self.with(id, |e| match e.state {
             State::Fresh => {
                 let data = e.data.take().ok_or(libc::EINVAL)?;
@@ -381,7 +485,7 @@ impl Gateway {
             }
             State::Connecting(_) => Err(libc::EALREADY),
             State::Connected(_) => Err(libc::EISCONN),
-            State::Listening { .. } => Err(libc::EINVAL),
+            State::Listening { .. } | State::Udp { .. } => Err(libc::EINVAL),
         })?;
         tcp::connect(self.clone(), id, remote, data, nodelay);
         Ok(String::new())
