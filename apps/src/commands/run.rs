@@ -30,11 +30,18 @@ pub fn run(args: &RunArgs) -> Result<u8, CliError> {
         .clone()
         .or_else(|| std::env::var_os("NETSTACK_CONTROL").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONTROL));
-    check_daemon(&control)?;
-    let preload = find_preload(args.preload.as_deref())?;
     let (program, rest) = args.program.split_first().ok_or_else(|| {
         CliError::usage("run: no program given (netstack run -- PROGRAM ARGS...)")
     })?;
+    if !is_runnable(Path::new(program)) {
+        return Err(CliError::failure(format!(
+            "run: {}: command not found",
+            Path::new(program).display()
+        ))
+        .with_exit_code(EXIT_NOT_FOUND));
+    }
+    check_daemon(&control)?;
+    let preload = find_preload(args.preload.as_deref())?;
     let mut ld_preload = OsString::from(&preload);
     if let Some(old) = std::env::var_os("LD_PRELOAD").filter(|v| !v.is_empty()) {
         ld_preload.push(":");
@@ -53,6 +60,15 @@ pub fn run(args: &RunArgs) -> Result<u8, CliError> {
     Err(CliError::failure(format!(
         "run: cannot start {name}: {err}"
     )))
+}
+
+/// Whether `program` names a file, as a path or through `$PATH` (as execvp looks).
+fn is_runnable(program: &Path) -> bool {
+    if program.components().count() > 1 {
+        return program.is_file();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
 }
 
 /// Fails with one line unless a netstack daemon answers `HELLO` on `path`.
