@@ -45,27 +45,6 @@ fn have(test: &str, program: &str, probe: &[&str]) -> bool {
     }
 }
 
-/// The shim: beside the binary when the workspace was built (`cargo test --workspace`),
-/// else built now into a target folder of its own (so as not to wait on this build's
-/// lock).
-fn preload() -> PathBuf {
-    let exe_dir = Path::new(NETSTACK).parent().expect("binary folder");
-    let beside = exe_dir.join("libnetstack_preload.so");
-    if beside.is_file() {
-        return beside;
-    }
-    let target = exe_dir.join("preload-for-tests");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-q", "-p", "netstack-preload", "--target-dir"])
-        .arg(&target)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo to build netstack-preload");
-    assert!(status.success(), "building netstack-preload failed");
-    target.join("debug/libnetstack_preload.so")
-}
-
 /// tap0 with the kernel at 10.0.0.1/24, for the daemon to attach to.
 fn tap_lab() {
     ip(&["link", "set", "lo", "up"]);
@@ -164,7 +143,7 @@ impl Daemon {
         Daemon {
             proc,
             control,
-            preload: preload(),
+            preload: common::preload(),
         }
     }
 
