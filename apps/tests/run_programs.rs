@@ -20,7 +20,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{assert_exit, in_netns, ip, netstack, text, NETSTACK};
+use common::{assert_exit, in_netns, ip, netstack, text};
 
 const STACK_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
