@@ -415,3 +415,80 @@ fn run_misuse_is_one_line_and_nonzero() {
         "{err}"
     );
 }
+
+/// Options a program sets reach its netstack connection, and behave as on Linux: a TTL
+/// the kernel reads off the segments, TCP_CONGESTION read back and an unknown one
+/// refused with ENOENT, and SO_LINGER 0 closing with a reset.
+#[test]
+fn socket_options_set_by_a_program_act_on_netstack() {
+    const TEST: &str = "socket_options_set_by_a_program_act_on_netstack";
+    in_netns(TEST, || {
+        if !have(TEST, "python3", &["--version"]) {
+            return;
+        }
+        let daemon = Daemon::start(TEST);
+        let script = r#"
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 5)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"reno")
+print("congestion", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0").decode())
+try:
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"no-such-cc")
+except OSError as e:
+    print("unknown congestion:", e.errno == 2)
+s.connect(("10.0.0.1", 7100))
+s.sendall(b"ttl five")
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+print("ttl", s.getsockopt(socket.IPPROTO_IP, socket.IP_TTL))
+s.close()
+"#;
+        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let kernel_raw = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::TCP),
+        )
+        .unwrap();
+        kernel_raw
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let server = TcpListener::bind((HOST_IP, 7100)).unwrap();
+        let out = common::run(daemon.run(&["python3", path.to_str().unwrap()]), TIMEOUT);
+        let _ = std::fs::remove_file(&path);
+        assert_exit(&out, 0);
+        assert_eq!(
+            text(&out.stdout),
+            "congestion reno\nunknown congestion: True\nttl 5\n"
+        );
+        let (mut conn, _) = server.accept().unwrap();
+        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut got = vec![0u8; 8];
+        conn.read_exact(&mut got).unwrap();
+        assert_eq!(got, b"ttl five");
+        // SO_LINGER 0: the close was a reset, not a FIN.
+        let end = conn.read(&mut [0u8; 16]);
+        assert_eq!(
+            end.map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::ConnectionReset),
+            "a FIN (read 0) instead of a reset"
+        );
+        // The data segment carried TTL 5.
+        let mut buf = [0u8; 2048];
+        let deadline = Instant::now() + TIMEOUT;
+        let ttl = loop {
+            assert!(
+                Instant::now() < deadline,
+                "no data segment on the raw socket"
+            );
+            if let Ok(n) = (&kernel_raw).read(&mut buf) {
+                if buf[..n].ends_with(b"ttl five") {
+                    break buf[8];
+                }
+            }
+        };
+        assert_eq!(ttl, 5);
+    });
+}

@@ -537,6 +537,29 @@ pub unsafe extern "C" fn getsockopt(
             unsafe { real::getsockopt()(fd, level, name, val, len) }
         }
         (libc::IPPROTO_IPV6, _) => fail(libc::EOPNOTSUPP),
+        (libc::IPPROTO_TCP, libc::TCP_CONGESTION) | (libc::SOL_SOCKET, libc::SO_LINGER) => {
+            let default: &[u8] = if name == libc::TCP_CONGESTION {
+                b"cubic\0"
+            } else {
+                &[0; 8]
+            };
+            let set = sock
+                .options
+                .iter()
+                .rev()
+                .find(|(l, n, _)| *l == level && *n == name)
+                .map_or(default, |(_, _, v)| v.as_slice());
+            if val.is_null() || len.is_null() {
+                return fail(libc::EFAULT);
+            }
+            // SAFETY: the caller's buffer of *len bytes; we copy at most that many.
+            unsafe {
+                let n = (*len as usize).min(set.len());
+                std::ptr::copy_nonoverlapping(set.as_ptr(), val.cast::<u8>(), n);
+                *len = n as socklen_t;
+            }
+            0
+        }
         (libc::IPPROTO_IP, libc::IP_TTL) => {
             let set = stored(&sock, level, name);
             int(set.unwrap_or(64))
@@ -555,7 +578,9 @@ fn stored(sock: &Sock, level: c_int, name: c_int) -> Option<c_int> {
 }
 
 /// setsockopt(2): timeouts go on the real descriptor (they govern its reads and
-/// writes); TCP_NODELAY goes to the daemon; the rest are remembered.
+/// writes); TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, SO_LINGER, IP_TTL
+/// and TCP_CONGESTION go to the daemon, which applies them to the netstack connection
+/// (and refuses what Linux refuses); the rest are remembered.
 ///
 /// # Safety
 /// As setsockopt(2).
@@ -586,12 +611,45 @@ pub unsafe extern "C" fn setsockopt(
             return rc;
         }
     }
-    if sock.stream && level == libc::IPPROTO_TCP && name == libc::TCP_NODELAY {
-        let on = value.first().is_some_and(|&b| b != 0);
-        let _ = control::request(&format!("NODELAY {} {}", sock.id, u8::from(on)));
+    if let Some(opt) = daemon_option(sock.stream, level, name, &value) {
+        if let Err(e) = control::request(&format!("OPT {} {opt}", sock.id)) {
+            return fail(e);
+        }
     }
     table::update(fd, |s| s.options.push((level, name, value)));
     0
+}
+
+/// The daemon's `name value` for an option netstack applies (gateway/options.rs).
+fn daemon_option(stream: bool, level: c_int, name: c_int, value: &[u8]) -> Option<String> {
+    let int = || {
+        value
+            .get(..4)
+            .map(|b| c_int::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if !stream {
+        return None;
+    }
+    Some(match (level, name) {
+        (libc::IPPROTO_TCP, libc::TCP_NODELAY) => format!("nodelay {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => format!("keepalive {}", int()?),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) => format!("keepidle {}", int()?),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => format!("keepintvl {}", int()?),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => format!("keepcnt {}", int()?),
+        (libc::IPPROTO_IP, libc::IP_TTL) => format!("ttl {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_LINGER) => {
+            // struct linger { int l_onoff; int l_linger; }
+            let b = value.get(..8)?;
+            let on = c_int::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+            let secs = c_int::from_ne_bytes([b[4], b[5], b[6], b[7]]);
+            format!("linger {}", if on != 0 { secs.max(0) } else { -1 })
+        }
+        (libc::IPPROTO_TCP, libc::TCP_CONGESTION) => {
+            let name = value.split(|&b| b == 0).next()?;
+            format!("congestion {}", std::str::from_utf8(name).ok()?)
+        }
+        _ => return None,
+    })
 }
 
 /// shutdown(2): on the real descriptor; the daemon turns the end of the bytes into a FIN.

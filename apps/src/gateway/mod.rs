@@ -18,7 +18,7 @@
 //!          CONNECT <id> <addr>   -> OK                       (connecting in the background)
 //!          WAIT <id>             -> OK <local> <peer> | ERR <errno>
 //!          NAME <id>             -> OK <local> <peer>
-//!          NODELAY <id> <0|1>    -> OK
+//!          OPT <id> <name> <v>   -> OK | ERR <errno>         (options.rs: nodelay, ttl, ...)
 //! ```
 //!
 //! Why a daemon at all, and why `serve`: one process must own the TAP device and the
@@ -27,6 +27,7 @@
 //! its status page (`http://10.0.0.2/`) lists them as netstack's own.
 
 mod errno;
+mod options;
 mod tcp;
 mod udp;
 
@@ -76,7 +77,9 @@ enum State {
 struct Entry {
     local: Option<SocketAddrV4>,
     peer: Option<SocketAddrV4>,
-    nodelay: bool,
+    /// Options the program set (name, value), applied to its connection, and by a
+    /// listener to each connection it accepts, as Linux's inherit.
+    options: options::Options,
     state: State,
     /// The daemon's end of the data connection, until a connection or listener owns it.
     data: Option<UnixStream>,
@@ -261,13 +264,20 @@ impl Gateway {
                     e.peer.unwrap_or_else(zero)
                 ))
             }),
-            "NODELAY" => self.with(id, |e| {
-                e.nodelay = args.first() == Some(&"1");
-                if let State::Connected(s) = &e.state {
-                    let _ = s.set_nodelay(e.nodelay);
-                }
+            "OPT" => {
+                let (Some(name), Some(value)) = (args.first(), args.get(1)) else {
+                    return Err(libc::EINVAL);
+                };
+                options::check(name, value)?;
+                self.with(id, |e| {
+                    e.options.set(name, value);
+                    match &e.state {
+                        State::Connected(s) => e.options.apply(s),
+                        _ => Ok(()),
+                    }
+                })?;
                 Ok(String::new())
-            }),
+            }
             _ => Err(libc::EINVAL),
         }
     }
@@ -299,7 +309,7 @@ impl Gateway {
         let entry = Entry {
             local: None,
             peer: None,
-            nodelay: false,
+            options: options::Options::default(),
             state: State::Fresh,
             data: Some(mine),
         };
@@ -348,7 +358,7 @@ impl Gateway {
         let entry = Entry {
             local: None,
             peer: None,
-            nodelay: false,
+            options: options::Options::default(),
             state: State::Udp {
                 socket: None,
                 dgram: udp::Dgram {
@@ -424,21 +434,22 @@ impl Gateway {
 
     /// `ACCEPT <listener>`: the listener's oldest pending connection, on `conn`.
     fn accept(&self, mut conn: UnixStream, listener: u64) {
-        let stream = {
+        let taken = {
             let sockets = lock(&self.shared.sockets);
             sockets
                 .get(&listener)
-                .and_then(|e| tcp::take_pending(&e.state))
+                .and_then(|e| tcp::take_pending(&e.state).map(|s| (s, e.options.clone())))
         };
-        let Some(stream) = stream else {
+        let Some((stream, inherited)) = taken else {
             let _ = conn.write_all(format!("ERR {}\n", libc::ECONNABORTED).as_bytes());
             return;
         };
         let (local, peer) = tcp::names(&stream);
+        let _ = inherited.apply(&stream);
         let entry = Entry {
             local: Some(local),
             peer: Some(peer),
-            nodelay: false,
+            options: inherited,
             state: State::Connected(stream.clone()),
             data: None,
         };
@@ -476,18 +487,18 @@ impl Gateway {
             })?;
             return Ok(local.to_string());
         }
-        let (data, nodelay) = self.with(id, |e| match e.state {
+        let (data, options) = self.with(id, |e| match e.state {
             State::Fresh => {
                 let data = e.data.take().ok_or(libc::EINVAL)?;
                 e.state = State::Connecting(Arc::default());
                 e.peer = Some(remote);
-                Ok((data, e.nodelay))
+                Ok((data, e.options.clone()))
             }
             State::Connecting(_) => Err(libc::EALREADY),
             State::Connected(_) => Err(libc::EISCONN),
             State::Listening { .. } | State::Udp { .. } => Err(libc::EINVAL),
         })?;
-        tcp::connect(self.clone(), id, remote, data, nodelay);
+        tcp::connect(self.clone(), id, remote, data, options);
         Ok(String::new())
     }
 

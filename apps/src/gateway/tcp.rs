@@ -91,12 +91,18 @@ fn accept_loop(
 
 /// Connects in the background; the result goes into the socket's state, and a
 /// connection is joined to `data`.
-pub fn connect(gw: Gateway, id: u64, remote: SocketAddrV4, data: UnixStream, nodelay: bool) {
+pub fn connect(
+    gw: Gateway,
+    id: u64,
+    remote: SocketAddrV4,
+    data: UnixStream,
+    options: super::options::Options,
+) {
     let spawned = thread::Builder::new()
         .name(format!("gw-connect-{id}"))
         .spawn(move || match TcpStream::connect(&gw.net, remote) {
             Ok(stream) => {
-                let _ = stream.set_nodelay(nodelay);
+                let _ = options.apply(&stream);
                 gw.resolve(id, Ok(stream.clone()));
                 splice(&gw, id, stream, data);
             }
@@ -134,7 +140,12 @@ fn upstream(mut data: UnixStream, mut stream: TcpStream) {
     loop {
         match data.read(&mut buf) {
             Ok(0) => {
-                let _ = stream.shutdown(Shutdown::Write);
+                // The program's close (or SHUT_WR): a FIN, or with SO_LINGER 0 a reset.
+                if stream.linger().ok().flatten() == Some(Duration::ZERO) {
+                    let _ = stream.reset();
+                } else {
+                    let _ = stream.shutdown(Shutdown::Write);
+                }
                 return;
             }
             Ok(n) => {

@@ -14,10 +14,12 @@
 
 mod options;
 mod raw;
+mod selector;
 mod tcp;
 mod udp;
 
 pub use raw::RawSocket;
+pub use selector::{Selector, Source};
 pub(crate) use tcp::tcp_io;
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
