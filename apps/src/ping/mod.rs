@@ -293,7 +293,10 @@ impl<'a> Session<'a> {
                 self.outstanding.push_back(seq);
             }
             // Before the header: the caller reports it as a setup error.
-            Err(err) if self.stats.transmitted == 0 => return Err(PingFailure::Send(err)),
+            Err(err) if self.stats.transmitted == 0 => {
+                let named = io::Error::new(err.kind(), format!("cannot send to {dst}: {err}"));
+                return Err(PingFailure::Send(named));
+            }
             Err(err) => {
                 log::warn!("icmp_seq={seq}: {err}");
                 self.stats.errors += 1;
