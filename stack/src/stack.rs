@@ -330,7 +330,12 @@ fn dispatch(
                 deliver_icmp_error(now, out, report, udp, tcp)
             });
             match handled {
-                Err(RxDrop::IcmpUnsolicitedReply | RxDrop::IcmpUnhandledType) if raw_took => Ok(()),
+                // An echo reply for a ping on a raw socket, as ping(8)'s: received.
+                Err(RxDrop::IcmpUnsolicitedReply) if raw_took => {
+                    icmp.counters.echo_replies_received += 1;
+                    Ok(())
+                }
+                Err(RxDrop::IcmpUnhandledType) if raw_took => Ok(()),
                 other => other,
             }
         }

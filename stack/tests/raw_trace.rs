@@ -62,6 +62,11 @@ fn echo_reply_for_a_raw_pinger_is_not_unsolicited() {
     expect_nothing(&mut s);
     assert_eq!(s.raw().recv(h).unwrap().unwrap().data[20..], reply[..]);
     assert_eq!(s.counters().rx_dropped(RxDrop::IcmpUnsolicitedReply), 0);
+    assert_eq!(
+        s.counters().icmp_echo_replies_received,
+        1,
+        "a reply, received"
+    );
     // Without the socket, the same reply is unsolicited.
     s.raw().close(h).unwrap();
     s.receive(at(3), &datagram_from_peer(protocol::ICMP, &reply));
