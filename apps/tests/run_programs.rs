@@ -492,3 +492,68 @@ s.close()
         assert_eq!(ttl, 5);
     });
 }
+
+/// The program's descriptors are real ones, so the kernel's readiness calls work on
+/// them untouched: asyncio (epoll and a non-blocking connect finished through
+/// SO_ERROR) as a client, select() and a non-blocking accept (EAGAIN) as a server.
+#[test]
+fn epoll_select_and_nonblocking_calls_work_on_netstack_sockets() {
+    const TEST: &str = "epoll_select_and_nonblocking_calls_work_on_netstack_sockets";
+    in_netns(TEST, || {
+        if !have(TEST, "python3", &["--version"]) {
+            return;
+        }
+        let daemon = Daemon::start(TEST);
+        let script = r#"
+import asyncio, selectors, socket
+async def main():
+    r, w = await asyncio.open_connection("10.0.0.1", 7200)
+    w.write(b"via epoll\n")
+    await w.drain()
+    print("asyncio got:", (await r.readline()).decode().strip())
+    w.close()
+    await w.wait_closed()
+asyncio.run(main())
+srv = socket.socket()
+srv.bind(("0.0.0.0", 7201))
+srv.listen()
+srv.setblocking(False)
+try:
+    srv.accept()
+except BlockingIOError:
+    print("accept: EAGAIN")
+sel = selectors.SelectSelector()
+sel.register(srv, selectors.EVENT_READ)
+print("ready")
+sel.select(timeout=30)
+conn, peer = srv.accept()
+print("select saw", peer[0])
+"#;
+        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let server = TcpListener::bind((HOST_IP, 7200)).unwrap();
+        let echo = thread::spawn(move || {
+            let (mut conn, _) = server.accept().unwrap();
+            conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut line = String::new();
+            BufReader::new(&conn).read_line(&mut line).unwrap();
+            conn.write_all(line.as_bytes()).unwrap();
+            line
+        });
+        let mut cmd = daemon.run(&["python3", path.to_str().unwrap()]);
+        cmd.env("PYTHONUNBUFFERED", "1");
+        let program = Proc::spawn(cmd, "netstack run -- python3 (asyncio, select)");
+        assert_eq!(
+            program.wait_for_line("asyncio got"),
+            "asyncio got: via epoll"
+        );
+        assert_eq!(program.wait_for_line("accept"), "accept: EAGAIN");
+        program.wait_for_line("ready");
+        assert_eq!(echo.join().unwrap(), "via epoll\n");
+        drop(connect_when_up(SocketAddrV4::new(STACK_IP, 7201)));
+        let (code, lines) = program.finish();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(code, Some(0));
+        assert_eq!(lines, ["select saw 10.0.0.1"]);
+    });
+}
