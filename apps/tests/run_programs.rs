@@ -162,6 +162,12 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.proc.child.kill();
+        let _ = self.proc.child.wait();
+        // Killed, the daemon could not remove its sockets' files.
+        let _ = std::fs::remove_file(&self.control);
+        let mut dgram = self.control.clone().into_os_string();
+        dgram.push(".dgram");
+        let _ = std::fs::remove_file(dgram);
     }
 }
 
