@@ -107,8 +107,13 @@ pub struct NetOptions {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Serve until Ctrl-C (the default): ARP and ping; TCP and UDP echo (7), TCP discard (9),
-    /// chargen (19), and HTTP (80: a status page, /bytes/N, POST /sha256)
-    Serve,
+    /// chargen (19), and HTTP (80: a status page, /bytes/N, POST /sha256); with --control,
+    /// also the sockets of programs started with `netstack run`
+    Serve(ServeArgs),
+    /// Run PROGRAM with its IPv4 TCP sockets on netstack (needs `netstack serve
+    /// --control`): `netstack run -- curl http://10.0.0.1/`
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
     /// Send ICMP echo requests and print the replies, like ping(8)
     Ping(PingArgs),
     /// Copy stdin to an echo server over TCP (or each line as a UDP datagram with --udp) and print what comes back
@@ -204,6 +209,41 @@ pub struct EchoArgs {
     /// Seconds to wait for each reply
     #[arg(short = 'W', long = "timeout", value_name = "SECONDS", default_value = "2", value_parser = parse_timeout)]
     pub timeout: Duration,
+}
+
+/// Where `serve --control` and `run` meet when neither is told.
+pub const DEFAULT_CONTROL: &str = "/tmp/netstack.sock";
+
+/// `netstack serve`'s options.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Also accept programs started with `netstack run` on this Unix socket
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = DEFAULT_CONTROL)]
+    pub control: Option<PathBuf>,
+}
+
+const RUN_HELP: &str =
+    "PROGRAM's AF_INET TCP sockets (socket, bind, listen, accept, connect, ...) \
+                        go to the netstack daemon through a preloaded library \
+                        (libnetstack_preload.so); loopback, AF_UNIX and IPv6 stay with the \
+                        kernel. Start the daemon first: sudo netstack serve --control";
+
+/// `netstack run`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The daemon's control socket [default: $NETSTACK_CONTROL, else /tmp/netstack.sock]
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+
+    /// The shim library [default: $NETSTACK_PRELOAD, else libnetstack_preload.so next to
+    /// the netstack binary]
+    #[arg(long, value_name = "LIB")]
+    pub preload: Option<PathBuf>,
+
+    /// The program and its arguments
+    #[arg(value_name = "PROGRAM", required = true, num_args = 1.., trailing_var_arg = true,
+          allow_hyphen_values = true)]
+    pub program: Vec<std::ffi::OsString>,
 }
 
 /// `netstack ping`'s options, named as ping(8)'s.

@@ -40,6 +40,12 @@ impl CliError {
         }
     }
 
+    /// The same error with another exit status (127 for a program not found, as the
+    /// shell's).
+    pub fn with_exit_code(self, exit_code: u8) -> CliError {
+        CliError { exit_code, ..self }
+    }
+
     /// The status the process should exit with.
     pub fn exit_code(&self) -> u8 {
         self.exit_code

@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod gateway;
 pub mod http_client;
 pub mod net;
 pub mod ping;

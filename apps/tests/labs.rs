@@ -13,6 +13,8 @@
 //!
 //! Other blocks (those that need root, a TAP, or tools the machine may lack) are text.
 
+mod common;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -93,6 +95,9 @@ fn run(script: &str, dir: &Path) -> (bool, String) {
         .arg(format!("exec 2>&1\n{script}"))
         .current_dir(dir)
         .env("PATH", path)
+        // Lab 9's `netstack run` needs the shim, which `cargo test -p netstack` alone
+        // does not build.
+        .env("NETSTACK_PRELOAD", common::preload())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -183,6 +183,14 @@ pub struct Counters {
     pub udp_datagrams_received: u64,
     /// UDP datagrams sent.
     pub udp_datagrams_sent: u64,
+    /// Datagram copies queued on raw sockets.
+    pub raw_datagrams_delivered: u64,
+    /// Datagram copies a raw socket's full queue dropped.
+    pub raw_queue_full: u64,
+    /// Datagrams sent from raw sockets.
+    pub raw_datagrams_sent: u64,
+    /// Caller-built IPv4 headers (`IP_HDRINCL`) refused.
+    pub raw_bad_headers: u64,
     pub(crate) rx_drops: [u64; RxDrop::COUNT],
     pub(crate) tx_drops: [u64; TxDrop::COUNT],
 }
@@ -215,6 +223,10 @@ impl Default for Counters {
             tcp_accept_queue_overflows: 0,
             udp_datagrams_received: 0,
             udp_datagrams_sent: 0,
+            raw_datagrams_delivered: 0,
+            raw_queue_full: 0,
+            raw_datagrams_sent: 0,
+            raw_bad_headers: 0,
             rx_drops: [0; RxDrop::COUNT],
             tx_drops: [0; TxDrop::COUNT],
         }

@@ -12,6 +12,7 @@
 //!                    ICMP ─ Icmp::receive    (icmp/mod.rs; errors go on to UDP or TCP)
 //!                    UDP  ─ Udp::receive     (udp/mod.rs)
 //!                    TCP  ─ Tcp::receive     (tcp/demux.rs)
+//!                  (before which raw sockets of its protocol get a copy: raw/mod.rs)
 //! ```
 //!
 //! Whatever a layer sends goes through the one [`Outbound`] it is handed, which routes,
@@ -27,6 +28,8 @@ use crate::icmp::ping::Ping;
 use crate::icmp::Icmp;
 use crate::ipv4::Ipv4;
 use crate::outbound::{Origin, Outbound};
+use crate::raw::api::RawSockets;
+use crate::raw::Raw;
 use crate::rng::Rng;
 use crate::socket::ports::PortAllocator;
 use crate::socket::SocketHandle;
@@ -58,6 +61,7 @@ pub struct Stack {
     icmp: Icmp,
     udp: Udp,
     tcp: Tcp,
+    raw: Raw,
     rx: RxCounters,
 }
 
@@ -76,6 +80,7 @@ impl Stack {
         Ok(Stack {
             ipv4: Ipv4::new(config.reassembly.clone()),
             icmp: Icmp::default(),
+            raw: Raw::new(&config),
             udp,
             tcp,
             out,
@@ -160,6 +165,12 @@ impl Stack {
         UdpSockets::new(&mut self.udp, &mut self.out)
     }
 
+    /// The raw IP socket calls: open for a protocol, send with or without a header,
+    /// receive whole datagrams.
+    pub fn raw(&mut self) -> RawSockets<'_> {
+        RawSockets::new(&mut self.raw, &mut self.out)
+    }
+
     /// The ping calls: open an ICMP identifier, send echo requests, read replies.
     pub fn ping(&mut self) -> Ping<'_> {
         Ping::new(&mut self.icmp, &mut self.out)
@@ -172,7 +183,8 @@ impl Stack {
         out.clear();
         let udp_all = self.udp.touched.drain_into(out);
         let tcp_all = self.tcp.touched.drain_into(out);
-        udp_all || tcp_all
+        let raw_all = self.raw.touched.drain_into(out);
+        udp_all || tcp_all || raw_all
     }
 
     /// Starts recording per-connection TCP events ([`ConnEvent`]: state changes,
@@ -204,6 +216,7 @@ impl Stack {
         let link = self.out.link_counters();
         let (ip_out, ipv4) = (&self.out.counters, &self.ipv4.counters);
         let (icmp, udp, tcp) = (&self.icmp.counters, &self.udp.counters, &self.tcp.counters);
+        let raw = &self.raw.counters;
         Counters {
             rx_frames: self.rx.frames,
             rx_bytes: self.rx.bytes,
@@ -230,6 +243,10 @@ impl Stack {
             tcp_accept_queue_overflows: tcp.accept_queue_overflows,
             udp_datagrams_received: udp.datagrams_received,
             udp_datagrams_sent: udp.datagrams_sent,
+            raw_datagrams_delivered: raw.delivered,
+            raw_queue_full: raw.queue_full,
+            raw_datagrams_sent: raw.sent,
+            raw_bad_headers: raw.bad_headers,
             rx_drops: self.rx.drops,
             tx_drops: link.tx_drops,
         }
@@ -254,7 +271,7 @@ impl Stack {
 
     /// Sockets open, of all protocols.
     pub fn socket_count(&self) -> usize {
-        self.udp.len() + self.tcp.len()
+        self.udp.len() + self.tcp.len() + self.raw.len()
     }
 
     /// The largest IP payload that fits the link MTU unfragmented.
@@ -278,10 +295,13 @@ impl Stack {
                     icmp,
                     udp,
                     tcp,
+                    raw,
                     ..
                 } = self;
                 ipv4.receive(now, &eth, payload, out, |out, origin, body| {
-                    dispatch(now, out, origin, body, icmp, udp, tcp)
+                    // raw(7): raw sockets get their copy before the protocol's layer.
+                    let raw_took = raw.deliver(now, origin, body);
+                    dispatch(now, out, origin, body, raw_took, icmp, udp, tcp)
                 })
             }
             EtherType::Other(_) => Err(RxDrop::EthernetUnknownType),
@@ -290,21 +310,38 @@ impl Stack {
 }
 
 /// Hands a whole datagram to its protocol (RFC 1122 3.2.2.1 for the ones we lack).
+/// `raw_took` says a raw socket took a copy already: then a protocol we do not speak is
+/// no error, and an echo reply no pinger waits for is not unsolicited (Linux's ping
+/// reads replies on a raw socket).
+#[allow(clippy::too_many_arguments)]
 fn dispatch(
     now: Instant,
     out: &mut Outbound,
     origin: &Origin<'_>,
     body: &[u8],
+    raw_took: bool,
     icmp: &mut Icmp,
     udp: &mut Udp,
     tcp: &mut Tcp,
 ) -> Result<(), RxDrop> {
     match origin.ip.protocol {
-        protocol::ICMP => icmp.receive(now, &origin.ip, body, out, |report, out| {
-            deliver_icmp_error(now, out, report, udp, tcp)
-        }),
+        protocol::ICMP => {
+            let handled = icmp.receive(now, &origin.ip, body, out, |report, out| {
+                deliver_icmp_error(now, out, report, udp, tcp)
+            });
+            match handled {
+                // An echo reply for a ping on a raw socket, as ping(8)'s: received.
+                Err(RxDrop::IcmpUnsolicitedReply) if raw_took => {
+                    icmp.counters.echo_replies_received += 1;
+                    Ok(())
+                }
+                Err(RxDrop::IcmpUnhandledType) if raw_took => Ok(()),
+                other => other,
+            }
+        }
         protocol::UDP => udp.receive(now, origin, body, out),
         protocol::TCP => tcp.receive(now, origin, body, out),
+        _ if raw_took => Ok(()),
         _ => {
             // RFC 1122 3.2.2.1: a host SHOULD answer a protocol it does not speak with
             // Destination Unreachable, code 2.

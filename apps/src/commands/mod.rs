@@ -8,6 +8,7 @@ pub mod peer;
 pub mod ping;
 pub mod plot;
 pub mod report;
+pub mod run;
 pub mod serve;
 pub mod setup;
 
@@ -20,7 +21,9 @@ use crate::ping::PingFailure;
 /// Runs the command `cli` names (`serve` when none) and returns the exit status.
 pub fn run(cli: &Cli) -> Result<u8, CliError> {
     match &cli.command {
-        None | Some(Command::Serve) => serve::run(&cli.net),
+        None => serve::run(&cli.net, &crate::cli::ServeArgs::default()),
+        Some(Command::Serve(args)) => serve::run(&cli.net, args),
+        Some(Command::Run(args)) => run::run(args),
         Some(Command::Ping(args)) => ping::run(&cli.net, args),
         Some(Command::Echo(args)) => echo::run(&cli.net, args),
         Some(Command::HttpGet(args)) => http_get::run(&cli.net, args),

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::cli::NetOptions;
+use crate::cli::{NetOptions, ServeArgs};
 use crate::commands::{report, setup, write_out};
 use crate::error::CliError;
 use crate::signals;
@@ -28,7 +28,7 @@ use netstack_core::Config;
 pub const MAX_SOCKETS: usize = 16_384;
 
 /// Runs the command; the exit status is 0 after Ctrl-C, 1 if the device failed.
-pub fn run(net: &NetOptions) -> Result<u8, CliError> {
+pub fn run(net: &NetOptions, args: &ServeArgs) -> Result<u8, CliError> {
     let runtime = setup::start_with(net, setup::seed(net), |config| {
         config.max_sockets = MAX_SOCKETS;
     })?;
@@ -44,13 +44,35 @@ pub fn run(net: &NetOptions) -> Result<u8, CliError> {
     let services = crate::services::start_all(&handle)
         .map_err(|err| CliError::failure(format!("cannot start the services: {err}")))?;
     let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    let control = match &args.control {
+        Some(path) => Some(crate::gateway::start(&handle, path).map_err(|err| {
+            CliError::failure(format!(
+                "cannot open the control socket {}: {err}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
     let config = handle.with_stack(|stack, _| stack.config().clone());
     let mut out = io::stdout();
     write_out(&mut out, &banner(&config, handle.device_name(), &names))?;
+    if let Some(path) = &args.control {
+        write_out(
+            &mut out,
+            &format!(
+                "Programs run with `netstack run --control {} -- PROGRAM` use this stack.\n",
+                path.display()
+            ),
+        )?;
+    }
 
     // Returns on Ctrl-C, or at once if the loop stops on its own (device failure).
     handle.wait_for_notice(|| stop.load(Ordering::Acquire));
 
+    if let Some(control) = &control {
+        crate::gateway::shutdown_all(control);
+    }
+    drop(control);
     let counters = handle.with_stack(|stack, _| stack.counters().clone());
     let link = handle.link_drops();
     let faults = handle.faults();

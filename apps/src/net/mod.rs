@@ -13,9 +13,13 @@
 //! [`Runtime`]: crate::runtime::Runtime
 
 mod options;
+mod raw;
+mod selector;
 mod tcp;
 mod udp;
 
+pub use raw::RawSocket;
+pub use selector::{Selector, Source};
 pub(crate) use tcp::tcp_io;
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;

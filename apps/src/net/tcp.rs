@@ -3,7 +3,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
 use netstack_core::{SocketHandle, Stack, TcpError, TcpSockets, TcpState};
@@ -41,11 +41,36 @@ struct Inner {
     socket: SocketHandle,
     options: Options,
     read_shut: AtomicBool,
+    /// SO_LINGER: `None` closes in the background (the default); zero resets the
+    /// connection; a positive time waits that long for the data to be acknowledged.
+    linger: Mutex<Option<Duration>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         let socket = self.socket;
+        let linger = *self.linger.lock().unwrap_or_else(PoisonError::into_inner);
+        match linger {
+            // SO_LINGER with a zero time: close(2) resets the connection (RST, no FIN).
+            Some(t) if t.is_zero() => {
+                self.net.with_stack(|stack, now| {
+                    let _ = stack.tcp().abort(now, socket);
+                });
+                return;
+            }
+            // A positive time: the FIN goes now, and close waits until all is
+            // acknowledged or the time is up (Linux's tcp_close with SOCK_LINGER).
+            Some(t) => {
+                self.net.with_stack(|stack, now| {
+                    let _ = stack.tcp().shutdown(now, socket);
+                });
+                let deadline = StdInstant::now() + t;
+                self.net.wait_socket(socket, Some(deadline), |stack| {
+                    stack.tcp().all_acked(socket).then_some(())
+                });
+            }
+            None => {}
+        }
         self.net.with_stack(|stack, now| {
             let _ = stack.tcp().close(now, socket);
         });
@@ -114,8 +139,15 @@ impl TcpListener {
                 socket,
                 options: Options::default(),
                 read_shut: AtomicBool::new(false),
+                linger: Mutex::new(None),
             }),
         })
+    }
+
+    /// The stack's handle for this listener, to register it in a runtime
+    /// [`Poll`](crate::runtime::Poll).
+    pub fn handle(&self) -> SocketHandle {
+        self.inner.socket
     }
 
     /// Waits for a connection and returns it with the peer's address.
@@ -169,6 +201,7 @@ impl TcpStream {
                 socket,
                 options: Options::default(),
                 read_shut: AtomicBool::new(false),
+                linger: Mutex::new(None),
             }),
         }
     }
@@ -292,6 +325,126 @@ impl TcpStream {
     pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         self.inner.options.set_nonblocking(on);
         Ok(())
+    }
+
+    /// The stack's handle for this connection, to register it in a runtime
+    /// [`Poll`](crate::runtime::Poll) or a [`Selector`](super::Selector).
+    pub fn handle(&self) -> SocketHandle {
+        self.inner.socket
+    }
+
+    /// Reads without taking: the next read returns the same bytes (MSG_PEEK). Waits as
+    /// a read does.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.inner.read_shut.load(Ordering::Acquire) || buf.is_empty() {
+            return Ok(0);
+        }
+        let socket = self.inner.socket;
+        self.inner
+            .wait(self.inner.options.read_deadline(), |stack, _| {
+                stack.tcp().peek(socket, buf).map_err(tcp_io).transpose()
+            })
+    }
+
+    /// The error the connection has met, taken (SO_ERROR): reset, refused, timed out.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner
+            .tcp(|tcp, socket, _| tcp.take_error(socket))
+            .map(|e| e.map(tcp_io))
+    }
+
+    /// SO_LINGER: what dropping the last handle does. `None` (the default) closes in
+    /// the background; `Some(0)` resets the connection at once, discarding unsent data;
+    /// `Some(t)` sends the FIN and waits up to `t` for everything to be acknowledged.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        *self
+            .inner
+            .linger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = linger;
+        Ok(())
+    }
+
+    /// The SO_LINGER setting.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(*self
+            .inner
+            .linger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Resets the connection now (RST; RFC 9293 3.10.5 ABORT): what closing with
+    /// SO_LINGER 0 does, for a caller that closes on behalf of another (`netstack run`).
+    pub fn reset(&self) -> io::Result<()> {
+        self.inner.tcp(|tcp, socket, now| tcp.abort(now, socket))
+    }
+
+    /// SO_KEEPALIVE: probe the peer when the connection has been idle.
+    pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
+        self.inner
+            .tcp(|tcp, socket, now| tcp.set_keepalive(now, socket, on))
+    }
+
+    /// Whether keep-alive is on.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.inner.tcp(|tcp, socket, _| tcp.keepalive(socket))
+    }
+
+    /// TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT at once: idle time before the first
+    /// probe, time between probes, unanswered probes before the connection is dropped
+    /// (`TimedOut`). Zero is `InvalidInput`, as Linux's EINVAL.
+    pub fn set_keepalive_params(
+        &self,
+        idle: Duration,
+        interval: Duration,
+        probes: u32,
+    ) -> io::Result<()> {
+        let (idle, interval) = (idle.into(), interval.into());
+        self.inner
+            .tcp(|tcp, socket, _| tcp.set_keepalive_params(socket, idle, interval, probes))
+    }
+
+    /// IP_TTL of the connection's segments (1-255; else `InvalidInput`).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let ttl = u8::try_from(ttl)
+            .ok()
+            .filter(|&t| t > 0)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "TTL must be 1..=255"))?;
+        self.inner
+            .tcp(|tcp, socket, _| tcp.set_ttl(socket, Some(ttl)))
+    }
+
+    /// The TTL of the connection's segments.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner
+            .tcp(|tcp, socket, _| tcp.ttl(socket))
+            .map(u32::from)
+    }
+
+    /// TCP_CONGESTION: "cubic" or "reno" (Linux's names; "newreno" too). Anything else
+    /// is `NotFound`, Linux's ENOENT.
+    pub fn set_congestion(&self, name: &str) -> io::Result<()> {
+        use netstack_core::tcp::Algorithm;
+        let algorithm = match name {
+            "cubic" => Algorithm::Cubic,
+            "reno" | "newreno" => Algorithm::NewReno,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no congestion control named {name:?}"),
+                ))
+            }
+        };
+        self.inner
+            .tcp(|tcp, socket, _| tcp.set_congestion(socket, algorithm))
+    }
+
+    /// The congestion control in use, by Linux's name ("cubic", "reno").
+    pub fn congestion(&self) -> io::Result<&'static str> {
+        self.inner
+            .tcp(|tcp, socket, _| tcp.congestion(socket))
+            .map(|n| if n == "newreno" { "reno" } else { n })
     }
 
     /// Another handle to the same connection.

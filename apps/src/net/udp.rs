@@ -142,6 +142,18 @@ impl UdpSocket {
         self.call(|stack, _| stack.udp().broadcast(self.inner.socket))
     }
 
+    /// The stack's handle for this socket (for a runtime readiness set).
+    pub fn handle(&self) -> SocketHandle {
+        self.inner.socket
+    }
+
+    /// Takes the error an ICMP message reported for a connected socket (SO_ERROR):
+    /// `ConnectionRefused` after a port unreachable, say.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.call(|stack, _| stack.udp().take_error(self.inner.socket))
+            .map(|e| e.map(udp_io))
+    }
+
     /// Another handle to the same socket.
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
         Ok(self.clone())

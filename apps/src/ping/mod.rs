@@ -1,6 +1,10 @@
 //! A ping session: echo requests sent through a runtime [`Handle`], replies printed as
 //! iputils' `ping` prints them. Used by `netstack ping` and by the demo.
 //!
+//! Like ping(8), it works on an ICMP raw socket ([`RawSocket`]): it builds each echo
+//! request itself and reads every ICMP datagram the stack received, IPv4 header
+//! included, keeping the echo replies that carry its identifier.
+//!
 //! The session runs on the caller's thread and waits with [`Handle::wait_until`], so a
 //! reply is printed as soon as the event loop has received it, and Ctrl-C (a flag plus
 //! [`Handle::notify_waiters`]) ends it at once.
@@ -15,7 +19,11 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant, SystemTime};
 
-use netstack_core::{Counters, EchoReply, PingError, SendError, TxDrop};
+use netstack_core::wire::ipv4::protocol;
+use netstack_core::wire::{icmp, IcmpRepr, Ipv4Repr};
+use netstack_core::{Counters, EchoReply, SocketHandle, Stack, TxDrop};
+
+use crate::net::RawSocket;
 
 use crate::runtime::Handle;
 use stats::{format_rtt, Statistics};
@@ -69,11 +77,11 @@ pub struct Outcome {
 /// Why a session could not start.
 #[derive(Debug)]
 pub enum PingFailure {
-    /// The stack refused the ICMP identifier.
-    Open(PingError),
+    /// The stack refused the ICMP raw socket.
+    Open(io::Error),
     /// The first request could not be sent (no route, a destination we cannot use):
     /// nothing was printed, as ping(8) fails on connect() before its header.
-    Send(SendError),
+    Send(io::Error),
     /// Writing the output failed (a closed pipe).
     Output(io::Error),
 }
@@ -126,6 +134,7 @@ impl DropWatch {
 pub struct Session<'a> {
     handle: &'a Handle,
     options: PingOptions,
+    socket: RawSocket,
     ident: u16,
     our_addr: Ipv4Addr,
     stats: Statistics,
@@ -142,25 +151,24 @@ pub struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    /// Opens an ICMP identifier (random, from the stack's seeded generator) and sends the
-    /// first request. Prints nothing: on success, [`run`](Session::run) prints the header.
+    /// Opens an ICMP raw socket, picks an identifier (random, from the stack's seeded
+    /// generator) and sends the first request. Prints nothing: on success,
+    /// [`run`](Session::run) prints the header.
     pub fn start(handle: &'a Handle, options: PingOptions) -> Result<Session<'a>, PingFailure> {
-        let (ident, our_addr, drops) = handle
-            .with_stack(|stack, _| {
-                // Any 16 bits of the random number will do.
-                let ident = stack.random_u32() as u16;
-                stack.ping().open(ident).map(|()| {
-                    (
-                        ident,
-                        stack.config().addr,
-                        DropWatch::new(&stack.counters()),
-                    )
-                })
-            })
-            .map_err(PingFailure::Open)?;
+        let socket = RawSocket::new(handle, protocol::ICMP).map_err(PingFailure::Open)?;
+        let (ident, our_addr, drops) = handle.with_stack(|stack, _| {
+            // Any 16 bits of the random number will do.
+            let ident = stack.random_u32() as u16;
+            (
+                ident,
+                stack.config().addr,
+                DropWatch::new(&stack.counters()),
+            )
+        });
         let mut session = Session {
             handle,
             options,
+            socket,
             ident,
             our_addr,
             stats: Statistics::default(),
@@ -172,10 +180,7 @@ impl<'a> Session<'a> {
             last_event: StdInstant::now(),
         };
         let mut no_output = io::sink();
-        if let Err(err) = session.send_next(&mut no_output) {
-            handle.with_stack(|stack, _| stack.ping().close(ident));
-            return Err(err);
-        }
+        session.send_next(&mut no_output)?;
         Ok(session)
     }
 
@@ -187,10 +192,7 @@ impl<'a> Session<'a> {
     /// Prints the header, then replies as they come, until the session ends; then the
     /// statistics. Raise `stop` and call [`Handle::notify_waiters`] to end it early.
     pub fn run(mut self, out: &mut dyn Write, stop: &AtomicBool) -> Result<Outcome, PingFailure> {
-        let result = self.run_inner(out, stop);
-        self.handle
-            .with_stack(|stack, _| stack.ping().close(self.ident));
-        let ending = result?;
+        let ending = self.run_inner(out, stop)?;
         let host = self.options.destination.to_string();
         let elapsed = self.last_event.saturating_duration_since(self.started);
         out.write_all(self.stats.summary(&host, elapsed).as_bytes())
@@ -231,9 +233,10 @@ impl<'a> Session<'a> {
             }
             let wake = exit_at.unwrap_or(next_send);
             let (ident, drops) = (self.ident, &mut self.drops);
+            let socket = self.socket.handle();
             // Replies already received count even when Ctrl-C comes with them.
             let event = self.handle.wait_until(Some(wake), |stack| {
-                if let Some(reply) = stack.ping().poll_reply(ident) {
+                if let Some(reply) = next_reply(stack, socket, ident) {
                     return Some(Event::Reply(reply));
                 }
                 let lost = drops.update(&stack.counters());
@@ -272,14 +275,14 @@ impl<'a> Session<'a> {
         // Truncated to 16 bits on purpose: sequence numbers wrap, as in iputils.
         let seq = (self.stats.transmitted + 1) as u16;
         let data = payload::build(self.options.size, SystemTime::now());
-        let (dst, ident, drops) = (self.options.destination, self.ident, &mut self.drops);
-        let (result, lost) = self.handle.with_stack(|stack, now| {
-            let result = stack
-                .ping()
-                .send_request(now, dst, ident, seq, &data)
-                .map(|()| now);
-            (result, drops.update(&stack.counters()))
-        });
+        let (dst, ident) = (self.options.destination, self.ident);
+        let mut request = vec![0; icmp::HEADER_LEN + data.len()];
+        IcmpRepr::EchoRequest { ident, seq }.emit(&data, &mut request);
+        let sent_at = self.handle.now();
+        let result = self.socket.send_to(&request, dst).map(|_| sent_at);
+        let lost = self
+            .handle
+            .with_stack(|stack, _| self.drops.update(&stack.counters()));
         match result {
             Ok(sent_at) => {
                 self.sent.insert(seq, sent_at);
@@ -290,7 +293,10 @@ impl<'a> Session<'a> {
                 self.outstanding.push_back(seq);
             }
             // Before the header: the caller reports it as a setup error.
-            Err(err) if self.stats.transmitted == 0 => return Err(PingFailure::Send(err)),
+            Err(err) if self.stats.transmitted == 0 => {
+                let named = io::Error::new(err.kind(), format!("cannot send to {dst}: {err}"));
+                return Err(PingFailure::Send(named));
+            }
             Err(err) => {
                 log::warn!("icmp_seq={seq}: {err}");
                 self.stats.errors += 1;
@@ -370,6 +376,31 @@ impl<'a> Session<'a> {
         }
         Ok(())
     }
+}
+
+/// The next echo reply for `ident` on the ICMP raw socket `socket`, skipping every other
+/// datagram it received (requests, other pingers' replies, errors), as ping(8) does.
+fn next_reply(stack: &mut Stack, socket: SocketHandle, ident: u16) -> Option<EchoReply> {
+    while let Ok(Some(d)) = stack.raw().recv(socket) {
+        // The stack checked header and length before copying; parse again regardless.
+        let Ok((ip, body)) = Ipv4Repr::parse(&d.data) else {
+            continue;
+        };
+        match IcmpRepr::parse(body) {
+            Ok((IcmpRepr::EchoReply { ident: id, seq }, data)) if id == ident => {
+                return Some(EchoReply {
+                    from: ip.src,
+                    ident,
+                    seq,
+                    ttl: ip.ttl,
+                    payload: data.to_vec(),
+                    received_at: d.received_at,
+                });
+            }
+            _ => continue,
+        }
+    }
+    None
 }
 
 impl fmt::Display for PingFailure {

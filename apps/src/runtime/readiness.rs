@@ -427,6 +427,11 @@ fn readiness(stack: &mut Stack, socket: SocketHandle, interest: Interest) -> Int
             interest.is_readable() && stack.udp().readable(socket),
             interest.is_writable(),
         ),
+        // Nor does a raw one.
+        Protocol::Raw => (
+            interest.is_readable() && stack.raw().readable(socket),
+            interest.is_writable(),
+        ),
     };
     Interest(u8::from(readable) | u8::from(writable) << 1)
 }

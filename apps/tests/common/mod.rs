@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -124,4 +125,25 @@ pub fn runtime_pair(
     let a = Runtime::spawn(Stack::new(a, 1).expect("valid config"), a_end).expect("spawn A");
     let b = Runtime::spawn(Stack::new(b, 2).expect("valid config"), b_end).expect("spawn B");
     (a, b)
+}
+
+/// The shim: beside the binary when the workspace was built (`cargo test --workspace`),
+/// else built now into a target folder of its own (so as not to wait on this build's
+/// lock).
+pub fn preload() -> PathBuf {
+    let exe_dir = Path::new(NETSTACK).parent().expect("binary folder");
+    let beside = exe_dir.join("libnetstack_preload.so");
+    if beside.is_file() {
+        return beside;
+    }
+    let target = exe_dir.join("preload-for-tests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-q", "-p", "netstack-preload", "--target-dir"])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo to build netstack-preload");
+    assert!(status.success(), "building netstack-preload failed");
+    target.join("debug/libnetstack_preload.so")
 }

@@ -154,6 +154,20 @@ impl Outbound {
         payload_len: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<(), SendError> {
+        let ttl = self.config.ttl;
+        self.send_ipv4_ttl(now, dst, proto, ttl, payload_len, fill)
+    }
+
+    /// [`Outbound::send_ipv4`] with a TTL of the caller's (a socket's `IP_TTL`).
+    pub fn send_ipv4_ttl(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        proto: u8,
+        ttl: u8,
+        payload_len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), SendError> {
         let next_hop = self.route(dst)?;
         if payload_len > MAX_PAYLOAD {
             return Err(SendError::TooBig {
@@ -165,7 +179,7 @@ impl Outbound {
             src: self.config.addr,
             dst,
             protocol: proto,
-            ttl: self.config.ttl,
+            ttl,
             ident: self.next_ip_ident,
             // No path MTU discovery for the datagrams we originate yet, so routers may
             // fragment them further.
@@ -206,6 +220,51 @@ impl Outbound {
         }
         self.counters.ipv4_fragmented += 1;
         self.link.recycle(whole);
+        Ok(())
+    }
+
+    /// Sends a datagram whose IPv4 header the caller built (a raw socket with
+    /// `IP_HDRINCL`), routed towards `dst`. `datagram` must start with a header whose
+    /// version and IHL the caller checked and must fit the link MTU (no fragmentation,
+    /// as Linux). Fills in what Linux's `raw_send_hdrinc` fills in: the total length and
+    /// the header checksum always, the identification when zero and DF is clear, the
+    /// source when 0.0.0.0.
+    pub fn send_ipv4_prebuilt(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        datagram: &[u8],
+    ) -> Result<(), SendError> {
+        let next_hop = self.route(dst)?;
+        let max = usize::from(self.config.mtu);
+        let ihl = usize::from(datagram.first().map_or(0, |b| b & 0x0f)) * 4;
+        if datagram.len() > max || ihl < HEADER_LEN || ihl > datagram.len() {
+            return Err(SendError::TooBig {
+                len: datagram.len(),
+                max,
+            });
+        }
+        let start = ethernet::HEADER_LEN;
+        let mut buf = self.link.buffer();
+        buf.extend_from_slice(&[0; ethernet::HEADER_LEN]);
+        buf.extend_from_slice(datagram);
+        let h = &mut buf[start..start + ihl];
+        // len <= mtu <= 65535 (checked above).
+        h[2..4].copy_from_slice(&(datagram.len() as u16).to_be_bytes());
+        // Linux (`__ip_select_ident`) picks an identification for a zero one only when DF
+        // is clear: a DF datagram is atomic and its ID unused (RFC 6864 4.1).
+        let dont_frag = h[6] & 0x40 != 0;
+        if h[4..6] == [0, 0] && !dont_frag {
+            h[4..6].copy_from_slice(&self.next_ip_ident.to_be_bytes());
+            self.next_ip_ident = self.next_ip_ident.wrapping_add(1);
+        }
+        if h[12..16] == [0; 4] {
+            h[12..16].copy_from_slice(&self.config.addr.octets());
+        }
+        h[10..12].copy_from_slice(&[0, 0]);
+        let sum = crate::wire::checksum::checksum(h);
+        h[10..12].copy_from_slice(&sum.to_be_bytes());
+        self.link.send_ipv4_frame(now, &self.config, buf, next_hop);
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! What UDP and TCP share for their sockets: opaque handles, a slot table,
+//! What UDP, TCP and raw sockets share for their sockets: opaque handles, a slot table,
 //! demultiplexing, ephemeral ports, and the list of sockets whose readiness changed.
 //! Each transport layer owns its own instances; none of this knows UDP or TCP.
 //!
@@ -33,7 +33,7 @@ impl SocketHandle {
     /// the socket lives, for callers that keep per-socket tables (the runtime's waiter
     /// buckets).
     pub fn slot(&self) -> u32 {
-        self.index * 2 + self.protocol as u32
+        self.index * 3 + self.protocol as u32
     }
 
     /// The socket's transport protocol.
@@ -55,6 +55,8 @@ pub enum Protocol {
     Udp = 0,
     /// TCP.
     Tcp = 1,
+    /// A raw IP socket, bound to one IP protocol number.
+    Raw = 2,
 }
 
 impl fmt::Display for Protocol {
@@ -62,6 +64,7 @@ impl fmt::Display for Protocol {
         f.write_str(match self {
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
+            Protocol::Raw => "raw",
         })
     }
 }

@@ -7,6 +7,7 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use super::congestion::Algorithm;
 use super::connection::{ConnCounters, Connection, Details};
 use super::error::TcpError;
 use super::layer::{Tcp, TcpSocket};
@@ -14,7 +15,7 @@ use super::state::State;
 use super::user::Close;
 use crate::outbound::Outbound;
 use crate::socket::SocketHandle;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// One row of the stack's `netstat`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,6 +189,77 @@ impl<'a> TcpSockets<'a> {
     ) -> Result<(), TcpError> {
         self.tcp
             .with_conn(now, self.out, h, |c| c.set_keepalive(on))
+    }
+
+    /// TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: when the first keep-alive probe goes,
+    /// how far apart the next ones, and how many go unanswered before the connection is
+    /// dropped (RFC 1122 4.2.3.6; the defaults are [`TcpConfig`]'s). A zero duration or
+    /// count is refused as [`TcpError::InvalidState`] (EINVAL, as Linux).
+    ///
+    /// [`TcpConfig`]: crate::TcpConfig
+    pub fn set_keepalive_params(
+        &mut self,
+        h: SocketHandle,
+        idle: Duration,
+        interval: Duration,
+        probes: u32,
+    ) -> Result<(), TcpError> {
+        if idle == Duration::ZERO || interval == Duration::ZERO || probes == 0 {
+            return Err(TcpError::InvalidState);
+        }
+        let c = self.conn_mut(h)?;
+        c.config.keepalive_idle = idle;
+        c.config.keepalive_interval = interval;
+        c.config.keepalive_probes = probes;
+        Ok(())
+    }
+
+    /// The keep-alive idle time, interval and probe count.
+    pub fn keepalive_params(&self, h: SocketHandle) -> Result<(Duration, Duration, u32), TcpError> {
+        let c = &self.conn(h)?.config;
+        Ok((c.keepalive_idle, c.keepalive_interval, c.keepalive_probes))
+    }
+
+    /// Whether keep-alive is on.
+    pub fn keepalive(&self, h: SocketHandle) -> Result<bool, TcpError> {
+        Ok(self.conn(h)?.keepalive)
+    }
+
+    /// IP_TTL for the connection's segments (1-255); `None` restores the stack's.
+    pub fn set_ttl(&mut self, h: SocketHandle, ttl: Option<u8>) -> Result<(), TcpError> {
+        if ttl == Some(0) {
+            return Err(TcpError::InvalidState);
+        }
+        self.conn_mut(h)?.ttl = ttl;
+        Ok(())
+    }
+
+    /// The TTL the connection's segments carry.
+    pub fn ttl(&self, h: SocketHandle) -> Result<u8, TcpError> {
+        Ok(self.conn(h)?.ttl.unwrap_or(self.out.config().ttl))
+    }
+
+    /// TCP_CONGESTION: the connection's congestion controller, started afresh from the
+    /// initial window as Linux's `tcp_reinit_congestion_control` does.
+    pub fn set_congestion(
+        &mut self,
+        h: SocketHandle,
+        algorithm: Algorithm,
+    ) -> Result<(), TcpError> {
+        let c = self.conn_mut(h)?;
+        let mss = c.mss;
+        c.set_congestion_control(algorithm.build(mss));
+        Ok(())
+    }
+
+    /// The name of the connection's congestion controller ("cubic", "newreno").
+    pub fn congestion(&self, h: SocketHandle) -> Result<&'static str, TcpError> {
+        Ok(self.conn(h)?.cc.name())
+    }
+
+    /// Like [`recv`](TcpSockets::recv) but leaves the bytes queued (MSG_PEEK).
+    pub fn peek(&self, h: SocketHandle, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        self.conn(h)?.peek(buf)
     }
 
     /// The local address.

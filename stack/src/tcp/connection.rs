@@ -261,6 +261,8 @@ pub struct Connection {
     pub(crate) nodelay: bool,
     /// SO_KEEPALIVE: probe an idle connection (RFC 1122 4.2.3.6).
     pub(crate) keepalive: bool,
+    /// IP_TTL for this connection's segments; `None` is the stack's default.
+    pub(crate) ttl: Option<u8>,
     /// Keep-alive probes sent without an answer.
     pub(crate) keepalive_probes: u32,
     /// When a segment last arrived, for keep-alive.
@@ -352,6 +354,7 @@ impl Connection {
             retransmit_first: false,
             nodelay: false,
             keepalive: false,
+            ttl: None,
             keepalive_probes: 0,
             last_heard: now,
             ack_now: false,
@@ -498,6 +501,7 @@ impl Connection {
         fresh.orphaned = self.orphaned;
         fresh.nodelay = self.nodelay;
         fresh.keepalive = self.keepalive;
+        fresh.ttl = self.ttl;
         fresh.counters = self.counters;
         debug!(
             "tcp {} -> {}: {} -> {} (reset)",

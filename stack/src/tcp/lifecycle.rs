@@ -290,7 +290,8 @@ impl Tcp {
     fn emit_segment(&mut self, now: Instant, out: &mut Outbound, conn: &Connection, seg: &Segment) {
         let (src, dst) = (out.addr(), *conn.remote.ip());
         let len = seg.repr.header_len() + seg.data_len;
-        let sent = out.send_ipv4(now, dst, protocol::TCP, len, |buf| {
+        let ttl = conn.ttl.unwrap_or(out.config().ttl);
+        let sent = out.send_ipv4_ttl(now, dst, protocol::TCP, ttl, len, |buf| {
             seg.repr.emit_with(src, dst, seg.data_len, buf, |data| {
                 conn.read_payload(seg, data);
             });

@@ -79,6 +79,26 @@ impl Connection {
         Ok(None)
     }
 
+    /// Like [`recv`](Connection::recv) but leaves the bytes in the receive buffer
+    /// (MSG_PEEK), and an error in place for the next call.
+    pub fn peek(&self, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
+        let n = self.recv.peek(buf);
+        if n > 0 {
+            return Ok(Some(n));
+        }
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let eof = matches!(
+            self.state,
+            State::CloseWait | State::LastAck | State::Closing | State::TimeWait
+        ) || (self.state == State::Closed && self.peer_fin.is_some());
+        if eof || self.state == State::Closed {
+            return Ok(Some(0));
+        }
+        Ok(None)
+    }
+
     /// CLOSE of our sending side (RFC 9293 3.10.4): a FIN follows the queued data.
     /// Reading goes on until the peer closes too.
     pub fn shutdown(&mut self) {

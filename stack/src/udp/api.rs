@@ -217,6 +217,12 @@ impl<'a> UdpSockets<'a> {
             .unwrap_or(true)
     }
 
+    /// Takes the ICMP error waiting on a connected socket (SO_ERROR), if any; the next
+    /// send or receive will not report it again.
+    pub fn take_error(&mut self, h: SocketHandle) -> Result<Option<UdpError>, UdpError> {
+        Ok(self.get_mut(h)?.error.take().map(UdpError::from))
+    }
+
     /// Allows sending to, and receiving from, broadcast addresses.
     pub fn set_broadcast(&mut self, h: SocketHandle, on: bool) -> Result<(), UdpError> {
         self.get_mut(h)?.broadcast = on;

@@ -106,7 +106,7 @@ fn write_page(out: &mut String, s: &Snapshot, me: (SocketAddr, SocketAddr)) -> f
 fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
     let c = &s.counters;
     out.push_str("<h2>Counters</h2><table>\n");
-    let named: [(&str, u64); 25] = [
+    let named: [(&str, u64); 28] = [
         ("rx_frames", c.rx_frames),
         ("rx_bytes", c.rx_bytes),
         ("rx_accepted", c.rx_accepted),
@@ -132,6 +132,9 @@ fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
         ("tcp_accept_queue_overflows", c.tcp_accept_queue_overflows),
         ("udp_datagrams_received", c.udp_datagrams_received),
         ("udp_datagrams_sent", c.udp_datagrams_sent),
+        ("raw_datagrams_delivered", c.raw_datagrams_delivered),
+        ("raw_queue_full", c.raw_queue_full),
+        ("raw_datagrams_sent", c.raw_datagrams_sent),
     ];
     for (name, value) in named {
         writeln!(out, "<tr><th>{name}</th><td class=\"n\">{value}</td></tr>")?;
