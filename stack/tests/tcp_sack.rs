@@ -401,3 +401,35 @@ fn a_fast_retransmission_of_the_head_restarts_the_timer() {
         "restarted at 500 ms, not 10"
     );
 }
+
+/// Found by the `tcp_conversation` fuzz target in CI: the peer closed its window after
+/// our data went out, then the retransmission timer fired. Timeout recovery resent a
+/// whole segment past the (now zero) window. Nothing goes past the peer's window: a
+/// closed one is left to the persist timer's probes (RFC 9293 3.8.6.1), and a shrunk one
+/// bounds what is resent.
+#[test]
+fn a_timeout_sends_nothing_past_a_window_the_peer_closed() {
+    let mut c = established(true);
+    let _ = ten_segments(&mut c);
+    let base = ISS + 1;
+    // peer > us: [.] ack base, win 0 (nothing acknowledged; the window shut).
+    let _ = c.handle_segment(ms(20), &dup_ack(base, [None; 4], 0), &[]);
+    let rto = c.poll_timeout().unwrap();
+    c.handle_timeout(rto);
+    for (seq, len, _) in sent(&mut c, rto) {
+        assert!(
+            len == 0 || (seq == base && len <= 1),
+            "{len} bytes at {seq:?} sent into a closed window"
+        );
+    }
+    // The window opens to 500 bytes: a retransmission fits in it.
+    let _ = c.handle_segment(rto, &dup_ack(base, [None; 4], 500), &[]);
+    let later = c.poll_timeout().unwrap();
+    c.handle_timeout(later);
+    for (seq, len, _) in sent(&mut c, later) {
+        assert!(
+            (seq + len).le(base + 500),
+            "{len} bytes at {seq:?} past a 500-byte window"
+        );
+    }
+}

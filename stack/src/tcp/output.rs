@@ -352,9 +352,16 @@ impl Connection {
             .scoreboard
             .next_lost(self.snd_una, self.snd_max, self.send_mss())?;
         let offset = seq - self.snd_una;
-        let data = len.min(self.send.len().saturating_sub(offset));
-        let fin =
-            self.fin_queued && !self.fin_acked && offset + data == self.send.len() && len > data;
+        // Never past the peer's window, even if it shrank since the first transmission
+        // (RFC 9293 3.8.6.2.1: the receiver would drop it; a closed window is probed by
+        // the persist timer instead).
+        let room = self.snd_wnd.saturating_sub(offset);
+        let data = len.min(self.send.len().saturating_sub(offset)).min(room);
+        let fin = self.fin_queued
+            && !self.fin_acked
+            && offset + data == self.send.len()
+            && len > data
+            && room > data;
         if data == 0 && !fin {
             return None;
         }
@@ -600,7 +607,7 @@ impl Connection {
         self.recover = self.snd_max;
         // RFC 2018 8: forget the SACKed bits (the receiver may have reneged).
         self.scoreboard.clear();
-        if self.negotiated.sack && self.syn_acked {
+        if self.negotiated.sack && self.syn_acked && self.snd_wnd > 0 {
             // RFC 6675 5.1: SACKs that arrive from now on still count. Everything sent
             // is presumed lost and resent hole by hole from SND.UNA, skipping what the
             // peer SACKs again, as in SACK recovery but in slow start (Linux's loss
