@@ -8,14 +8,13 @@
 
 mod common;
 
+use common::serve::{tap_lab, Serve};
 use common::{assert_exit, in_netns, ip, netstack, text, NETSTACK};
 
-use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::io::{ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use pcap_file::pcap::PcapReader;
@@ -32,123 +31,6 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 #[track_caller]
 fn run(cmd: Command) -> Output {
     common::run(cmd, TIMEOUT)
-}
-
-/// A child process whose stdout is read line by line as it comes and whose stderr is
-/// collected, so neither pipe can fill up and block it.
-struct Running {
-    child: Child,
-    what: String,
-    lines: mpsc::Receiver<String>,
-    stdout: Vec<String>,
-    stderr: JoinHandle<String>,
-}
-
-impl Running {
-    fn new(mut child: Child, what: String) -> Running {
-        let (tx, lines) = mpsc::channel();
-        let out = child.stdout.take().expect("stdout is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut err = child.stderr.take().expect("stderr is piped");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            text
-        });
-        Running {
-            child,
-            what,
-            lines,
-            stdout: Vec::new(),
-            stderr,
-        }
-    }
-
-    /// Waits for a stdout line containing `needle` and returns it.
-    #[track_caller]
-    fn wait_for_line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stdout.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(e) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    let stderr = self.take_stderr();
-                    panic!(
-                        "{} printed no line with {needle:?} ({e}); stdout so far:\n{}\nstderr:\n{stderr}",
-                        self.what,
-                        self.stdout.join("\n"),
-                    );
-                }
-            }
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for the process to exit (killing it after [`TIMEOUT`]) and returns its
-    /// status with everything it printed.
-    #[track_caller]
-    fn finish(mut self) -> Output {
-        let deadline = Instant::now() + TIMEOUT;
-        let status: ExitStatus = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    // Polling a child process, not waiting out a protocol timer.
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Ok(None) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    let (stdout, stderr) = (self.drain_stdout(), self.take_stderr());
-                    panic!(
-                        "{} did not exit within {TIMEOUT:?}; stdout:\n{stdout}\nstderr:\n{stderr}",
-                        self.what,
-                    );
-                }
-                Err(e) => panic!("waiting for {} failed: {e}", self.what),
-            }
-        };
-        let stdout = self.drain_stdout();
-        let stderr = self.take_stderr();
-        Output {
-            status,
-            stdout: stdout.into_bytes(),
-            stderr: stderr.into_bytes(),
-        }
-    }
-
-    /// Every stdout line, once the process has closed its stdout.
-    fn drain_stdout(&mut self) -> String {
-        while let Ok(line) = self.lines.recv_timeout(TIMEOUT) {
-            self.stdout.push(line);
-        }
-        let mut text = self.stdout.join("\n");
-        text.push('\n');
-        text
-    }
-
-    /// Everything on stderr, once the process has closed it.
-    fn take_stderr(&mut self) -> String {
-        let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new));
-        stderr.join().unwrap_or_default()
-    }
 }
 
 /// Fails unless `out` is a clean refusal: exit status `code`, a first stderr line that
@@ -390,30 +272,15 @@ fn an_unprivileged_user_is_told_how_to_get_a_tap() {
 fn serve_answers_the_kernel_then_ping_reaches_it() {
     in_netns("serve_answers_the_kernel_then_ping_reaches_it", || {
         // A persistent tap0, so that `serve` and then `ping` can each attach to it.
-        ip(&["link", "set", "lo", "up"]);
-        ip(&["tuntap", "add", "dev", "tap0", "mode", "tap"]);
-        if std::path::Path::new("/proc/sys/net/ipv6").exists() {
-            // Quiet link: no router solicitations (this /proc/sys/net is the namespace's).
-            std::fs::write("/proc/sys/net/ipv6/conf/tap0/disable_ipv6", "1")
-                .expect("turn IPv6 off on tap0");
-        }
-        ip(&["addr", "add", "10.0.0.1/24", "dev", "tap0"]);
-        ip(&["link", "set", "tap0", "up"]);
+        tap_lab();
         let capture = TempFile(
             std::env::temp_dir().join(format!("netstack-cli-serve-{}.pcap", std::process::id())),
         );
 
         // `netstack serve` prints its banner once it is attached and answering.
         let capture_arg = capture.0.to_str().expect("UTF-8 temp path");
-        let mut cmd = netstack(&["--pcap", capture_arg, "serve"]);
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start netstack serve");
-        let mut serve = Running::new(child, "netstack serve".to_string());
-        let banner = serve.wait_for_line("netstack 10.0.0.2/24");
+        let serve = Serve::start(&["--pcap", capture_arg]);
+        let banner = serve.banner();
         assert!(
             banner.contains("02:00:00:00:00:02") && banner.contains("tap0"),
             "{banner}"
@@ -426,19 +293,7 @@ fn serve_answers_the_kernel_then_ping_reaches_it() {
         }
 
         // Ctrl-C: serve stops cleanly and says what it did.
-        let kill = Command::new("kill")
-            .args(["-INT", &serve.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(kill.success(), "kill -INT failed");
-        let out = serve.finish();
-        let stdout = text(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "serve should exit 0 after SIGINT:\n{stdout}\n{}",
-            text(&out.stderr)
-        );
+        let stdout = serve.stop();
         let summary = stdout
             .lines()
             .find(|l| l.starts_with("netstack stopped: "))
@@ -487,14 +342,7 @@ fn serve_refuses_a_second_netstack_and_reports_a_vanished_tap() {
         || {
             ip(&["tuntap", "add", "dev", "tap0", "mode", "tap"]);
             ip(&["link", "set", "tap0", "up"]);
-            let child = netstack(&["serve"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start netstack serve");
-            let mut serve = Running::new(child, "netstack serve".to_string());
-            serve.wait_for_line("netstack 10.0.0.2/24");
+            let serve = Serve::start(&[]);
 
             // A TAP has one reader: a second netstack is refused, and told why.
             let out = run(netstack(&["ping", "-c", "1", "10.0.0.1"]));

@@ -19,11 +19,11 @@
 
 mod common;
 
-use common::{in_netns, ip, netstack};
+use common::in_netns;
+use common::serve::{tap_lab, Serve};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpStream};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -41,28 +41,15 @@ const STATUS: SocketAddrV4 = SocketAddrV4::new(STACK_IP, 80);
 const TIMEOUT: Duration = Duration::from_secs(20);
 const FLOOD: usize = 100_000;
 
-/// The TAP lab: tap0 persistent (so `serve` attaches to it), the kernel at 10.0.0.1/24.
-fn lab() {
-    ip(&["link", "set", "lo", "up"]);
-    ip(&["tuntap", "add", "dev", "tap0", "mode", "tap"]);
-    if std::path::Path::new("/proc/sys/net/ipv6").exists() {
-        // Quiet link (this /proc/sys/net is the namespace's).
-        std::fs::write("/proc/sys/net/ipv6/conf/tap0/disable_ipv6", "1")
-            .expect("turn IPv6 off on tap0");
-    }
-    ip(&["addr", "add", "10.0.0.1/24", "dev", "tap0"]);
-    ip(&["link", "set", "tap0", "up"]);
-}
-
 #[test]
 fn serve_under_a_syn_flood_of_100k_keeps_serving_in_bounded_memory() {
     in_netns(
         "serve_under_a_syn_flood_of_100k_keeps_serving_in_bounded_memory",
         || {
-            lab();
-            let serve = Serve::start();
+            tap_lab();
+            let serve = Serve::start(&[]);
             echo_once(0).expect("the first echo");
-            let before = serve.memory();
+            let before = serve.status();
             println!("serve before the flood: {before}");
 
             let done = AtomicBool::new(false);
@@ -96,7 +83,7 @@ fn serve_under_a_syn_flood_of_100k_keeps_serving_in_bounded_memory() {
                 client.join().expect("the client thread")
             });
             let flood_time = started.elapsed();
-            let after = serve.memory();
+            let after = serve.status();
             let status = status_counters();
             let served = served.load(Ordering::Relaxed);
             println!(
@@ -120,13 +107,13 @@ fn serve_soak_connections_leave_nothing_behind_and_rss_flat() {
     in_netns(
         "serve_soak_connections_leave_nothing_behind_and_rss_flat",
         || {
-            lab();
+            tap_lab();
             // The kernel closes first, so its side holds TIME-WAIT: let it reuse those ports
             // (these knobs are the namespace's own) so a long soak does not run out of them.
             std::fs::write("/proc/sys/net/ipv4/tcp_tw_reuse", "1").expect("tcp_tw_reuse");
             std::fs::write("/proc/sys/net/ipv4/ip_local_port_range", "1024 65000")
                 .expect("ip_local_port_range");
-            let serve = Serve::start();
+            let serve = Serve::start(&[]);
             let n: usize = std::env::var("SOAK_TAP_CONNECTIONS")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -136,12 +123,12 @@ fn serve_soak_connections_leave_nothing_behind_and_rss_flat() {
             let mut warm_memory = None;
             for i in 0..n {
                 if i == warm {
-                    warm_memory = Some(serve.memory());
+                    warm_memory = Some(serve.status());
                 }
                 echo_once(i).unwrap_or_else(|e| panic!("connection {i} of {n}: {e}"));
             }
             let elapsed = started.elapsed();
-            let end = serve.memory();
+            let end = serve.status();
             let warm_memory = warm_memory.expect("warm-up point reached");
             let page = status_page();
             let sockets = page
@@ -319,82 +306,4 @@ fn status_counters() -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// `netstack serve`, running in the test's namespace; killed when dropped.
-struct Serve {
-    child: Child,
-}
-
-/// Memory of a process, from /proc/PID/status.
-#[derive(Clone, Copy)]
-struct Memory {
-    rss_kib: u64,
-    hwm_kib: u64,
-}
-
-impl std::fmt::Display for Memory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "RSS {:.1} MiB, peak RSS {:.1} MiB",
-            self.rss_kib as f64 / 1024.0,
-            self.hwm_kib as f64 / 1024.0
-        )
-    }
-}
-
-impl Serve {
-    /// Starts `netstack serve` on tap0 and waits for its banner.
-    fn start() -> Serve {
-        let mut child = netstack(&["serve"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start netstack serve");
-        let out = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains("netstack 10.0.0.2/24") => break,
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = child.kill();
-                    panic!("netstack serve printed no banner: {e}");
-                }
-            }
-        }
-        Serve { child }
-    }
-
-    fn memory(&self) -> Memory {
-        let path = format!("/proc/{}/status", self.child.id());
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let field = |name: &str| -> u64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("no {name} in {path}"))
-        };
-        Memory {
-            rss_kib: field("VmRSS:"),
-            hwm_kib: field("VmHWM:"),
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -12,12 +12,11 @@
 
 mod common;
 
-use common::{in_netns, ip, netstack, text};
+use common::serve::{tap_lab, Serve};
+use common::{in_netns, text};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -43,84 +42,6 @@ fn stream(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-/// `netstack serve` as a child: its stdout lines as they come.
-struct Serve {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Serve {
-    fn start() -> Serve {
-        let mut child = netstack(&["--impair", IMPAIR, "serve"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start netstack serve");
-        let out = child.stdout.take().expect("stdout is piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Serve {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a stdout line containing `needle`.
-    #[track_caller]
-    fn wait_for_line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => {
-                    self.seen.push(line.clone());
-                    return line;
-                }
-                Ok(line) => self.seen.push(line),
-                Err(e) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "serve printed no {needle:?} ({e}):\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    /// Ctrl-C, then every line it printed until it exited.
-    fn stop(mut self) -> String {
-        let kill = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(kill.success());
-        let status = self.child.wait().expect("wait for serve");
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
-            self.seen.push(line);
-        }
-        let out = self.seen.join("\n");
-        assert!(status.success(), "serve exited with {status}:\n{out}");
-        out
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// GET / from the kernel: the status page.
 fn status_page() -> String {
     let addr: SocketAddr = "10.0.0.2:80".parse().expect("address");
@@ -138,16 +59,8 @@ fn fifty_megabytes_each_way_through_loss_reordering_duplication_and_corruption()
     in_netns(
         "fifty_megabytes_each_way_through_loss_reordering_duplication_and_corruption",
         || {
-            ip(&["link", "set", "lo", "up"]);
-            ip(&["tuntap", "add", "dev", "tap0", "mode", "tap"]);
-            if std::path::Path::new("/proc/sys/net/ipv6").exists() {
-                std::fs::write("/proc/sys/net/ipv6/conf/tap0/disable_ipv6", "1")
-                    .expect("turn IPv6 off on tap0");
-            }
-            ip(&["addr", "add", "10.0.0.1/24", "dev", "tap0"]);
-            ip(&["link", "set", "tap0", "up"]);
-            let mut serve = Serve::start();
-            serve.wait_for_line("netstack 10.0.0.2/24");
+            tap_lab();
+            let serve = Serve::start(&["--impair", IMPAIR]);
 
             let data = stream(BYTES, 50);
             let want = Sha256::digest(&data);

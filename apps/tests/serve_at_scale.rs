@@ -11,11 +11,11 @@
 
 mod common;
 
-use common::{in_netns, ip, netstack};
+use common::in_netns;
+use common::serve::{tap_lab, ProcStatus, Serve};
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
-use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -62,16 +62,8 @@ fn serve_holds_ten_thousand_echo_connections_on_a_few_threads() {
     in_netns(
         "serve_holds_ten_thousand_echo_connections_on_a_few_threads",
         || {
-            ip(&["link", "set", "lo", "up"]);
-            ip(&["tuntap", "add", "dev", "tap0", "mode", "tap"]);
-            if std::path::Path::new("/proc/sys/net/ipv6").exists() {
-                // Quiet link (this /proc/sys/net is the namespace's).
-                std::fs::write("/proc/sys/net/ipv6/conf/tap0/disable_ipv6", "1")
-                    .expect("turn IPv6 off on tap0");
-            }
-            ip(&["addr", "add", "10.0.0.1/24", "dev", "tap0"]);
-            ip(&["link", "set", "tap0", "up"]);
-            let serve = Serve::start();
+            tap_lab();
+            let serve = Serve::start(&[]);
             scenario(&serve);
         },
     );
@@ -132,7 +124,7 @@ fn scenario(serve: &Serve) {
     let idle = serve.status();
     println!("serve holding {CONNECTIONS} idle connections after one echo each: {idle}");
 
-    let per = |s: &Status| s.rss.saturating_sub(base.rss) / CONNECTIONS as u64;
+    let per = |s: &ProcStatus| s.rss_kib.saturating_sub(base.rss_kib) * 1024 / CONNECTIONS as u64;
     println!(
         "RSS per idle connection: {} bytes before any data, {} bytes once echoed and drained",
         per(&held),
@@ -190,82 +182,4 @@ fn echo_check(stream: &mut TcpStream, i: usize) {
     let mut back = [0u8; 8];
     stream.read_exact(&mut back).unwrap();
     assert_eq!(back, tag(i));
-}
-
-/// `netstack serve`, running in the test's namespace; killed when dropped.
-struct Serve {
-    child: Child,
-}
-
-/// What /proc says about a process.
-struct Status {
-    rss: u64,
-    threads: u64,
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "RSS {:.1} MiB, {} threads",
-            self.rss as f64 / (1 << 20) as f64,
-            self.threads
-        )
-    }
-}
-
-impl Serve {
-    /// Starts `netstack serve` on tap0 and waits for its banner.
-    fn start() -> Serve {
-        let mut child = netstack(&["serve"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start netstack serve");
-        let out = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains("netstack 10.0.0.2/24") => break,
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = child.kill();
-                    panic!("netstack serve printed no banner: {e}");
-                }
-            }
-        }
-        Serve { child }
-    }
-
-    /// Its resident memory and thread count, from /proc/PID/status.
-    fn status(&self) -> Status {
-        let path = format!("/proc/{}/status", self.child.id());
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let field = |name: &str| -> u64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("no {name} in {path}"))
-        };
-        Status {
-            rss: field("VmRSS:") * 1024,
-            threads: field("Threads:"),
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

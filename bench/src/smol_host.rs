@@ -130,6 +130,8 @@ impl Host for SmolHost {
 }
 
 /// The in-memory device: frames waiting for smoltcp, frames it sent.
+// Like netstack-tests' `smol::Wire`, deliberately not shared: either crate depending on
+// the other would merge their different smoltcp feature sets into the other's runs.
 #[derive(Default)]
 struct Queues {
     mtu: usize,

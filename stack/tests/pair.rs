@@ -1,8 +1,10 @@
 //! Two stacks on a virtual wire, stepped until idle on a virtual clock (the shape of
 //! quinn-proto's `Pair::drive`). Loss is injected by dropping chosen frames.
 
+mod util;
+
 use netstack_core::wire::describe::describe;
-use netstack_core::{Config, Instant, MacAddr, Stack};
+use netstack_core::{Instant, Stack};
 
 struct Pair {
     a: Stack,
@@ -17,13 +19,7 @@ struct Pair {
 
 impl Pair {
     fn new() -> Pair {
-        let a = Stack::new(Config::default(), 1).unwrap();
-        let b_cfg = Config {
-            addr: "10.0.0.3".parse().unwrap(),
-            mac: MacAddr([2, 0, 0, 0, 0, 3]),
-            ..Config::default()
-        };
-        let b = Stack::new(b_cfg, 2).unwrap();
+        let (a, b) = util::two_stacks();
         Pair {
             a,
             b,

@@ -4,8 +4,10 @@
 
 use std::net::SocketAddrV4;
 
+mod util;
+
 use netstack_core::tcp::{ConnEvent, EventKind};
-use netstack_core::{Config, Duration, Instant, MacAddr, Stack, TcpState};
+use netstack_core::{Duration, Instant, Stack, TcpState};
 
 struct Pair {
     a: Stack,
@@ -18,13 +20,7 @@ struct Pair {
 
 impl Pair {
     fn new() -> Pair {
-        let a = Stack::new(Config::default(), 1).unwrap();
-        let b_cfg = Config {
-            addr: "10.0.0.3".parse().unwrap(),
-            mac: MacAddr([2, 0, 0, 0, 0, 3]),
-            ..Config::default()
-        };
-        let b = Stack::new(b_cfg, 2).unwrap();
+        let (a, b) = util::two_stacks();
         Pair {
             a,
             b,

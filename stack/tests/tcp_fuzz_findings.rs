@@ -2,6 +2,8 @@
 //! machine") found, each written as a segment script between two stand-alone
 //! connections: A (10.0.0.2:80, ISS 5000) and B (10.0.0.1:40000, ISS 1000).
 
+mod util;
+
 use std::net::SocketAddrV4;
 
 use netstack_core::tcp::seq::Seq;
@@ -120,15 +122,10 @@ struct Wire {
 
 impl Wire {
     fn new() -> Wire {
-        use netstack_core::{Config, MacAddr, Stack};
-        let b_cfg = Config {
-            addr: [10, 0, 0, 3].into(),
-            mac: MacAddr([2, 0, 0, 0, 0, 3]),
-            ..Config::default()
-        };
+        let (a, b) = util::two_stacks();
         Wire {
-            a: Stack::new(Config::default(), 1).unwrap(),
-            b: Stack::new(b_cfg, 2).unwrap(),
+            a,
+            b,
             now: Instant::ZERO,
         }
     }

@@ -3,40 +3,14 @@
 //!
 //! We are 10.0.0.2:80 with ISS 5000; the peer is 10.0.0.1:40000 with IRS 1000.
 
-use std::net::SocketAddrV4;
+mod util;
 
 use netstack_core::tcp::seq::Seq;
 use netstack_core::tcp::{Connection, State, TcpConfig};
 use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
-use netstack_core::{Duration, Instant};
+use netstack_core::Instant;
 
-const ISS: Seq = Seq(5000);
-const IRS: Seq = Seq(1000);
-
-fn ms(n: u64) -> Instant {
-    Instant::ZERO + Duration::from_millis(n)
-}
-
-fn addrs() -> (SocketAddrV4, SocketAddrV4) {
-    (
-        "10.0.0.2:80".parse().unwrap(),
-        "10.0.0.1:40000".parse().unwrap(),
-    )
-}
-
-/// A segment from the peer with `window` and `options`.
-fn peer(flags: Flags, seq: Seq, ack: Seq, window: u16, options: Options) -> TcpRepr {
-    TcpRepr {
-        src_port: 40000,
-        dst_port: 80,
-        seq,
-        ack,
-        flags,
-        window,
-        options,
-        ..TcpRepr::default()
-    }
-}
+use util::conn::{addrs, ms, peer, IRS, ISS};
 
 fn ts(val: u32, ecr: u32) -> Options {
     Options {

@@ -4,8 +4,10 @@
 
 use std::net::SocketAddrV4;
 
+mod util;
+
 use netstack_core::rng::Rng;
-use netstack_core::{Config, Instant, MacAddr, SocketHandle, Stack, TcpState};
+use netstack_core::{Config, Instant, SocketHandle, Stack, TcpState};
 
 /// Faults applied to every frame on the wire, decided by a seeded RNG.
 #[derive(Clone, Copy, Default)]
@@ -38,10 +40,8 @@ impl Pair {
         };
         let a = Stack::new(a_cfg, seed).unwrap();
         let b_cfg = Config {
-            addr: "10.0.0.3".parse().unwrap(),
-            mac: MacAddr([2, 0, 0, 0, 0, 3]),
             tcp,
-            ..Config::default()
+            ..util::config_b()
         };
         let b = Stack::new(b_cfg, seed ^ 0xabcdef).unwrap();
         Pair {

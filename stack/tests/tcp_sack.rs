@@ -4,20 +4,16 @@
 //! We are 10.0.0.2:80 with ISS 5000; the peer is 10.0.0.1:40000 with IRS 1000. SACK is
 //! negotiated, timestamps are not (so four blocks fit), MSS 1000 so numbers read easily.
 
-use std::net::SocketAddrV4;
+mod util;
 
 use netstack_core::tcp::seq::Seq;
 use netstack_core::tcp::{Algorithm, Connection, Endpoint, State, TcpConfig};
 use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
 use netstack_core::{Duration, Instant};
 
-const ISS: Seq = Seq(5000);
-const IRS: Seq = Seq(1000);
-const MSS: usize = 1000;
+use util::conn::{addrs, ms, IRS, ISS};
 
-fn ms(n: u64) -> Instant {
-    Instant::ZERO + Duration::from_millis(n)
-}
+const MSS: usize = 1000;
 
 fn endpoint(sack: bool) -> Endpoint {
     Endpoint {
@@ -26,8 +22,8 @@ fn endpoint(sack: bool) -> Endpoint {
             congestion: Algorithm::NewReno,
             ..TcpConfig::default()
         },
-        local: "10.0.0.2:80".parse::<SocketAddrV4>().unwrap(),
-        remote: "10.0.0.1:40000".parse::<SocketAddrV4>().unwrap(),
+        local: addrs().0,
+        remote: addrs().1,
         iss: ISS,
         irs: IRS,
         snd_wnd: 65535,
@@ -47,19 +43,11 @@ type Blocks = [Option<(Seq, Seq)>; 4];
 
 /// A segment from the peer, with SACK blocks.
 fn peer(flags: Flags, seq: Seq, ack: Seq, sack: Blocks) -> TcpRepr {
-    TcpRepr {
-        src_port: 40000,
-        dst_port: 80,
-        seq,
-        ack,
-        flags,
-        window: 65535,
-        options: Options {
-            sack,
-            ..Options::default()
-        },
-        ..TcpRepr::default()
-    }
+    let options = Options {
+        sack,
+        ..Options::default()
+    };
+    util::conn::peer(flags, seq, ack, 65535, options)
 }
 
 /// Blocks from (left, right) pairs, relative to `base`.

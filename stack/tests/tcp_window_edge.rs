@@ -8,32 +8,14 @@
 //! We are 10.0.0.2:80 with ISS 5000; the peer is 10.0.0.1:40000 with IRS 1000; both
 //! scale by 7, and our buffer is the default 4 MiB.
 
-use std::net::SocketAddrV4;
+mod util;
 
 use netstack_core::tcp::seq::Seq;
 use netstack_core::tcp::{Connection, State, TcpConfig};
 use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
-use netstack_core::{Duration, Instant};
+use netstack_core::Instant;
 
-const ISS: Seq = Seq(5000);
-const IRS: Seq = Seq(1000);
-
-fn ms(n: u64) -> Instant {
-    Instant::ZERO + Duration::from_millis(n)
-}
-
-fn peer(flags: Flags, seq: Seq, ack: Seq, window: u16, options: Options) -> TcpRepr {
-    TcpRepr {
-        src_port: 40000,
-        dst_port: 80,
-        seq,
-        ack,
-        flags,
-        window,
-        options,
-        ..TcpRepr::default()
-    }
-}
+use util::conn::{addrs, ms, peer, IRS, ISS};
 
 /// Everything the connection sends now, headers only.
 fn sent(c: &mut Connection, now: Instant) -> Vec<TcpRepr> {
@@ -42,8 +24,7 @@ fn sent(c: &mut Connection, now: Instant) -> Vec<TcpRepr> {
 
 /// ESTABLISHED with window scaling (7 both ways), no timestamps or SACK.
 fn established() -> Connection {
-    let us: SocketAddrV4 = "10.0.0.2:80".parse().unwrap();
-    let them: SocketAddrV4 = "10.0.0.1:40000".parse().unwrap();
+    let (us, them) = addrs();
     let mut c = Connection::listen(TcpConfig::default(), us, them, ISS, 1460, ms(0));
     let syn = Options {
         mss: Some(1460),

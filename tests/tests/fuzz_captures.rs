@@ -208,24 +208,29 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
+/// The kernel sends `len` bytes to our echo server on port 80 and half-closes; they come
+/// back whole, and we close. Once only our listener is left, the lab stops.
+fn echo_and_stop(net: Netstack, len: usize) {
+    let listener = TcpListener::bind(net.handle(), "0.0.0.0:80").unwrap();
+    let client = kernel_echo_client(pattern(len));
+    assert_eq!(echo_once(&listener), len);
+    assert_eq!(client.join().unwrap(), pattern(len));
+    net.wait_for("our close to finish", |s| {
+        s.tcp()
+            .sockets()
+            .iter()
+            .all(|r| r.state == TcpState::Listen)
+            .then_some(())
+    });
+    net.stop();
+}
+
 /// Handshake, data both ways, the kernel closes first, then us.
 #[test]
 fn capture_handshake_data_close() {
     in_netns("capture_handshake_data_close", || {
         let capture = Capture::new("handshake-data-close");
-        let net = lab(&capture, |_, _| false);
-        let listener = TcpListener::bind(net.handle(), "0.0.0.0:80").unwrap();
-        let client = kernel_echo_client(pattern(3000));
-        assert_eq!(echo_once(&listener), 3000);
-        assert_eq!(client.join().unwrap(), pattern(3000));
-        net.wait_for("our close to finish", |s| {
-            s.tcp()
-                .sockets()
-                .iter()
-                .all(|r| r.state == TcpState::Listen)
-                .then_some(())
-        });
-        net.stop();
+        echo_and_stop(lab(&capture, |_, _| false), 3000);
         let segs = capture.segments();
         assert_eq!(segs[0], (true, SYN, 0), "{segs:?}");
         assert_eq!(segs[1].1, SYN | ACK, "{segs:?}");
@@ -282,18 +287,7 @@ fn capture_loss_and_retransmission() {
             drop_nth(Way::Out, 1, is_data),
         );
         let net = lab(&capture, move |way, f| lose_in(way, f) || lose_out(way, f));
-        let listener = TcpListener::bind(net.handle(), "0.0.0.0:80").unwrap();
-        let client = kernel_echo_client(pattern(6000));
-        assert_eq!(echo_once(&listener), 6000);
-        assert_eq!(client.join().unwrap(), pattern(6000));
-        net.wait_for("our close to finish", |s| {
-            s.tcp()
-                .sockets()
-                .iter()
-                .all(|r| r.state == TcpState::Listen)
-                .then_some(())
-        });
-        net.stop();
+        echo_and_stop(net, 6000);
         let segs = capture.segments();
         let data_out = segs.iter().filter(|s| !s.0 && s.2 > 0).count();
         let bytes_out: usize = segs.iter().filter(|s| !s.0).map(|s| s.2).sum();

@@ -9,6 +9,8 @@
 //! `SIM_CELL=<name> SIM_SEED=<seed> cargo test -p netstack-tests --test sim_matrix`.
 
 mod sim;
+// The simulation's smoltcp end runs on the interop tests' device, `smol::Wire`.
+mod smol;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

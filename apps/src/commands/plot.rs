@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
 
@@ -171,13 +172,20 @@ fn time_range(rows: &[Row]) -> (f64, f64) {
     (t0, if t1 > t0 { t1 } else { t0 + 0.001 })
 }
 
-fn draw_cwnd(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
-    let (t0, t1) = time_range(rows);
-    let kb = |b: f64| b / 1024.0;
-    // The scale follows cwnd, the subject: after a timeout the flight (everything
-    // outstanding, SACKed or not, counts again) and an ssthresh taken from it can be
-    // far above any cwnd, and would flatten the rest. What is above is cut off.
-    let top = rows.iter().map(|r| r.cwnd).fold(1.0, f64::max);
+/// The chart both kinds draw on, with the series on the y axis.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws an SVG chart of [`SIZE`] at `path`: titled `title`, time since the connection's
+/// first event on x (0 to `span` seconds), 0 to `top` on y (`y_desc`). `series` draws
+/// onto it, each series with its legend entry; the legend goes top left.
+fn draw_chart(
+    path: &Path,
+    title: &str,
+    span: f64,
+    top: f64,
+    y_desc: &str,
+    series: impl FnOnce(&mut Chart<'_, '_>) -> DrawResult,
+) -> DrawResult {
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -185,47 +193,13 @@ fn draw_cwnd(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..(t1 - t0), 0.0..kb(top) * 1.3)?;
+        .build_cartesian_2d(0.0..span, 0.0..top)?;
     chart
         .configure_mesh()
         .x_desc("time since the connection's first event (s)")
-        .y_desc("KiB")
+        .y_desc(y_desc)
         .draw()?;
-
-    let cwnd = steps(rows.iter().map(|r| (r.t - t0, kb(r.cwnd))));
-    chart
-        .draw_series(LineSeries::new(cwnd, BLUE.stroke_width(2)))?
-        .label("cwnd")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    let ssthresh = steps(
-        rows.iter()
-            .filter_map(|r| r.ssthresh.map(|s| (r.t - t0, kb(s)))),
-    );
-    chart
-        .draw_series(LineSeries::new(ssthresh, GREEN.stroke_width(2)))?
-        .label("ssthresh")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREEN.stroke_width(2)));
-    let flight = steps(rows.iter().map(|r| (r.t - t0, kb(r.in_flight))));
-    chart
-        .draw_series(LineSeries::new(flight, RGBColor(255, 150, 0)))?
-        .label("bytes in flight (not SACKed)")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RGBColor(255, 150, 0)));
-    let resent = rows
-        .iter()
-        .filter(|r| r.event == "sent" && r.retransmit)
-        .map(|r| Cross::new((r.t - t0, kb(r.in_flight)), 5, RED.stroke_width(2)));
-    chart
-        .draw_series(resent)?
-        .label("retransmission")
-        .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
-    let rtos = rows
-        .iter()
-        .filter(|r| r.event == "rto")
-        .map(|r| Circle::new((r.t - t0, kb(r.cwnd)), 6, BLACK.stroke_width(2)));
-    chart
-        .draw_series(rtos)?
-        .label("retransmission timeout")
-        .legend(|(x, y)| Circle::new((x + 10, y), 6, BLACK.stroke_width(2)));
+    series(&mut chart)?;
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
@@ -234,6 +208,52 @@ fn draw_cwnd(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+fn draw_cwnd(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
+    let (t0, t1) = time_range(rows);
+    let kb = |b: f64| b / 1024.0;
+    // The scale follows cwnd, the subject: after a timeout the flight (everything
+    // outstanding, SACKed or not, counts again) and an ssthresh taken from it can be
+    // far above any cwnd, and would flatten the rest. What is above is cut off.
+    let top = rows.iter().map(|r| r.cwnd).fold(1.0, f64::max);
+    draw_chart(path, title, t1 - t0, kb(top) * 1.3, "KiB", |chart| {
+        let cwnd = steps(rows.iter().map(|r| (r.t - t0, kb(r.cwnd))));
+        chart
+            .draw_series(LineSeries::new(cwnd, BLUE.stroke_width(2)))?
+            .label("cwnd")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        let ssthresh = steps(
+            rows.iter()
+                .filter_map(|r| r.ssthresh.map(|s| (r.t - t0, kb(s)))),
+        );
+        chart
+            .draw_series(LineSeries::new(ssthresh, GREEN.stroke_width(2)))?
+            .label("ssthresh")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREEN.stroke_width(2)));
+        let flight = steps(rows.iter().map(|r| (r.t - t0, kb(r.in_flight))));
+        chart
+            .draw_series(LineSeries::new(flight, RGBColor(255, 150, 0)))?
+            .label("bytes in flight (not SACKed)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RGBColor(255, 150, 0)));
+        let resent = rows
+            .iter()
+            .filter(|r| r.event == "sent" && r.retransmit)
+            .map(|r| Cross::new((r.t - t0, kb(r.in_flight)), 5, RED.stroke_width(2)));
+        chart
+            .draw_series(resent)?
+            .label("retransmission")
+            .legend(|(x, y)| Cross::new((x + 10, y), 5, RED.stroke_width(2)));
+        let rtos = rows
+            .iter()
+            .filter(|r| r.event == "rto")
+            .map(|r| Circle::new((r.t - t0, kb(r.cwnd)), 6, BLACK.stroke_width(2)));
+        chart
+            .draw_series(rtos)?
+            .label("retransmission timeout")
+            .legend(|(x, y)| Circle::new((x + 10, y), 6, BLACK.stroke_width(2)));
+        Ok(())
+    })
 }
 
 /// A segment that takes sequence space: data, a SYN or a FIN (not a bare ACK).
@@ -259,83 +279,68 @@ fn draw_seq(path: &Path, title: &str, rows: &[Row]) -> DrawResult {
         })
         .fold(1.0, f64::max)
         * 1.2;
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..(t1 - t0), 0.0..top)?;
-    chart
-        .configure_mesh()
-        .x_desc("time since the connection's first event (s)")
-        .y_desc("sequence number (KiB from the first)")
-        .draw()?;
-    let window = steps(
-        rows.iter()
-            .map(|r| (r.t - t0, rel(r.snd_una) + r.peer_window / 1024.0)),
-    );
-    chart
-        .draw_series(LineSeries::new(window, RGBColor(220, 180, 0)))?
-        .label("window edge (SND.UNA + SND.WND)")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RGBColor(220, 180, 0)));
-    let acked = steps(
-        rows.iter()
-            .filter(|r| r.event == "ack")
-            .map(|r| (r.t - t0, rel(r.snd_una))),
-    );
-    chart
-        .draw_series(LineSeries::new(acked, GREEN.stroke_width(2)))?
-        .label("ACKed (SND.UNA)")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREEN.stroke_width(2)));
-    let segment = |r: &Row, color: RGBColor| {
-        let (s, l) = r.seq.unwrap_or((base, 0));
-        let t = r.t - t0;
-        PathElement::new(
-            [(t, rel(s)), (t, rel(s.wrapping_add(l.max(1))))],
-            color.stroke_width(2),
-        )
-    };
-    chart
-        .draw_series(
+    let y_desc = "sequence number (KiB from the first)";
+    draw_chart(path, title, t1 - t0, top, y_desc, |chart| {
+        let window = steps(
             rows.iter()
-                .filter(|r| r.event == "sent" && occupies(r) && !r.retransmit)
-                .map(|r| segment(r, BLUE)),
-        )?
-        .label("segment sent")
-        .legend(|(x, y)| {
-            PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], BLUE.stroke_width(2))
-        });
-    chart
-        .draw_series(
+                .map(|r| (r.t - t0, rel(r.snd_una) + r.peer_window / 1024.0)),
+        );
+        chart
+            .draw_series(LineSeries::new(window, RGBColor(220, 180, 0)))?
+            .label("window edge (SND.UNA + SND.WND)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RGBColor(220, 180, 0)));
+        let acked = steps(
             rows.iter()
-                .filter(|r| r.event == "sent" && occupies(r) && r.retransmit)
-                .map(|r| segment(r, RED)),
-        )?
-        .label("retransmission")
-        .legend(|(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], RED.stroke_width(2)));
-    // SYNs and FINs take one sequence number: too thin for a bar, so a ring.
-    chart
-        .draw_series(
-            rows.iter()
-                .filter(|r| r.event == "sent" && r.syn_or_fin)
-                .map(|r| {
-                    let (s, _) = r.seq.unwrap_or((base, 0));
-                    let color = if r.retransmit { RED } else { BLUE };
-                    Circle::new((r.t - t0, rel(s)), 4, color.stroke_width(2))
-                }),
-        )?
-        .label("SYN or FIN (red: again)")
-        .legend(|(x, y)| Circle::new((x + 10, y), 4, BLUE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()?;
-    root.present()?;
-    Ok(())
+                .filter(|r| r.event == "ack")
+                .map(|r| (r.t - t0, rel(r.snd_una))),
+        );
+        chart
+            .draw_series(LineSeries::new(acked, GREEN.stroke_width(2)))?
+            .label("ACKed (SND.UNA)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREEN.stroke_width(2)));
+        let segment = |r: &Row, color: RGBColor| {
+            let (s, l) = r.seq.unwrap_or((base, 0));
+            let t = r.t - t0;
+            PathElement::new(
+                [(t, rel(s)), (t, rel(s.wrapping_add(l.max(1))))],
+                color.stroke_width(2),
+            )
+        };
+        chart
+            .draw_series(
+                rows.iter()
+                    .filter(|r| r.event == "sent" && occupies(r) && !r.retransmit)
+                    .map(|r| segment(r, BLUE)),
+            )?
+            .label("segment sent")
+            .legend(|(x, y)| {
+                PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], BLUE.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                rows.iter()
+                    .filter(|r| r.event == "sent" && occupies(r) && r.retransmit)
+                    .map(|r| segment(r, RED)),
+            )?
+            .label("retransmission")
+            .legend(|(x, y)| {
+                PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], RED.stroke_width(2))
+            });
+        // SYNs and FINs take one sequence number: too thin for a bar, so a ring.
+        chart
+            .draw_series(
+                rows.iter()
+                    .filter(|r| r.event == "sent" && r.syn_or_fin)
+                    .map(|r| {
+                        let (s, _) = r.seq.unwrap_or((base, 0));
+                        let color = if r.retransmit { RED } else { BLUE };
+                        Circle::new((r.t - t0, rel(s)), 4, color.stroke_width(2))
+                    }),
+            )?
+            .label("SYN or FIN (red: again)")
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, BLUE.stroke_width(2)));
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! Helpers shared by the apps tests: the binary's end-to-end tests (`cli.rs`,
-//! `http_get.rs`) and the runtime and facade tests on an in-memory link.
+//! `http_get.rs`; `netstack serve` on a TAP in [`serve`]) and the runtime and facade
+//! tests on an in-memory link.
 #![allow(dead_code)]
+
+pub mod running;
+pub mod serve;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

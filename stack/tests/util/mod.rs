@@ -3,6 +3,7 @@
 //! failure points at the line of the trace that broke.
 #![allow(dead_code)]
 
+pub mod conn;
 pub mod tcp;
 
 use std::net::Ipv4Addr;
@@ -21,6 +22,23 @@ pub const PEER_MAC: MacAddr = MacAddr([0x22, 0x12, 0x0f, 0x58, 0x80, 0xdb]);
 
 pub fn stack() -> Stack {
     Stack::new(Config::default(), 1).expect("default config is valid")
+}
+
+/// Host B of the two-stack tests: 10.0.0.3, 02:00:00:00:00:03, otherwise the defaults
+/// (host A is `Config::default()`, 10.0.0.2).
+pub fn config_b() -> Config {
+    Config {
+        addr: Ipv4Addr::new(10, 0, 0, 3),
+        mac: MacAddr([2, 0, 0, 0, 0, 3]),
+        ..Config::default()
+    }
+}
+
+/// Hosts A and B ([`config_b`]) with seeds 1 and 2: the two ends of a virtual wire.
+pub fn two_stacks() -> (Stack, Stack) {
+    let a = Stack::new(Config::default(), 1).expect("default config is valid");
+    let b = Stack::new(config_b(), 2).expect("host B's config is valid");
+    (a, b)
 }
 
 pub fn at(ms: u64) -> Instant {

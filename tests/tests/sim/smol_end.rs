@@ -1,16 +1,14 @@
 //! smoltcp as an [`Endpoint`]: an `Interface` on an in-memory device with one TCP
 //! socket, listening as the server, with CUBIC. smoltcp is our interop peer only.
 
-use std::collections::VecDeque;
-
 use netstack_core::Instant;
 use smoltcp::iface::{Config as SmolConfig, Interface, SocketHandle, SocketSet};
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp::{self, RecvError, State};
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
 
 use super::endpoint::{Endpoint, Read, PORT, SERVER};
+use crate::smol::Wire;
 
 /// smoltcp's socket buffers each way: a window big enough for the matrix's longest
 /// delays to move data at a few Mbit/s.
@@ -19,7 +17,7 @@ const BUFFER: usize = 1 << 20;
 /// The smoltcp server.
 pub struct SmolEnd {
     iface: Interface,
-    device: Queues,
+    device: Wire,
     sockets: SocketSet<'static>,
     socket: SocketHandle,
 }
@@ -27,7 +25,7 @@ pub struct SmolEnd {
 impl SmolEnd {
     /// The server at 10.0.0.3, listening on the port.
     pub fn server(seed: u64) -> SmolEnd {
-        let mut device = Queues::default();
+        let mut device = Wire::default();
         let mac = HardwareAddress::Ethernet(EthernetAddress([2, 0, 0, 0, 0, 3]));
         let mut config = SmolConfig::new(mac);
         config.random_seed = seed;
@@ -64,13 +62,13 @@ fn smol(now: Instant) -> SmolInstant {
 
 impl Endpoint for SmolEnd {
     fn receive(&mut self, _now: Instant, frame: &[u8]) {
-        self.device.rx.push_back(frame.to_vec());
+        self.device.to_smol.push_back(frame.to_vec());
     }
 
     fn poll(&mut self, now: Instant, emit: &mut dyn FnMut(&[u8])) {
         self.iface
             .poll(smol(now), &mut self.device, &mut self.sockets);
-        for frame in self.device.tx.drain(..) {
+        for frame in self.device.from_smol.drain(..) {
             emit(&frame);
         }
     }
@@ -124,51 +122,5 @@ impl Endpoint for SmolEnd {
             s.send_queue(),
             s.recv_queue()
         )
-    }
-}
-
-/// The in-memory device: frames waiting for smoltcp, frames it sent.
-#[derive(Default)]
-struct Queues {
-    rx: VecDeque<Vec<u8>>,
-    tx: Vec<Vec<u8>>,
-}
-
-struct Rx(Vec<u8>);
-struct Tx<'a>(&'a mut Vec<Vec<u8>>);
-
-impl phy::RxToken for Rx {
-    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
-    }
-}
-
-impl phy::TxToken for Tx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = vec![0; len];
-        let r = f(&mut frame);
-        self.0.push(frame);
-        r
-    }
-}
-
-impl phy::Device for Queues {
-    type RxToken<'a> = Rx;
-    type TxToken<'a> = Tx<'a>;
-
-    fn receive(&mut self, _: SmolInstant) -> Option<(Rx, Tx<'_>)> {
-        let frame = self.rx.pop_front()?;
-        Some((Rx(frame), Tx(&mut self.tx)))
-    }
-
-    fn transmit(&mut self, _: SmolInstant) -> Option<Tx<'_>> {
-        Some(Tx(&mut self.tx))
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = 1514;
-        caps
     }
 }
