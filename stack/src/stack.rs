@@ -27,7 +27,7 @@ use crate::icmp::errors::ErrorReport;
 use crate::icmp::ping::Ping;
 use crate::icmp::Icmp;
 use crate::ipv4::Ipv4;
-use crate::outbound::{Origin, Outbound};
+use crate::outbound::{Origin, Outbound, TxOffload};
 use crate::raw::api::RawSockets;
 use crate::raw::Raw;
 use crate::rng::Rng;
@@ -135,7 +135,7 @@ impl Stack {
     /// Hands every frame waiting to be sent to `emit`, oldest first, and returns how
     /// many there were.
     pub fn transmit(&mut self, mut emit: impl FnMut(&[u8])) -> usize {
-        self.out.transmit_while(|frame| {
+        self.out.transmit_while(|frame, _| {
             emit(frame);
             true
         })
@@ -146,7 +146,21 @@ impl Stack {
     /// behind it, stay queued for the next call (the queue is bounded: past it new
     /// datagrams are dropped and counted, and TCP waits, see
     /// [`outbound::TCP_LIMIT`](crate::outbound::TCP_LIMIT)). Returns how many it took.
-    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8]) -> bool) -> usize {
+    ///
+    /// With [`TcpConfig::tso`](crate::TcpConfig::tso) on, use
+    /// [`transmit_offloaded`](Stack::transmit_offloaded) instead: this hands over TSO
+    /// frames without saying so.
+    pub fn transmit_while(&mut self, mut emit: impl FnMut(&[u8]) -> bool) -> usize {
+        self.out.transmit_while(|frame, _| emit(frame))
+    }
+
+    /// Like [`transmit_while`](Stack::transmit_while), for a link that segments TCP and
+    /// completes checksums for us ([`TcpConfig::tso`](crate::TcpConfig::tso) on): each
+    /// frame comes with the work it leaves to the link, `None` for a finished frame.
+    pub fn transmit_offloaded(
+        &mut self,
+        emit: impl FnMut(&[u8], Option<&TxOffload>) -> bool,
+    ) -> usize {
         self.out.transmit_while(emit)
     }
 

@@ -10,6 +10,7 @@ use core::net::Ipv4Addr;
 
 use log::warn;
 
+use super::offload::TxOffload;
 use super::tx::TxQueue;
 use crate::arp::{self, ArpCache, EntryInfo, Lookup};
 use crate::config::{ArpConfig, Config};
@@ -28,10 +29,13 @@ pub(crate) struct LinkCounters {
     pub tx_drops: [u64; TxDrop::COUNT],
 }
 
+/// A frame parked behind ARP, with the work it leaves to the link.
+type Parked = (Vec<u8>, Option<TxOffload>);
+
 /// The neighbour cache and the transmit queue.
 #[derive(Debug)]
 pub(crate) struct Link {
-    arp: ArpCache<Vec<u8>>,
+    arp: ArpCache<Parked>,
     tx: TxQueue,
     pub counters: LinkCounters,
 }
@@ -114,8 +118,8 @@ impl Link {
     fn flush_arp_queue(&mut self, cfg: &Config, ip: Ipv4Addr) {
         let (mac, ready) = self.arp.take_ready(ip);
         if let Some(mac) = mac {
-            for frame in ready {
-                self.finish_frame(cfg, frame, mac, EtherType::Ipv4);
+            for (frame, offload) in ready {
+                self.finish_frame(cfg, frame, offload, mac, EtherType::Ipv4);
             }
         }
     }
@@ -143,21 +147,22 @@ impl Link {
             ArpOperation::Request => self.counters.arp_requests_sent += 1,
             ArpOperation::Reply => self.counters.arp_replies_sent += 1,
         }
-        self.finish_frame(cfg, buf, dst, EtherType::Arp);
+        self.finish_frame(cfg, buf, None, dst, EtherType::Arp);
     }
 
     /// Resolves the next hop of an IPv4 frame and queues it, or parks it behind ARP.
     /// `frame` has room for the Ethernet header, which is written here; `next_hop` None
-    /// means link broadcast.
+    /// means link broadcast. `offload` is the work the frame leaves to the link.
     pub fn send_ipv4_frame(
         &mut self,
         now: Instant,
         cfg: &Config,
         frame: Vec<u8>,
+        offload: Option<TxOffload>,
         next_hop: Option<Ipv4Addr>,
     ) {
         let Some(hop) = next_hop else {
-            self.finish_frame(cfg, frame, MacAddr::BROADCAST, EtherType::Ipv4);
+            self.finish_frame(cfg, frame, offload, MacAddr::BROADCAST, EtherType::Ipv4);
             return;
         };
         let lookup = self.arp.lookup(now, hop);
@@ -166,13 +171,13 @@ impl Link {
         }
         match lookup {
             Lookup::Resolved { mac, refresh } => {
-                self.finish_frame(cfg, frame, mac, EtherType::Ipv4);
+                self.finish_frame(cfg, frame, offload, mac, EtherType::Ipv4);
                 if refresh {
                     self.send_arp(cfg, ArpOperation::Request, mac, MacAddr::ZERO, hop);
                 }
             }
             Lookup::Pending { request } => {
-                if let Some(old) = self.arp.enqueue(hop, frame) {
+                if let Some((old, _)) = self.arp.enqueue(hop, (frame, offload)) {
                     self.count_tx_drop(TxDrop::ArpQueueFull);
                     self.tx.recycle(old);
                 }
@@ -192,14 +197,21 @@ impl Link {
         }
     }
 
-    fn finish_frame(&mut self, cfg: &Config, mut frame: Vec<u8>, dst: MacAddr, ty: EtherType) {
+    fn finish_frame(
+        &mut self,
+        cfg: &Config,
+        mut frame: Vec<u8>,
+        offload: Option<TxOffload>,
+        dst: MacAddr,
+        ty: EtherType,
+    ) {
         EthernetRepr {
             dst,
             src: cfg.mac,
             ethertype: ty,
         }
         .emit(&mut frame);
-        if !self.tx.push(frame) {
+        if !self.tx.push(frame, offload) {
             self.count_tx_drop(TxDrop::TxQueueFull);
         }
     }
@@ -235,7 +247,7 @@ impl Link {
 
     /// Hands waiting frames to `emit`, oldest first, while it takes them; returns how
     /// many it took.
-    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8]) -> bool) -> usize {
+    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8], Option<&TxOffload>) -> bool) -> usize {
         let (frames, bytes) = self.tx.drain_while(emit);
         self.counters.tx_frames += frames as u64;
         self.counters.tx_bytes += bytes as u64;

@@ -16,6 +16,7 @@
 //! A received frame travels up the layers once; what they send travels down here once.
 
 mod link;
+mod offload;
 mod ratelimit;
 mod tx;
 
@@ -33,6 +34,7 @@ use link::Link;
 pub(crate) use link::LinkCounters;
 use ratelimit::IcmpRateLimiter;
 
+pub use offload::{LinkOffload, TxOffload, MAX_TSO_PAYLOAD};
 pub use tx::{QUEUE_LIMIT, TCP_LIMIT};
 
 /// The largest IPv4 payload: 65535 bytes minus the header.
@@ -195,7 +197,8 @@ impl Outbound {
             buf.resize(start + HEADER_LEN + payload_len, 0);
             ip.emit(&mut buf[start..]);
             fill(&mut buf[start + HEADER_LEN..]);
-            self.link.send_ipv4_frame(now, &self.config, buf, next_hop);
+            self.link
+                .send_ipv4_frame(now, &self.config, buf, None, next_hop);
             return Ok(());
         }
         // RFC 791 3.2, "An Example Fragmentation Procedure": every fragment but the last
@@ -214,7 +217,8 @@ impl Outbound {
             buf.resize(start + HEADER_LEN + len, 0);
             ip.emit(&mut buf[start..]);
             buf[start + HEADER_LEN..].copy_from_slice(&whole[offset..offset + len]);
-            self.link.send_ipv4_frame(now, &self.config, buf, next_hop);
+            self.link
+                .send_ipv4_frame(now, &self.config, buf, None, next_hop);
             self.counters.ipv4_fragments_sent += 1;
             offset += len;
         }
@@ -264,7 +268,68 @@ impl Outbound {
         h[10..12].copy_from_slice(&[0, 0]);
         let sum = crate::wire::checksum::checksum(h);
         h[10..12].copy_from_slice(&sum.to_be_bytes());
-        self.link.send_ipv4_frame(now, &self.config, buf, next_hop);
+        self.link
+            .send_ipv4_frame(now, &self.config, buf, None, next_hop);
+        Ok(())
+    }
+
+    /// Sends one TCP segment larger than the MTU as a single frame for a link doing TSO
+    /// ([`LinkOffload::tso`]): the link cuts it into segments of `segment_size` bytes of
+    /// data, each with a copy of the IP and TCP headers, and completes their checksums.
+    /// `fill` writes the TCP segment (its header and data, `payload_len` bytes in all)
+    /// with the pseudo-header sum in the checksum field, as
+    /// [`TcpRepr::emit_partial`](crate::wire::tcp::TcpRepr::emit_partial) does.
+    pub fn send_tcp_tso(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        ttl: u8,
+        payload_len: usize,
+        segment_size: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<(), SendError> {
+        let next_hop = self.route(dst)?;
+        if payload_len > MAX_PAYLOAD {
+            return Err(SendError::TooBig {
+                len: payload_len,
+                max: MAX_PAYLOAD,
+            });
+        }
+        let ip = Ipv4Repr {
+            src: self.config.addr,
+            dst,
+            protocol: protocol::TCP,
+            ttl,
+            ident: self.next_ip_ident,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+            payload_len,
+        };
+        let start = ethernet::HEADER_LEN;
+        let mut buf = self.link.buffer();
+        buf.resize(start + HEADER_LEN + payload_len, 0);
+        ip.emit(&mut buf[start..]);
+        fill(&mut buf[start + HEADER_LEN..]);
+        let checksum_start = start + HEADER_LEN;
+        // RFC 9293 3.1: the Data Offset, in 32-bit words (0 if `fill` wrote nothing).
+        let tcp_header_len = buf
+            .get(checksum_start + 12)
+            .map_or(0, |b| usize::from(b >> 4) * 4)
+            .min(payload_len);
+        // Each segment the link cuts takes the next Identification (Linux's GSO does).
+        let segments = (payload_len - tcp_header_len).div_ceil(segment_size.max(1));
+        self.next_ip_ident = self.next_ip_ident.wrapping_add(segments as u16);
+        // All fit 16 bits: the frame is at most 14 + 65535 bytes, and the TCP header
+        // 60 (checked by MAX_PAYLOAD above).
+        let offload = TxOffload {
+            segment_size: segment_size.min(usize::from(u16::MAX)) as u16,
+            header_len: (checksum_start + tcp_header_len) as u16,
+            checksum_start: checksum_start as u16,
+            checksum_offset: 16, // RFC 9293 3.1: the checksum field's place
+        };
+        self.link
+            .send_ipv4_frame(now, &self.config, buf, Some(offload), next_hop);
         Ok(())
     }
 
@@ -347,9 +412,9 @@ impl Outbound {
         self.link.poll_timeout()
     }
 
-    /// Hands queued frames to `emit`, oldest first, while it takes them (returns true);
-    /// returns how many it took.
-    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8]) -> bool) -> usize {
+    /// Hands queued frames to `emit`, oldest first, with the work each leaves to the
+    /// link, while it takes them (returns true); returns how many it took.
+    pub fn transmit_while(&mut self, emit: impl FnMut(&[u8], Option<&TxOffload>) -> bool) -> usize {
         self.link.transmit_while(emit)
     }
 

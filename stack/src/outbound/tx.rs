@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 
+use super::offload::TxOffload;
+
 /// Frames waiting for the driver at most. Linux's default txqueuelen is 1000.
 pub const QUEUE_LIMIT: usize = 1024;
 /// Frames waiting at most before TCP, which can wait, stops adding segments: three
@@ -20,7 +22,8 @@ const POOL_LIMIT: usize = 256;
 
 #[derive(Debug, Default)]
 pub(crate) struct TxQueue {
-    ready: VecDeque<Vec<u8>>,
+    /// Frames in order, each with the work it leaves to the link.
+    ready: VecDeque<(Vec<u8>, Option<TxOffload>)>,
     pool: Vec<Vec<u8>>,
 }
 
@@ -39,12 +42,12 @@ impl TxQueue {
     }
 
     /// Queues a finished frame. Returns false (and recycles it) when the queue is full.
-    pub fn push(&mut self, frame: Vec<u8>) -> bool {
+    pub fn push(&mut self, frame: Vec<u8>, offload: Option<TxOffload>) -> bool {
         if self.ready.len() >= QUEUE_LIMIT {
             self.recycle(frame);
             return false;
         }
-        self.ready.push_back(frame);
+        self.ready.push_back((frame, offload));
         true
     }
 
@@ -55,11 +58,14 @@ impl TxQueue {
 
     /// Hands waiting frames to `emit`, oldest first, while it returns true; the frame it
     /// refuses stays first in the queue. Returns how many it took and their bytes.
-    pub fn drain_while(&mut self, mut emit: impl FnMut(&[u8]) -> bool) -> (usize, usize) {
+    pub fn drain_while(
+        &mut self,
+        mut emit: impl FnMut(&[u8], Option<&TxOffload>) -> bool,
+    ) -> (usize, usize) {
         let (mut frames, mut bytes) = (0, 0);
-        while let Some(frame) = self.ready.pop_front() {
-            if !emit(&frame) {
-                self.ready.push_front(frame);
+        while let Some((frame, offload)) = self.ready.pop_front() {
+            if !emit(&frame, offload.as_ref()) {
+                self.ready.push_front((frame, offload));
                 break;
             }
             frames += 1;

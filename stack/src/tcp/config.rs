@@ -66,6 +66,12 @@ pub struct TcpConfig {
     /// Offer selective acknowledgments (RFC 2018) and recover from loss with them
     /// (RFC 6675). On, as Linux.
     pub sack: bool,
+    /// Hand the link TCP segments of up to 64 KB of data (`outbound::MAX_TSO_PAYLOAD`),
+    /// which it cuts at the MSS (TSO) and checksums, and receive the same. Only for a
+    /// link that does it: the runtime turns it on when the device says so
+    /// (`LinkOffload::tso`), and then transmits with `Stack::transmit_offloaded`.
+    /// Congestion control and the counters still count MSS-sized segments. Off.
+    pub tso: bool,
 }
 
 impl Default for TcpConfig {
@@ -88,6 +94,7 @@ impl Default for TcpConfig {
             window_scaling: true,
             timestamps: true,
             sack: true,
+            tso: false,
         }
     }
 }

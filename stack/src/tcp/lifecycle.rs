@@ -286,18 +286,33 @@ impl Tcp {
         }
     }
 
-    /// Emits one segment of `conn`, copying its data straight from the send buffer.
+    /// Emits one segment of `conn`, copying its data straight from the send buffer. A
+    /// segment of more than one MSS (TSO, `TcpConfig::tso`) goes to the link as one
+    /// frame, with its checksum left for the link to complete, and counts as the
+    /// segments the link cuts it into.
     fn emit_segment(&mut self, now: Instant, out: &mut Outbound, conn: &Connection, seg: &Segment) {
         let (src, dst) = (out.addr(), *conn.remote.ip());
-        let len = seg.repr.header_len() + seg.data_len;
+        let hlen = seg.repr.header_len();
+        let len = hlen + seg.data_len;
         let ttl = conn.ttl.unwrap_or(out.config().ttl);
-        let sent = out.send_ipv4_ttl(now, dst, protocol::TCP, ttl, len, |buf| {
-            seg.repr.emit_with(src, dst, seg.data_len, buf, |data| {
-                conn.read_payload(seg, data);
+        let mss = conn.send_mss();
+        let (sent, segments) = if seg.data_len > mss {
+            let sent = out.send_tcp_tso(now, dst, ttl, len, mss, |buf| {
+                seg.repr.emit_partial(src, dst, seg.data_len, buf, |data| {
+                    conn.read_payload(seg, data);
+                });
             });
-        });
+            (sent, seg.data_len.div_ceil(mss))
+        } else {
+            let sent = out.send_ipv4_ttl(now, dst, protocol::TCP, ttl, len, |buf| {
+                seg.repr.emit_with(src, dst, seg.data_len, buf, |data| {
+                    conn.read_payload(seg, data);
+                });
+            });
+            (sent, 1)
+        };
         if sent.is_ok() {
-            self.counters.segments_sent += 1;
+            self.counters.segments_sent += segments as u64;
         }
     }
 

@@ -9,6 +9,7 @@ use super::options::Timestamps;
 use super::segment::Segment;
 use super::state::State;
 use super::timer::Timer;
+use crate::outbound::MAX_TSO_PAYLOAD;
 use crate::time::{Duration, Instant};
 use crate::wire::seq::Seq;
 use crate::wire::tcp::{Flags, Options, TcpRepr};
@@ -249,7 +250,15 @@ impl Connection {
             .saturating_sub(flight)
             .min(self.snd_wnd.saturating_sub(self.flight_size()));
         let full = self.send_mss();
-        let len = unsent.min(full).min(usable);
+        let len = unsent.min(self.burst()).min(usable);
+        // Several segments at once for a link that segments them (TSO): whole segments
+        // only, unless this is the end of the data, so the link cuts no small segment
+        // that Nagle's rule below would have held.
+        let len = if len > full && len < unsent {
+            len - len % full
+        } else {
+            len
+        };
         let with_fin = fin_pending && len == unsent;
         let held = if len == 0 && !with_fin {
             true
@@ -302,6 +311,18 @@ impl Connection {
             self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
         Some(self.segment(now, seq, flags, offset, len))
+    }
+
+    /// The most new data one segment handed to the link may carry: one MSS, or for a link
+    /// doing TSO as many whole MSS as fit 64 KB (`outbound::MAX_TSO_PAYLOAD`), which the
+    /// link cuts into MSS-sized segments on the wire.
+    fn burst(&self) -> usize {
+        let full = self.send_mss();
+        if self.config.tso {
+            (MAX_TSO_PAYLOAD / full).max(1) * full
+        } else {
+            full
+        }
     }
 
     /// RFC 3042 Limited Transmit: on each of the first two duplicate ACKs, one more
@@ -420,7 +441,8 @@ impl Connection {
         self.ack_now = false;
         self.unacked_segments = 0;
         self.timers.stop(Timer::DelayedAck);
-        self.counters.segments_out += 1;
+        // A TSO segment leaves as several on the wire: count those.
+        self.counters.segments_out += data_len.div_ceil(self.send_mss()).max(1) as u64;
         let mut options = Options::default();
         if let Some(ts) = &mut self.ts {
             // RFC 7323 3.2: once agreed, every segment carries TSval and TS.Recent; and

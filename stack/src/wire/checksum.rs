@@ -51,6 +51,12 @@ pub fn finish(acc: u64) -> u16 {
     !fold(acc)
 }
 
+/// Folds an accumulator to 16 bits without complementing it: what a checksum field
+/// holds for a link to complete (Linux's `CHECKSUM_PARTIAL`, a virtio-net `NEEDS_CSUM`).
+pub fn partial(acc: u64) -> u16 {
+    fold(acc)
+}
+
 /// The checksum of `data` alone (IPv4 header, ICMP message).
 pub fn checksum(data: &[u8]) -> u16 {
     finish(accumulate(0, data))

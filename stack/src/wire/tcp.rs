@@ -311,6 +311,26 @@ impl TcpRepr {
         buf[16..18].copy_from_slice(&sum.to_be_bytes());
         total
     }
+
+    /// Like [`emit_with`](TcpRepr::emit_with), but leaves the checksum for the link to
+    /// complete: the field holds the pseudo-header sum (with the segment's whole
+    /// length), not complemented, and the data is not summed here. For a link doing
+    /// checksum offload and TSO; the link sums from the TCP header on.
+    pub fn emit_partial(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        data_len: usize,
+        buf: &mut [u8],
+        fill: impl FnOnce(&mut [u8]),
+    ) -> usize {
+        let hlen = self.write_header(buf);
+        let total = hlen + data_len;
+        fill(&mut buf[hlen..total]);
+        let acc = checksum::pseudo_header(src, dst, protocol::TCP, total as u16);
+        buf[16..18].copy_from_slice(&checksum::partial(acc).to_be_bytes());
+        total
+    }
 }
 
 #[cfg(test)]
