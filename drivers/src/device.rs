@@ -20,6 +20,8 @@ use std::io;
 use std::os::unix::io::RawFd;
 use std::time::Duration;
 
+use netstack_core::outbound::{LinkOffload, TxOffload};
+
 use crate::fault::FaultReport;
 
 /// Bytes an Ethernet frame carries beyond its IP MTU: 14 bytes of header plus room for
@@ -68,6 +70,36 @@ pub trait Device: Send {
     /// tell: it sends as `send` does and says [`Sent::Taken`].
     fn try_send(&mut self, frame: &[u8]) -> io::Result<Sent> {
         self.send(frame).map(|()| Sent::Taken)
+    }
+
+    /// Like [`try_send`](Device::try_send), for a frame that may leave work to the
+    /// device: segmentation and the checksum (`offload`, see [`offloads`]). Without an
+    /// offload it is `try_send`; a device that cannot do the work refuses the frame with
+    /// `Unsupported`, which a caller avoids by asking [`offloads`] first.
+    ///
+    /// [`offloads`]: Device::offloads
+    fn try_send_offloaded(
+        &mut self,
+        frame: &[u8],
+        offload: Option<&TxOffload>,
+    ) -> io::Result<Sent> {
+        match offload {
+            None => self.try_send(frame),
+            Some(_) => Err(unsupported_offload(self.name())),
+        }
+    }
+
+    /// The work the device does for the stack (TSO): configure the stack with it. By
+    /// default none.
+    fn offloads(&self) -> LinkOffload {
+        LinkOffload::default()
+    }
+
+    /// The longest frame [`recv`](Device::recv) may deliver: size receive buffers so.
+    /// [`mtu`](Device::mtu)` + `[`ETHERNET_OVERHEAD`] unless the device hands over
+    /// larger frames (a TAP's 64 KB GSO frames).
+    fn max_frame_len(&self) -> usize {
+        self.mtu() + ETHERNET_OVERHEAD
     }
 
     /// A descriptor that polls readable (`POLLIN`) when a frame may be waiting. It stays
@@ -133,6 +165,28 @@ pub trait Wrapper: Send {
         self.send_through(frame).map(|()| Sent::Taken)
     }
 
+    /// What [`Device::offloads`] says. By default none, whatever the inner device does:
+    /// a wrapper that watches or alters frames wants each segment as the wire carries
+    /// it. A wrapper that changes nothing forwards the inner device's.
+    fn offloads_through(&self) -> LinkOffload {
+        LinkOffload::default()
+    }
+
+    /// What [`Device::try_send_offloaded`] does. By default: [`try_send_through`] a
+    /// frame without an offload and refuse one with (the wrapper offered none).
+    ///
+    /// [`try_send_through`]: Wrapper::try_send_through
+    fn try_send_offloaded_through(
+        &mut self,
+        frame: &[u8],
+        offload: Option<&TxOffload>,
+    ) -> io::Result<Sent> {
+        match offload {
+            None => self.try_send_through(frame),
+            Some(_) => Err(unsupported_offload(self.inner().name())),
+        }
+    }
+
     /// What [`Device::recv`] does. By default: receive from the inner device and show
     /// the frame to [`received`](Wrapper::received). A wrapper that changes, holds back
     /// or drops received frames replaces this.
@@ -171,6 +225,22 @@ impl<W: Wrapper> Device for W {
 
     fn try_send(&mut self, frame: &[u8]) -> io::Result<Sent> {
         self.try_send_through(frame)
+    }
+
+    fn try_send_offloaded(
+        &mut self,
+        frame: &[u8],
+        offload: Option<&TxOffload>,
+    ) -> io::Result<Sent> {
+        self.try_send_offloaded_through(frame, offload)
+    }
+
+    fn offloads(&self) -> LinkOffload {
+        self.offloads_through()
+    }
+
+    fn max_frame_len(&self) -> usize {
+        self.inner().max_frame_len()
     }
 
     fn as_raw_fd(&self) -> RawFd {
@@ -217,4 +287,24 @@ impl<D: Device + ?Sized> Wrapper for Box<D> {
     fn try_send_through(&mut self, frame: &[u8]) -> io::Result<Sent> {
         (**self).try_send(frame)
     }
+
+    fn offloads_through(&self) -> LinkOffload {
+        (**self).offloads()
+    }
+
+    fn try_send_offloaded_through(
+        &mut self,
+        frame: &[u8],
+        offload: Option<&TxOffload>,
+    ) -> io::Result<Sent> {
+        (**self).try_send_offloaded(frame, offload)
+    }
+}
+
+/// A frame asked for an offload the device did not offer.
+fn unsupported_offload(name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{name}: the device does not segment or checksum for the stack"),
+    )
 }

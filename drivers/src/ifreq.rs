@@ -1,4 +1,5 @@
-//! Questions to the kernel about a network interface, by name: its MTU and its index.
+//! Questions to the kernel about a network interface, by name: its MTU and its index;
+//! and the two TUN/TAP ioctls that attach a TAP and set its offloads.
 //!
 //! Both are answered for the network namespace of the calling thread (the MTU through a
 //! socket created on this thread, the index through `if_nametoindex`, which does the
@@ -6,6 +7,7 @@
 //! still shows the namespace sysfs was mounted in, not the thread's.
 
 use std::ffi::CString;
+use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -76,6 +78,61 @@ pub(crate) fn index(name: &str) -> io::Result<libc::c_int> {
             format!("interface index {index} of {name} does not fit a C int"),
         )
     })
+}
+
+/// `TUNSETIFF`: attaches the open `/dev/net/tun` `file` to TAP `name` (creating it if
+/// it does not exist and we may), without packet information, and with the virtio-net
+/// header before every frame if `vnet`. Returns the interface's real name (the kernel
+/// fills in `%d` or an empty name).
+pub(crate) fn attach_tap(file: &File, name: &str, vnet: bool) -> io::Result<String> {
+    check_name(name)?;
+    let mut flags = libc::IFF_TAP | libc::IFF_NO_PI;
+    if vnet {
+        flags |= libc::IFF_VNET_HDR;
+    }
+    let mut req = libc::ifreq {
+        ifr_name: [0; libc::IFNAMSIZ],
+        ifr_ifru: libc::__c_anonymous_ifr_ifru {
+            // The flags all fit the 16 bits of ifr_flags (IFF_VNET_HDR is 0x4000).
+            ifru_flags: flags as libc::c_short,
+        },
+    };
+    // check_name guarantees at most IFNAMSIZ - 1 bytes, so the last byte stays NUL.
+    for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: `req` is a fully initialised ifreq with a NUL-terminated name; TUNSETIFF
+    // reads it and writes the chosen name back into it, which outlives the call. The
+    // descriptor is open and owned by `file`.
+    let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut req) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let bytes: Vec<u8> = req
+        .ifr_name
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `TUNSETOFFLOAD`: which offloads (`TUN_F_*`) the TAP attached to `file` takes and
+/// gives; the kernel refuses flags it does not know with EINVAL.
+pub(crate) fn set_tap_offload(file: &File, flags: libc::c_uint) -> io::Result<()> {
+    // SAFETY: TUNSETOFFLOAD takes its argument by value and touches no memory of ours;
+    // the descriptor is open and owned by `file`.
+    let rc = unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            libc::TUNSETOFFLOAD,
+            libc::c_ulong::from(flags),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// An AF_INET datagram socket, used only as a handle for interface ioctls.

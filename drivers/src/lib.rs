@@ -50,6 +50,7 @@ pub mod pcap;
 pub mod poll;
 pub mod tap;
 pub mod trace;
+mod vnet;
 pub mod waker;
 
 mod ifreq;
@@ -64,6 +65,6 @@ pub use memory::MemoryDevice;
 pub use open_error::{is_busy, is_missing_interface, is_missing_tun, is_permission_problem};
 pub use pcap::{Pcap, PcapFile};
 pub use poll::{wait_readable, Poller};
-pub use tap::TapDevice;
+pub use tap::{Offload, TapDevice};
 pub use trace::Trace;
 pub use waker::Waker;
