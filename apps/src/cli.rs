@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netstack_core::tcp::Algorithm;
 use netstack_core::{Config, MacAddr};
-use netstack_drivers::FaultConfig;
+use netstack_drivers::{FaultConfig, Offload};
 
 use crate::http_client::url::Url;
 
@@ -90,6 +90,12 @@ pub struct NetOptions {
     /// TCP congestion control: cubic (RFC 9438) or reno (NewReno, RFC 5681 and 6582)
     #[arg(long, global = true, value_name = "ALGORITHM", default_value = "cubic", value_parser = parse_cc)]
     pub cc: Algorithm,
+
+    /// TAP offloads: on (the virtio-net header; the kernel and the stack exchange TCP
+    /// segments of up to 64 KB and leave checksums to each other, TSO and GRO) or off
+    /// (plain frames of at most the MTU, one segment each)
+    #[arg(long, global = true, value_name = "on|off", default_value = "on", value_parser = parse_offload)]
+    pub offload: Offload,
 
     /// Impair our end of the link, both ways (tx: or rx: before a field: one way), e.g.
     /// loss=5%,dup=1%,reorder=2%,corrupt=0.5%,delay=10ms,jitter=2ms,rate=100mbit,seed=7
@@ -358,6 +364,14 @@ fn parse_cidr(s: &str) -> Result<Cidr, String> {
 fn parse_impair(s: &str) -> Result<FaultConfig, String> {
     s.parse()
         .map_err(|e: netstack_drivers::FaultSpecError| e.to_string())
+}
+
+fn parse_offload(s: &str) -> Result<Offload, String> {
+    match s {
+        "on" => Ok(Offload::On),
+        "off" => Ok(Offload::Off),
+        _ => Err(format!("{s:?} is not on or off")),
+    }
 }
 
 fn parse_cc(s: &str) -> Result<Algorithm, String> {

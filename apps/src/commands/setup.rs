@@ -53,6 +53,8 @@ pub fn start_with(
     let events = EventOutputs::from_options(net)?;
     let device = open_device_with(net, seed, &events)?;
     config.mtu = u16::try_from(device.mtu().min(MAX_STACK_MTU)).unwrap_or(1500);
+    // TSO where the device (with no wrapper watching frames) segments for us.
+    config.tcp.tso = device.offloads().tso;
     let stack = Stack::new(config, seed)
         .map_err(|err| CliError::usage(format!("{} cannot carry IPv4: {err}", device.name())))?;
     let runtime = spawn(stack, device)?;
@@ -84,7 +86,8 @@ fn open_device_with(
             let link = super::peer::open(net, seed, events)?;
             return wrap(Box::new(link), net);
         }
-        Driver::Tap => TapDevice::open_existing(&net.iface).map(|d| Box::new(d) as Box<dyn Device>),
+        Driver::Tap => TapDevice::open_existing(&net.iface, net.offload)
+            .map(|d| Box::new(d) as Box<dyn Device>),
         Driver::AfPacket => {
             AfPacketDevice::open(&net.iface).map(|d| Box::new(d) as Box<dyn Device>)
         }

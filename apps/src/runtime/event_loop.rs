@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use netstack_drivers::{Device, Poller, Sent, ETHERNET_OVERHEAD};
+use netstack_drivers::{Device, Poller, Sent};
 
 use super::{lock, RuntimeError, Shared, Task};
 
@@ -40,7 +40,9 @@ pub(super) struct EventLoop<'a> {
     shared: &'a Arc<Shared>,
     device: Box<dyn Device>,
     poller: Poller,
-    /// `BATCH` buffers of `mtu + ETHERNET_OVERHEAD` bytes, reused every round.
+    /// `BATCH` buffers of the device's [`max_frame_len`](Device::max_frame_len) (the MTU
+    /// and the Ethernet header, or 64 KB for a TAP handing over GSO frames), reused every
+    /// round.
     buffers: Vec<Vec<u8>>,
     /// For each buffer filled this round: the frame's length and when it was read.
     filled: Vec<(usize, netstack_core::Instant)>,
@@ -56,7 +58,7 @@ pub(super) struct EventLoop<'a> {
 
 impl<'a> EventLoop<'a> {
     pub(super) fn new(shared: &'a Arc<Shared>, device: Box<dyn Device>) -> EventLoop<'a> {
-        let frame_len = device.mtu() + ETHERNET_OVERHEAD;
+        let frame_len = device.max_frame_len();
         EventLoop {
             shared,
             device,
@@ -194,8 +196,10 @@ impl<'a> EventLoop<'a> {
         let failures = &mut self.send_failures;
         let mut fatal = None;
         let mut full = false;
-        stack.transmit_while(|frame| {
-            match device.try_send(frame) {
+        // Frames may leave segmentation and checksums to the device (TSO), when the stack
+        // was configured from its offloads.
+        stack.transmit_offloaded(|frame, offload| {
+            match device.try_send_offloaded(frame, offload) {
                 Ok(Sent::Taken) => true,
                 // Kept for the next round, once the device polls writable.
                 Ok(Sent::Full) => {
