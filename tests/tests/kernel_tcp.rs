@@ -23,11 +23,12 @@ use std::time::Instant as StdInstant;
 
 use common::netstack::Netstack;
 use common::random_bytes;
-use common::{in_netns, internet_checksum, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
+use common::{in_netns, internet_checksum, tap_lab, tap_lab_with, HOST_IP, STACK_IP, TIMEOUT};
 use etherparse::{Ipv4Slice, TcpSlice};
 use netstack::net::{TcpListener, TcpStream};
 use netstack::services::tcp_echo::start_echo;
 use netstack_core::TcpState;
+use netstack_drivers::Offload;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 /// Size of each bulk transfer.
@@ -231,6 +232,63 @@ fn our_client_moves_5_mb_each_way_with_kernel_servers() {
         let got = read_all(&stream).unwrap_or_else(|e| panic!("our read: {e}\n{}", context(&net)));
         server.join().unwrap().expect("the kernel sender");
         assert_same_bytes(&got, &data, "the kernel's 5 MB", &net);
+    });
+}
+
+/// TAP offloads (issue 13) on and off: our 5 MB echo through a kernel echo server and
+/// 5 MB from a kernel sender arrive whole either way. With offloads on, the stack hands
+/// the TAP TCP segments of several MSS (TSO: more segments sent than frames) and the
+/// kernel hands the stack segments longer than the MTU (GRO: received frames average
+/// more than a full Ethernet frame); with them off, neither happens.
+#[test]
+fn bulk_both_ways_with_tap_offloads_on_and_off() {
+    in_netns("bulk_both_ways_with_tap_offloads_on_and_off", || {
+        for offload in [Offload::On, Offload::Off] {
+            let what = format!("offloads {offload:?}");
+            let net = Netstack::start(tap_lab_with(offload));
+            let (server, addr) = kernel_echo_server();
+            let data = random_bytes(BULK, 5);
+            let stream = our_connect(&net, addr);
+            let echoed = echo_through(&stream, &data, &what, &net);
+            server.join().unwrap().expect("the kernel echo server");
+            assert_same_bytes(&echoed, &data, &what, &net);
+            drop(stream);
+
+            let (listener, addr) = kernel_listener();
+            let data = random_bytes(BULK, 6);
+            let server = {
+                let data = data.clone();
+                thread::spawn(move || -> io::Result<()> {
+                    let mut stream = kernel_accept(&listener);
+                    stream.write_all(&data)
+                })
+            };
+            let stream = our_connect(&net, addr);
+            let got = read_all(&stream)
+                .unwrap_or_else(|e| panic!("{what}: our read: {e}\n{}", context(&net)));
+            server.join().unwrap().expect("the kernel sender");
+            assert_same_bytes(&got, &data, &what, &net);
+
+            let c = net.with_stack(|s, _| s.counters());
+            let full_frame = 1514;
+            let (tso, gro) = (
+                c.tcp_segments_sent > c.tx_frames,
+                c.rx_bytes > c.rx_frames * full_frame,
+            );
+            let on = offload == Offload::On;
+            assert_eq!(
+                (tso, gro),
+                (on, on),
+                "{what}: TSO and GRO seen? {} segments in {} frames sent, {} bytes in {} frames received\n{}",
+                c.tcp_segments_sent,
+                c.tx_frames,
+                c.rx_bytes,
+                c.rx_frames,
+                context(&net)
+            );
+            drop(stream);
+            net.stop();
+        }
     });
 }
 

@@ -25,7 +25,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use netstack_core::MacAddr;
-use netstack_drivers::TapDevice;
+use netstack_drivers::{Offload, TapDevice};
 
 /// The kernel's address on the lab link.
 pub const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -113,9 +113,25 @@ pub fn disable_ipv6(ifname: &str) {
 /// The TAP lab: creates `tap0` in this namespace (opening a TAP that does not exist
 /// creates it), brings `lo` up, turns IPv6 off on tap0, gives the kernel's end
 /// 10.0.0.1/24 and brings it up. Returns the device for netstack to run on.
+///
+/// Offloads (virtio-net header, TSO, GRO, checksums) are on, as in `netstack serve`,
+/// unless `NETSTACK_TEST_OFFLOAD=off` is set: run the suite both ways with
+/// `NETSTACK_TEST_OFFLOAD=off cargo test -p netstack-tests`.
 #[track_caller]
 pub fn tap_lab() -> TapDevice {
-    let tap = TapDevice::open("tap0").unwrap_or_else(|e| panic!("cannot create tap0: {e}"));
+    let offload = match std::env::var("NETSTACK_TEST_OFFLOAD").as_deref() {
+        Ok("off") => Offload::Off,
+        Ok("on") | Err(_) => Offload::On,
+        Ok(other) => panic!("NETSTACK_TEST_OFFLOAD={other:?}: expected on or off"),
+    };
+    tap_lab_with(offload)
+}
+
+/// [`tap_lab`] with offloads on or off, whatever the environment says.
+#[track_caller]
+pub fn tap_lab_with(offload: Offload) -> TapDevice {
+    let tap =
+        TapDevice::open_with("tap0", offload).unwrap_or_else(|e| panic!("cannot create tap0: {e}"));
     ip(&["link", "set", "lo", "up"]);
     disable_ipv6("tap0");
     ip(&["addr", "add", "10.0.0.1/24", "dev", "tap0"]);

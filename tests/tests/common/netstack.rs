@@ -33,9 +33,11 @@ impl Netstack {
         Netstack::start_with(device, Config::default())
     }
 
-    /// Starts a stack with `config` and [`SEED`] on `device`.
+    /// Starts a stack with `config` and [`SEED`] on `device`, with TSO if the device
+    /// offers it (as `netstack serve` does).
     #[track_caller]
-    pub fn start_with<D: Device + 'static>(device: D, config: Config) -> Netstack {
+    pub fn start_with<D: Device + 'static>(device: D, mut config: Config) -> Netstack {
+        config.tcp.tso = device.offloads().tso;
         let stack = Stack::new(config, SEED).expect("a valid config");
         let runtime = Runtime::spawn(stack, device)
             .unwrap_or_else(|e| panic!("cannot start the runtime: {e}"));
