@@ -17,7 +17,9 @@ readonly PINGS=200
 # Seconds: for a server to start answering, and for it to stop after SIGTERM.
 readonly START_TIMEOUT=15
 readonly STOP_TIMEOUT=5
-readonly IMPLS=(netstack smoltcp kernel)
+# netstack-plain is netstack with TAP offloads off (`--offload off`): run for (a) only,
+# its figures are the rows "offloads off" in netstack's column.
+readonly IMPLS=(netstack netstack-plain smoltcp kernel)
 
 rounds=5
 parts=a,b,c,d,e,f,g
@@ -44,7 +46,8 @@ rounds for netstack, smoltcp and the kernel, the ratios taken in the same run, a
 project's target for the row, met or missed. Rows (see README.md, "Benchmarks"):
 
   a  bulk over TAP against the kernel, both directions (kernel <-> kernel over veth is
-     the ceiling)
+     the ceiling); netstack with TAP offloads on (TSO when it sends, GRO when it
+     receives: the default) and off (--offload off), each technique's gain
   b  connections/s, HTTP requests/s with keep-alive and with a connection per request
   c  ping RTT median
   d  in-memory link, one process, bulk netstack <-> netstack versus smoltcp <-> smoltcp
@@ -222,13 +225,14 @@ start_block() {
 	sns=""
 	sdev=""
 	case $impl in
-	netstack | smoltcp)
+	netstack | netstack-plain | smoltcp)
 		namespaces+=("$cns")
 		"$here/setup-tap.sh" --netns "$cns" --user root --host-addr "$HOST_ADDR" >"$log.setup" 2>&1 ||
 			die "setup-tap.sh failed: $(tail -3 "$log.setup")"
 		dev=tap0
 		local cmd=("$bin/netstack" serve)
-		[[ $impl == netstack ]] || cmd=("$bin/smol-tap" --iface tap0)
+		[[ $impl != netstack-plain ]] || cmd+=(--offload off)
+		[[ $impl != smoltcp ]] || cmd=("$bin/smol-tap" --iface tap0)
 		# Not through a function: `ip netns exec` execs the server, so $! is the server.
 		ip netns exec "$cns" "${cmd[@]}" >"$log.server" 2>&1 &
 		server=$!
@@ -313,6 +317,10 @@ lossy() {
 tap_block() {
 	local impl=$1 round=$2
 	local log=$out/r$round-$impl
+	if [[ $impl == netstack-plain ]]; then
+		wants a && plain_block "$round"
+		return 0
+	fi
 	client_log=$log.client
 	: >"$client_log"
 	summary=()
@@ -338,6 +346,25 @@ tap_block() {
 		lossy "$impl" 5
 	fi
 	kill -0 "$server" 2>/dev/null || echo "  $impl: the server exited during the tests; log: $log.server" >&2
+	stop_block
+	echo "round $round $impl: ${summary[*]}" >&2
+}
+
+# (a) once more for netstack with offloads off: rows a_send_off and a_recv_off.
+plain_block() {
+	local round=$1 impl=netstack-plain
+	local log=$out/r$round-$impl
+	client_log=$log.client
+	: >"$client_log"
+	summary=()
+	if ! start_block "$impl" "$round" "$log"; then
+		record a_send_off netstack fail
+		record a_recv_off netstack fail
+		stop_block
+		return
+	fi
+	measure a_send_off netstack source "$STACK_ADDR" 19 "$tap_bytes"
+	measure a_recv_off netstack sink "$STACK_ADDR" 9 "$tap_bytes"
 	stop_block
 	echo "round $round $impl: ${summary[*]}" >&2
 }

@@ -48,6 +48,8 @@ def kib_target(v):
 ROWS = [
     ("a_send", "(a) TAP, stack sends", "Mbit/s", "higher", ">= 2x smoltcp", at_least("ns/smol", 2)),
     ("a_recv", "(a) TAP, stack receives", "Mbit/s", "higher", ">= 2x smoltcp", at_least("ns/smol", 2)),
+    ("a_send_off", "(a) sends, offloads off", "Mbit/s", "higher", "(comparison)", None),
+    ("a_recv_off", "(a) receives, offloads off", "Mbit/s", "higher", "(comparison)", None),
     ("b_conns", "(b) connections/s", "conn/s", "higher", ">= 2x smoltcp", at_least("ns/smol", 2)),
     ("b_http_ka", "(b) HTTP keep-alive", "req/s", "higher", "", None),
     ("b_http_close", "(b) HTTP conn per request", "req/s", "higher", "", None),
@@ -85,6 +87,14 @@ def fmt(v):
     return f"{v:.3f}"
 
 
+# Rows measured for netstack only, compared with another row's smoltcp and kernel
+# figures from the same rounds: (a) with TAP offloads off.
+BASE = {"a_send_off": "a_send", "a_recv_off": "a_recv"}
+# What each technique's gain is the ratio of: row with it, row without.
+GAINS = [("TSO + checksum offload (stack sends)", "a_send", "a_send_off"),
+         ("GRO + checksum offload (stack receives)", "a_recv", "a_recv_off")]
+
+
 def main():
     path, rounds, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     values, fails, partial = {}, {}, {}
@@ -107,7 +117,8 @@ def main():
         v = {}
         seen = False
         for impl in IMPLS:
-            vs = values.get((key, impl), [])
+            source = BASE.get(key, key) if impl != "netstack" else key
+            vs = values.get((source, impl), [])
             v[impl] = statistics.median(vs) if vs else None
             seen |= bool(vs) or (key, impl) in fails
             if (key, impl) in fails:
@@ -147,6 +158,11 @@ def main():
             if (row, impl, why) not in seen:
                 seen.add((row, impl, why))
                 notes.append(f"{labels.get(row, row)}, {impl} failed: {why}")
+    for label, on, off in GAINS:
+        with_it, without = values.get((on, "netstack")), values.get((off, "netstack"))
+        if with_it and without:
+            gain = statistics.median(with_it) / statistics.median(without)
+            print(f"gain of {label}: {gain:.2f}x (netstack, offloads on / off)")
     for n in notes:
         print("note: " + n)
 
