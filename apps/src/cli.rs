@@ -457,6 +457,16 @@ mod tests {
     }
 
     #[test]
+    fn offloads_are_on_unless_turned_off() {
+        assert_eq!(parse(&[]).unwrap().net.offload, Offload::On);
+        assert_eq!(
+            parse(&["--offload", "off"]).unwrap().net.offload,
+            Offload::Off
+        );
+        assert!(refused(&["--offload", "maybe"]).contains("\"maybe\" is not on or off"));
+    }
+
+    #[test]
     fn global_options_go_before_or_after_the_command() {
         let before = parse(&[
             "--iface", "tap7", "--seed", "42", "ping", "-c", "3", "10.0.0.1",

@@ -5,7 +5,7 @@
 use std::io;
 
 use netstack_core::{Config, Stack};
-use netstack_drivers::{AfPacketDevice, Device, Faulty, Pcap, TapDevice, Trace};
+use netstack_drivers::{AfPacketDevice, Device, Faulty, Offload, Pcap, TapDevice, Trace};
 
 use crate::cli::{Driver, NetOptions};
 use crate::error::CliError;
@@ -86,8 +86,17 @@ fn open_device_with(
             let link = super::peer::open(net, seed, events)?;
             return wrap(Box::new(link), net);
         }
-        Driver::Tap => TapDevice::open_existing(&net.iface, net.offload)
-            .map(|d| Box::new(d) as Box<dyn Device>),
+        // An impairment decides frame by frame: with offloads one frame could be 45
+        // segments, so `--impair` turns them off (its loss rate is then per segment).
+        Driver::Tap => TapDevice::open_existing(
+            &net.iface,
+            if net.impair.is_some() {
+                Offload::Off
+            } else {
+                net.offload
+            },
+        )
+        .map(|d| Box::new(d) as Box<dyn Device>),
         Driver::AfPacket => {
             AfPacketDevice::open(&net.iface).map(|d| Box::new(d) as Box<dyn Device>)
         }
