@@ -1,4 +1,4 @@
-//! The `netstack` commands. [`run`] dispatches on the parsed command line and returns
+//! The `netstack` commands. [`run()`] dispatches on the parsed command line and returns
 //! the exit status; each command lives in its own file.
 
 pub mod demo;
