@@ -4,7 +4,7 @@
 //! # Design
 //! Each netstack socket is a real file descriptor in the program: one end of a Unix
 //! connection to the daemon (`netstack serve --control PATH`), which joins the other
-//! end to the netstack socket ([`control`] describes the protocol). So every call that
+//! end to the netstack socket (`control.rs` describes the protocol). So every call that
 //! only moves bytes or waits — read, write, send, recv on TCP, poll, select, epoll,
 //! sendfile, splice, fcntl(O_NONBLOCK), ioctl(FIONBIO), dup, SO_RCVTIMEO, close-on-exec,
 //! fork — works on it unchanged, in the kernel, without the shim. The shim intercepts
