@@ -170,33 +170,10 @@ impl Outbound {
         payload_len: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<(), SendError> {
-        let next_hop = self.route(dst)?;
-        if payload_len > MAX_PAYLOAD {
-            return Err(SendError::TooBig {
-                len: payload_len,
-                max: MAX_PAYLOAD,
-            });
-        }
-        let mut ip = Ipv4Repr {
-            src: self.config.addr,
-            dst,
-            protocol: proto,
-            ttl,
-            ident: self.next_ip_ident,
-            // No path MTU discovery for the datagrams we originate yet, so routers may
-            // fragment them further.
-            dont_frag: false,
-            more_frags: false,
-            frag_offset: 0,
-            payload_len,
-        };
+        let (next_hop, mut ip) = self.originate(dst, proto, ttl, payload_len)?;
         self.next_ip_ident = self.next_ip_ident.wrapping_add(1);
-        let start = ethernet::HEADER_LEN;
         if payload_len <= self.max_ip_payload() {
-            let mut buf = self.link.buffer();
-            buf.resize(start + HEADER_LEN + payload_len, 0);
-            ip.emit(&mut buf[start..]);
-            fill(&mut buf[start + HEADER_LEN..]);
+            let buf = self.frame(&ip, fill);
             self.link
                 .send_ipv4_frame(now, &self.config, buf, None, next_hop);
             return Ok(());
@@ -213,10 +190,7 @@ impl Outbound {
             ip.frag_offset = offset as u16;
             ip.more_frags = offset + len < payload_len;
             ip.payload_len = len;
-            let mut buf = self.link.buffer();
-            buf.resize(start + HEADER_LEN + len, 0);
-            ip.emit(&mut buf[start..]);
-            buf[start + HEADER_LEN..].copy_from_slice(&whole[offset..offset + len]);
+            let buf = self.frame(&ip, |b| b.copy_from_slice(&whole[offset..offset + len]));
             self.link
                 .send_ipv4_frame(now, &self.config, buf, None, next_hop);
             self.counters.ipv4_fragments_sent += 1;
@@ -288,30 +262,9 @@ impl Outbound {
         segment_size: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<(), SendError> {
-        let next_hop = self.route(dst)?;
-        if payload_len > MAX_PAYLOAD {
-            return Err(SendError::TooBig {
-                len: payload_len,
-                max: MAX_PAYLOAD,
-            });
-        }
-        let ip = Ipv4Repr {
-            src: self.config.addr,
-            dst,
-            protocol: protocol::TCP,
-            ttl,
-            ident: self.next_ip_ident,
-            dont_frag: false,
-            more_frags: false,
-            frag_offset: 0,
-            payload_len,
-        };
-        let start = ethernet::HEADER_LEN;
-        let mut buf = self.link.buffer();
-        buf.resize(start + HEADER_LEN + payload_len, 0);
-        ip.emit(&mut buf[start..]);
-        fill(&mut buf[start + HEADER_LEN..]);
-        let checksum_start = start + HEADER_LEN;
+        let (next_hop, ip) = self.originate(dst, protocol::TCP, ttl, payload_len)?;
+        let buf = self.frame(&ip, fill);
+        let checksum_start = ethernet::HEADER_LEN + HEADER_LEN;
         // RFC 9293 3.1: the Data Offset, in 32-bit words (0 if `fill` wrote nothing).
         let tcp_header_len = buf
             .get(checksum_start + 12)
@@ -331,6 +284,50 @@ impl Outbound {
         self.link
             .send_ipv4_frame(now, &self.config, buf, Some(offload), next_hop);
         Ok(())
+    }
+
+    /// The next hop for `dst` and the header of a datagram we originate towards it with
+    /// `payload_len` bytes after the header, taking the next identification (the caller
+    /// advances `next_ip_ident` past what it uses).
+    fn originate(
+        &self,
+        dst: Ipv4Addr,
+        protocol: u8,
+        ttl: u8,
+        payload_len: usize,
+    ) -> Result<(Option<Ipv4Addr>, Ipv4Repr), SendError> {
+        let next_hop = self.route(dst)?;
+        if payload_len > MAX_PAYLOAD {
+            return Err(SendError::TooBig {
+                len: payload_len,
+                max: MAX_PAYLOAD,
+            });
+        }
+        let ip = Ipv4Repr {
+            src: self.config.addr,
+            dst,
+            protocol,
+            ttl,
+            ident: self.next_ip_ident,
+            // No path MTU discovery for the datagrams we originate yet, so routers may
+            // fragment them further.
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+            payload_len,
+        };
+        Ok((next_hop, ip))
+    }
+
+    /// A frame with room for the Ethernet header, then `ip` and its payload as `fill`
+    /// writes it (`ip.payload_len` bytes).
+    fn frame(&mut self, ip: &Ipv4Repr, fill: impl FnOnce(&mut [u8])) -> Vec<u8> {
+        let start = ethernet::HEADER_LEN;
+        let mut buf = self.link.buffer();
+        buf.resize(start + HEADER_LEN + ip.payload_len, 0);
+        ip.emit(&mut buf[start..]);
+        fill(&mut buf[start + HEADER_LEN..]);
+        buf
     }
 
     /// RFC 1122 3.3.1.1: the next hop for `dst`. `Ok(None)` means link broadcast.
