@@ -281,6 +281,23 @@ impl TcpRepr {
         hlen
     }
 
+    /// Writes the header (zero checksum) and, through `fill`, the `data_len` data bytes
+    /// into `buf`; returns their length and the pseudo-header sum for `src` to `dst`.
+    fn write_segment(
+        &self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        data_len: usize,
+        buf: &mut [u8],
+        fill: impl FnOnce(&mut [u8]),
+    ) -> (usize, u64) {
+        let hlen = self.write_header(buf);
+        let total = hlen + data_len;
+        fill(&mut buf[hlen..total]);
+        let acc = checksum::pseudo_header(src, dst, protocol::TCP, total as u16);
+        (total, acc)
+    }
+
     /// Writes the header and `data` into `buf` with the checksum for `src` to `dst`.
     /// Returns the bytes written.
     ///
@@ -303,10 +320,7 @@ impl TcpRepr {
         buf: &mut [u8],
         fill: impl FnOnce(&mut [u8]),
     ) -> usize {
-        let hlen = self.write_header(buf);
-        let total = hlen + data_len;
-        fill(&mut buf[hlen..total]);
-        let acc = checksum::pseudo_header(src, dst, protocol::TCP, total as u16);
+        let (total, acc) = self.write_segment(src, dst, data_len, buf, fill);
         let sum = checksum::finish(checksum::accumulate(acc, &buf[..total]));
         buf[16..18].copy_from_slice(&sum.to_be_bytes());
         total
@@ -324,10 +338,7 @@ impl TcpRepr {
         buf: &mut [u8],
         fill: impl FnOnce(&mut [u8]),
     ) -> usize {
-        let hlen = self.write_header(buf);
-        let total = hlen + data_len;
-        fill(&mut buf[hlen..total]);
-        let acc = checksum::pseudo_header(src, dst, protocol::TCP, total as u16);
+        let (total, acc) = self.write_segment(src, dst, data_len, buf, fill);
         buf[16..18].copy_from_slice(&checksum::partial(acc).to_be_bytes());
         total
     }
