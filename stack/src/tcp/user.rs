@@ -69,14 +69,7 @@ impl Connection {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let eof = matches!(
-            self.state,
-            State::CloseWait | State::LastAck | State::Closing | State::TimeWait
-        ) || (self.state == State::Closed && self.peer_fin.is_some());
-        if eof || self.state == State::Closed {
-            return Ok(Some(0));
-        }
-        Ok(None)
+        Ok(self.read_ended().then_some(0))
     }
 
     /// Like [`recv`](Connection::recv) but leaves the bytes in the receive buffer
@@ -89,14 +82,16 @@ impl Connection {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let eof = matches!(
+        Ok(self.read_ended().then_some(0))
+    }
+
+    /// Whether an empty receive buffer means end of stream: the peer's FIN is in
+    /// (CLOSE-WAIT, LAST-ACK, CLOSING, TIME-WAIT) or the connection is closed.
+    fn read_ended(&self) -> bool {
+        matches!(
             self.state,
-            State::CloseWait | State::LastAck | State::Closing | State::TimeWait
-        ) || (self.state == State::Closed && self.peer_fin.is_some());
-        if eof || self.state == State::Closed {
-            return Ok(Some(0));
-        }
-        Ok(None)
+            State::CloseWait | State::LastAck | State::Closing | State::TimeWait | State::Closed
+        )
     }
 
     /// CLOSE of our sending side (RFC 9293 3.10.4): a FIN follows the queued data.
