@@ -139,21 +139,33 @@ impl Tcp {
         let our_mss = Tcp::our_mss(out);
         let mut conn = Connection::listen(self.config.clone(), local, remote, iss, our_mss, now);
         let _ = conn.handle_segment(now, seg, &[]);
-        conn.parent = Some(lh);
         conn.pooled = true;
-        // Nobody holds its handle until `accept` hands it out.
-        conn.orphaned = true;
-        let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
-            return Err(RxDrop::TcpNoRoom);
-        };
-        self.demux.connect(Protocol::Tcp, local, remote, h);
-        self.ports.hold(Protocol::Tcp, local.port());
+        let h = self.insert_child(lh, conn, local, remote)?;
         if let Ok(TcpSocket::Listener(l)) = self.table.get_mut(lh) {
             l.syn_queue.push_back(h);
         }
         debug!("tcp {local} <- {remote}: SYN, LISTEN -> SYN-RECEIVED");
         self.flush_handle(now, out, h);
         Ok(())
+    }
+
+    /// Enters `conn`, a connection listener `lh` made for `remote` to `local`, in the
+    /// socket table and the demux, held by nobody until `accept` hands it out.
+    pub(super) fn insert_child(
+        &mut self,
+        lh: SocketHandle,
+        mut conn: Connection,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+    ) -> Result<SocketHandle, RxDrop> {
+        conn.parent = Some(lh);
+        conn.orphaned = true;
+        let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
+            return Err(RxDrop::TcpNoRoom);
+        };
+        self.demux.connect(Protocol::Tcp, local, remote, h);
+        self.ports.hold(Protocol::Tcp, local.port());
+        Ok(h)
     }
 
     /// A half-open connection completed its handshake: move it to the accept queue (the

@@ -7,12 +7,12 @@ use core::net::SocketAddrV4;
 use log::debug;
 
 use super::connection::{Connection, Endpoint, DEFAULT_MSS};
-use super::layer::{Tcp, TcpSocket};
+use super::layer::Tcp;
 use super::state::State;
 use super::syncookie::{self, options_from_ts, ts_with_options};
 use crate::counters::RxDrop;
 use crate::outbound::Outbound;
-use crate::socket::{Protocol, SocketHandle};
+use crate::socket::SocketHandle;
 use crate::time::Instant;
 use crate::wire::seq::Seq;
 use crate::wire::tcp::{Flags, TcpRepr};
@@ -119,14 +119,7 @@ impl Tcp {
         };
         let mut conn = Connection::in_state(now, State::Established, &ep);
         conn.passive = true;
-        conn.parent = Some(lh);
-        // Nobody holds its handle until `accept` hands it out.
-        conn.orphaned = true;
-        let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
-            return Err(RxDrop::TcpNoRoom);
-        };
-        self.demux.connect(Protocol::Tcp, local, remote, h);
-        self.ports.hold(Protocol::Tcp, local.port());
+        let h = self.insert_child(lh, conn, local, remote)?;
         if let Some(l) = self.listener_mut(Some(lh)) {
             l.accept_queue.push_back(h);
         }
