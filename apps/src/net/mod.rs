@@ -12,6 +12,7 @@
 //!
 //! [`Runtime`]: crate::runtime::Runtime
 
+mod held;
 mod options;
 mod raw;
 mod selector;

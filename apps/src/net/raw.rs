@@ -10,46 +10,30 @@ use std::time::Duration;
 
 use netstack_core::{RawError, SocketHandle, Stack};
 
-use super::options::Options;
-use super::stopped;
+use super::held::{Held, Wake};
 use crate::runtime::Handle;
 
 /// A raw IPv4 socket on a netstack runtime. Clones share the socket; it closes when the
 /// last one is dropped.
 #[derive(Debug, Clone)]
 pub struct RawSocket {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    net: Handle,
-    socket: SocketHandle,
-    options: Options,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let socket = self.socket;
-        self.net.with_stack(|stack, _| {
-            let _ = stack.raw().close(socket);
-        });
-    }
+    inner: Arc<Held>,
 }
 
 impl RawSocket {
     /// Opens a raw socket for IP protocol `protocol` (1 for ICMP, 255 for a send-only
     /// socket that always supplies the header).
     pub fn new(net: &Handle, protocol: u8) -> io::Result<RawSocket> {
-        let socket = net
-            .with_stack(|stack, _| stack.raw().open(protocol))
-            .map_err(raw_io)?;
+        let held = Held::open(
+            net,
+            |stack| stack.raw().open(protocol),
+            raw_io,
+            |stack, h| {
+                let _ = stack.raw().close(h);
+            },
+        )?;
         Ok(RawSocket {
-            inner: Arc::new(Inner {
-                net: net.clone(),
-                socket,
-                options: Options::default(),
-            }),
+            inner: Arc::new(held),
         })
     }
 
@@ -141,15 +125,12 @@ impl RawSocket {
         &self,
         f: impl FnOnce(&mut Stack, netstack_core::Instant) -> Result<R, RawError>,
     ) -> io::Result<R> {
-        if !self.inner.net.is_running() {
-            return Err(stopped());
-        }
-        self.inner.net.with_stack(f).map_err(raw_io)
+        self.inner.call(f, raw_io)
     }
 
     fn receive(&self, buf: &mut [u8], peek: bool) -> io::Result<(usize, Ipv4Addr)> {
         let socket = self.inner.socket;
-        let take = |stack: &mut Stack, buf: &mut [u8]| {
+        self.inner.receive(Wake::Socket, |stack| {
             let got = if peek {
                 stack.raw().peek(socket)
             } else {
@@ -164,26 +145,7 @@ impl RawSocket {
                 Ok(None) => None,
                 Err(e) => Some(Err(raw_io(e))),
             }
-        };
-        let Some(deadline) = self.inner.options.read_deadline() else {
-            return self
-                .inner
-                .net
-                .with_stack(|stack, _| take(stack, buf))
-                .unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()));
-        };
-        match self
-            .inner
-            .net
-            .wait_socket(socket, deadline, |stack| take(stack, buf))
-        {
-            Some(result) => result,
-            None if !self.inner.net.is_running() => Err(stopped()),
-            None => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "receive timed out",
-            )),
-        }
+        })
     }
 }
 

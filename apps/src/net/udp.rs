@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use netstack_core::{SocketHandle, Stack, UdpError};
 
-use super::options::Options;
-use super::{stopped, to_v4, udp_io};
+use super::held::{Held, Wake};
+use super::{to_v4, udp_io};
 use crate::runtime::Handle;
 
 /// A UDP socket on a netstack runtime. Like `std::net::UdpSocket`, but created on a
@@ -16,38 +16,23 @@ use crate::runtime::Handle;
 /// socket; it closes when the last one is dropped.
 #[derive(Debug, Clone)]
 pub struct UdpSocket {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    net: Handle,
-    socket: SocketHandle,
-    options: Options,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let socket = self.socket;
-        self.net.with_stack(|stack, _| {
-            let _ = stack.udp().close(socket);
-        });
-    }
+    inner: Arc<Held>,
 }
 
 impl UdpSocket {
     /// Opens a socket bound to `addr` (port 0 picks an ephemeral port).
     pub fn bind(net: &Handle, addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let addr = to_v4(addr)?;
-        let socket = net
-            .with_stack(|stack, _| stack.udp().bind(addr))
-            .map_err(udp_io)?;
+        let held = Held::open(
+            net,
+            |stack| stack.udp().bind(addr),
+            udp_io,
+            |stack, h| {
+                let _ = stack.udp().close(h);
+            },
+        )?;
         Ok(UdpSocket {
-            inner: Arc::new(Inner {
-                net: net.clone(),
-                socket,
-                options: Options::default(),
-            }),
+            inner: Arc::new(held),
         })
     }
 
@@ -163,15 +148,12 @@ impl UdpSocket {
         &self,
         f: impl FnOnce(&mut Stack, netstack_core::Instant) -> Result<R, UdpError>,
     ) -> io::Result<R> {
-        if !self.inner.net.is_running() {
-            return Err(stopped());
-        }
-        self.inner.net.with_stack(f).map_err(udp_io)
+        self.inner.call(f, udp_io)
     }
 
     fn receive(&self, buf: &mut [u8], peek: bool) -> io::Result<(usize, SocketAddr)> {
         let socket = self.inner.socket;
-        let take = |stack: &mut Stack, buf: &mut [u8]| {
+        self.inner.receive(Wake::AnyChange, |stack| {
             let got = if peek {
                 stack.udp().peek_from(socket, buf)
             } else {
@@ -182,26 +164,6 @@ impl UdpSocket {
                 Ok(None) => None,
                 Err(e) => Some(Err(udp_io(e))),
             }
-        };
-        let Some(deadline) = self.inner.options.read_deadline() else {
-            return self
-                .inner
-                .net
-                .with_stack(|stack, _| take(stack, buf))
-                .unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()));
-        };
-        match self
-            .inner
-            .net
-            .wait_until(deadline, |stack| take(stack, buf))
-        {
-            Some(result) => result,
-            None if !self.inner.net.is_running() => Err(stopped()),
-            // Linux's recv with SO_RCVTIMEO fails with EAGAIN, which std calls WouldBlock.
-            None => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "receive timed out",
-            )),
-        }
+        })
     }
 }
