@@ -18,29 +18,18 @@ pub trait Source {
     fn socket_handle(&self) -> SocketHandle;
 }
 
-impl Source for TcpStream {
-    fn socket_handle(&self) -> SocketHandle {
-        self.handle()
-    }
+/// Each facade socket is a [`Source`] through its own `handle()`.
+macro_rules! source_by_handle {
+    ($($socket:ty),*) => {$(
+        impl Source for $socket {
+            fn socket_handle(&self) -> SocketHandle {
+                self.handle()
+            }
+        }
+    )*};
 }
 
-impl Source for TcpListener {
-    fn socket_handle(&self) -> SocketHandle {
-        self.handle()
-    }
-}
-
-impl Source for UdpSocket {
-    fn socket_handle(&self) -> SocketHandle {
-        self.handle()
-    }
-}
-
-impl Source for RawSocket {
-    fn socket_handle(&self) -> SocketHandle {
-        self.handle()
-    }
-}
+source_by_handle!(TcpStream, TcpListener, UdpSocket, RawSocket);
 
 /// A readiness set of facade sockets on one runtime.
 #[derive(Debug)]
