@@ -7,7 +7,7 @@
 use std::io;
 use std::time::Duration;
 
-use netstack_core::SocketHandle;
+use netstack_core::{SocketHandle, Stack};
 
 use super::{RawSocket, TcpListener, TcpStream, UdpSocket};
 use crate::runtime::{Events, Handle, Interest, Poll, Token};
@@ -53,10 +53,9 @@ impl Selector {
         token: Token,
         interest: Interest,
     ) -> io::Result<()> {
-        let h = socket.socket_handle();
-        self.poll
-            .handle()
-            .with_stack(|stack, _| self.poll.register(stack, h, token, interest))
+        self.on_stack(socket, |stack, h| {
+            self.poll.register(stack, h, token, interest)
+        })
     }
 
     /// Changes a registered socket's token and interest.
@@ -66,10 +65,9 @@ impl Selector {
         token: Token,
         interest: Interest,
     ) -> io::Result<()> {
-        let h = socket.socket_handle();
-        self.poll
-            .handle()
-            .with_stack(|stack, _| self.poll.reregister(stack, h, token, interest))
+        self.on_stack(socket, |stack, h| {
+            self.poll.reregister(stack, h, token, interest)
+        })
     }
 
     /// Removes `socket` from the set.
@@ -86,5 +84,15 @@ impl Selector {
     /// Makes a `select` in another thread return now.
     pub fn wake(&self) {
         self.poll.wake();
+    }
+
+    /// Runs `op` on the runtime's stack with `socket`'s handle.
+    fn on_stack(
+        &self,
+        socket: &impl Source,
+        op: impl FnOnce(&mut Stack, SocketHandle) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let h = socket.socket_handle();
+        self.poll.handle().with_stack(|stack, _| op(stack, h))
     }
 }
