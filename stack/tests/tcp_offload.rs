@@ -7,6 +7,8 @@
 
 use std::net::SocketAddrV4;
 
+mod util;
+
 use netstack_core::outbound::TxOffload;
 use netstack_core::{Config, Instant, MacAddr, Stack, TcpConfig, TcpState};
 
@@ -166,15 +168,7 @@ impl Wire {
     }
 
     fn step(&mut self) {
-        let next = [self.a.poll_timeout(), self.b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
-        if let Some(t) = next {
-            self.now = self.now.max(t);
-        }
-        self.a.handle_timeout(self.now);
-        self.b.handle_timeout(self.now);
+        util::run_next_timer(&mut self.now, &mut self.a, &mut self.b);
         self.drive();
     }
 }

@@ -102,15 +102,7 @@ impl Pair {
 
     /// Advances to the next timer of either stack, runs it, and drives.
     fn step(&mut self) {
-        let next = [self.a.poll_timeout(), self.b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
-        if let Some(t) = next {
-            self.now = self.now.max(t);
-        }
-        self.a.handle_timeout(self.now);
-        self.b.handle_timeout(self.now);
+        util::run_next_timer(&mut self.now, &mut self.a, &mut self.b);
         self.drive();
     }
 }

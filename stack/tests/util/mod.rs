@@ -41,6 +41,20 @@ pub fn two_stacks() -> (Stack, Stack) {
     (a, b)
 }
 
+/// Moves `now` on to the earlier of the two stacks' next timers (if any, and never
+/// back), then runs both stacks' timers due by then.
+pub fn run_next_timer(now: &mut Instant, a: &mut Stack, b: &mut Stack) {
+    let next = [a.poll_timeout(), b.poll_timeout()]
+        .into_iter()
+        .flatten()
+        .min();
+    if let Some(t) = next {
+        *now = (*now).max(t);
+    }
+    a.handle_timeout(*now);
+    b.handle_timeout(*now);
+}
+
 pub fn at(ms: u64) -> Instant {
     Instant::from_millis(ms)
 }
