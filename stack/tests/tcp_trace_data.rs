@@ -244,6 +244,31 @@ fn three_duplicate_acks_fast_retransmit_exactly_one_segment() {
 // Zero window
 // ---------------------------------------------------------------------------------------
 
+/// Runs `c`'s timers up to `until_ms`, answering each window probe with the window
+/// still shut; returns how many probes came.
+#[track_caller]
+fn answer_probes_until(c: &mut Conn, until_ms: u64) -> usize {
+    let mut probes = 0;
+    while let Some(t) = c.next_timer() {
+        if t > c.at(until_ms) {
+            break;
+        }
+        c.tick(t);
+        for probe in c.expect() {
+            // us > peer: [.] seq ISS+1:ISS+2, the probe's one byte
+            assert_seg(&probe, Flags::ACK, c.iss + 1, c.irs + 1, 1);
+            probes += 1;
+            // peer > us: [.] ack ISS+1, win 0
+            let still = TcpRepr {
+                window: 0,
+                ..c.tmpl()
+            };
+            c.send(t, still, &[]);
+        }
+    }
+    probes
+}
+
 /// ESTABLISHED, the peer's window closed, 100 bytes written at 2 ms and held.
 #[track_caller]
 fn closed_window() -> Conn {
@@ -320,22 +345,7 @@ fn zero_window_probe_whose_byte_is_taken_lets_the_data_flow() {
 fn a_window_closed_for_an_hour_does_not_kill_the_connection() {
     // RFC 1122 4.2.2.17: as long as the peer answers the probes, the connection stays.
     let mut c = closed_window();
-    let mut probes = 0;
-    while let Some(at) = c.next_timer() {
-        if at > c.at(3_600_000) {
-            break;
-        }
-        c.tick(at);
-        for probe in c.expect() {
-            assert_seg(&probe, Flags::ACK, c.iss + 1, c.irs + 1, 1);
-            probes += 1;
-            let still = TcpRepr {
-                window: 0,
-                ..c.tmpl()
-            };
-            c.send(at, still, &[]);
-        }
-    }
+    let probes = answer_probes_until(&mut c, 3_600_000);
     assert_eq!(c.state(), TcpState::Established);
     // Backoff is capped at 60 s: about one probe a minute.
     assert!((55..70).contains(&probes), "{probes} probes");
@@ -654,24 +664,7 @@ fn a_zero_window_answered_for_ever_is_probed_for_ever() {
     // RFC 1122 4.2.2.17: as long as the peer acknowledges our probes, the connection
     // stays open however long its window stays shut (Linux does the same). A day of it:
     let mut c = closed_window();
-    let mut probes = 0;
-    let day = 24 * 3600 * 1000;
-    while let Some(t) = c.next_timer() {
-        if t > c.at(day) {
-            break;
-        }
-        c.tick(t);
-        for probe in c.expect() {
-            assert_seg(&probe, Flags::ACK, c.iss + 1, c.irs + 1, 1);
-            probes += 1;
-            // peer > us: [.] ack ISS+1, win 0
-            let still = TcpRepr {
-                window: 0,
-                ..c.tmpl()
-            };
-            c.send(t, still, &[]);
-        }
-    }
+    let probes = answer_probes_until(&mut c, 24 * 3600 * 1000);
     // Backed off to one a minute: about 1440 probes in the day.
     assert!((1400..1500).contains(&probes), "{probes}");
     assert_eq!(c.state(), TcpState::Established);
