@@ -322,6 +322,18 @@ fn both_connecting() -> (Connection, Connection) {
     (a, b)
 }
 
+/// B > A [S] seq 1000 win 65535: B's SYN, options-free.
+fn syn_from_b() -> TcpRepr {
+    TcpRepr {
+        src_port: B.0,
+        dst_port: A.0,
+        seq: B.1,
+        flags: netstack_core::wire::tcp::Flags::SYN,
+        window: 65535,
+        ..TcpRepr::default()
+    }
+}
+
 /// Each segment's control bits, tcpdump style (S, F, R, P, .).
 fn flags(segs: &[(TcpRepr, Vec<u8>)]) -> Vec<String> {
     segs.iter()
@@ -350,15 +362,7 @@ fn close_in_syn_received_sends_the_fin_at_once() {
     let (mut a, mut b) = both_connecting();
     let t1 = Instant::ZERO + Duration::from_millis(10);
     // B's SYN arrives at A: A > B [S.] seq 5000 ack 1001, A in SYN-RECEIVED.
-    let syn_b = TcpRepr {
-        src_port: B.0,
-        dst_port: A.0,
-        seq: B.1,
-        flags: netstack_core::wire::tcp::Flags::SYN,
-        window: 65535,
-        ..TcpRepr::default()
-    };
-    let _ = a.handle_segment(t1, &syn_b, &[]);
+    let _ = a.handle_segment(t1, &syn_from_b(), &[]);
     assert_eq!(a.state(), State::SynReceived);
     let synack = sent(&mut a, t1);
     assert_eq!(flags(&synack), ["S."]);
@@ -408,15 +412,7 @@ fn close_in_passive_syn_received_sends_the_fin_and_waits_for_its_ack() {
         SocketAddrV4::new([10, 0, 0, 1].into(), B.0),
     );
     let mut a = Connection::listen(TcpConfig::default(), us, peer, A.1, 1460, t0);
-    let syn = TcpRepr {
-        src_port: B.0,
-        dst_port: A.0,
-        seq: B.1,
-        flags: netstack_core::wire::tcp::Flags::SYN,
-        window: 65535,
-        ..TcpRepr::default()
-    };
-    let _ = a.handle_segment(t0, &syn, &[]);
+    let _ = a.handle_segment(t0, &syn_from_b(), &[]);
     assert_eq!(flags(&sent(&mut a, t0)), ["S."]);
     let _ = a.close();
     // us > peer: [F.] seq 5001 ack 1001
@@ -429,7 +425,7 @@ fn close_in_passive_syn_received_sends_the_fin_and_waits_for_its_ack() {
         seq: B.1 + 1,
         ack: A.1 + 1,
         flags: netstack_core::wire::tcp::Flags::ACK,
-        ..syn
+        ..syn_from_b()
     };
     let _ = a.handle_segment(t0, &ack, &[]);
     assert_eq!(a.state(), State::FinWait1);
