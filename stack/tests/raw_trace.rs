@@ -86,14 +86,7 @@ fn unknown_protocol_goes_to_its_raw_socket_without_protocol_unreachable() {
     // With no socket for it, RFC 1122 3.2.2.1's protocol unreachable comes back.
     s.raw().close(ospf).unwrap();
     s.receive(at(2), &datagram_from_peer(IPPROTO_OSPF, b"hello"));
-    let (_, _, msg, _) = as_icmp(&expect_one(&mut s));
-    assert_eq!(
-        msg,
-        IcmpRepr::DestUnreachable {
-            code: 2,
-            next_hop_mtu: 0
-        }
-    );
+    expect_protocol_unreachable(&mut s);
 }
 
 #[test]

@@ -373,13 +373,6 @@ fn unknown_protocols_get_protocol_unreachable() {
         &ipv4(PEER_IP, US_IP, 47, b"GRE?"),
     );
     s.receive(at(1), &f);
-    let (_, _, msg, _) = as_icmp(&expect_one(&mut s));
-    assert_eq!(
-        msg,
-        IcmpRepr::DestUnreachable {
-            code: 2,
-            next_hop_mtu: 0
-        }
-    );
+    expect_protocol_unreachable(&mut s);
     let _ = ipv4::HEADER_LEN;
 }

@@ -194,6 +194,19 @@ pub fn as_icmp(f: &[u8]) -> (EthernetRepr, Ipv4Repr, IcmpRepr, Vec<u8>) {
     (eth, ip, msg, data.to_vec())
 }
 
+/// Expects one frame: an ICMP protocol unreachable (RFC 792, code 2).
+#[track_caller]
+pub fn expect_protocol_unreachable(stack: &mut Stack) {
+    let (_, _, msg, _) = as_icmp(&expect_one(stack));
+    assert_eq!(
+        msg,
+        IcmpRepr::DestUnreachable {
+            code: 2,
+            next_hop_mtu: 0
+        }
+    );
+}
+
 /// A UDP datagram from the peer (`src_port`) to `dst`:`dst_port`, framed to `eth_dst`.
 pub fn udp_from_peer(
     dst: Ipv4Addr,
