@@ -33,12 +33,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// `len` bytes from a seeded generator, so the stream has no period to hide a
 /// misplaced segment behind.
 fn stream(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = netstack_core::rng::Rng::new(seed);
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        out.extend_from_slice(&rng.next_u64().to_le_bytes());
-    }
-    out.truncate(len);
+    let mut out = vec![0; len];
+    netstack_core::rng::Rng::new(seed).fill(&mut out);
     out
 }
 

@@ -49,6 +49,14 @@ impl Rng {
         (self.next_u64() >> 32) as u32
     }
 
+    /// Fills `buf` with the little-endian bytes of successive [`next_u64`](Self::next_u64)
+    /// values (the last one cut short): a seed gives the same bytes every time.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_u64().to_le_bytes()[..chunk.len()]);
+        }
+    }
+
     /// A uniformly distributed value in `0..bound` (`bound` > 0), by Lemire's method.
     pub fn below(&mut self, bound: u64) -> u64 {
         debug_assert!(bound > 0);
@@ -68,6 +76,18 @@ mod tests {
         let zs: Vec<u64> = (0..8).map(|_| c.next_u64()).collect();
         assert_eq!(xs, ys);
         assert_ne!(xs, zs);
+    }
+
+    #[test]
+    fn fill_is_the_le_bytes_of_next_u64_cut_to_length() {
+        let mut r = Rng::new(3);
+        let mut buf = [0; 13];
+        r.fill(&mut buf);
+        let mut s = Rng::new(3);
+        let (x, y) = (s.next_u64().to_le_bytes(), s.next_u64().to_le_bytes());
+        assert_eq!(buf[..8], x);
+        assert_eq!(buf[8..], y[..5]);
+        assert_eq!(r.next_u64(), s.next_u64());
     }
 
     #[test]

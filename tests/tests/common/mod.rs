@@ -195,11 +195,7 @@ pub fn echo_payload(len: usize, seq: u16) -> Vec<u8> {
 /// `len` bytes from the stack's own seeded generator (`netstack_core::rng::Rng`): the same seed
 /// gives the same bytes, so a failure replays exactly.
 pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = netstack_core::rng::Rng::new(seed);
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        out.extend_from_slice(&rng.next_u64().to_le_bytes());
-    }
-    out.truncate(len);
+    let mut out = vec![0; len];
+    netstack_core::rng::Rng::new(seed).fill(&mut out);
     out
 }

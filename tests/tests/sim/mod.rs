@@ -107,12 +107,8 @@ struct App {
 
 impl App {
     fn new(bytes: usize, seed: u64) -> App {
-        let mut rng = netstack_core::rng::Rng::new(seed);
-        let mut out = Vec::with_capacity(bytes + 8);
-        while out.len() < bytes {
-            out.extend_from_slice(&rng.next_u64().to_le_bytes());
-        }
-        out.truncate(bytes);
+        let mut out = vec![0; bytes];
+        netstack_core::rng::Rng::new(seed).fill(&mut out);
         App {
             out,
             sent: 0,
