@@ -254,7 +254,7 @@ impl Link {
         frames
     }
 
-    /// Frames waiting for [`Link::transmit`].
+    /// Frames waiting for [`Link::transmit_while`].
     pub fn pending(&self) -> usize {
         self.tx.len()
     }
