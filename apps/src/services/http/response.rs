@@ -129,6 +129,24 @@ pub fn send(
     conn.write_all(&out)
 }
 
+/// Sends a 200 OK with `body` of `content_type`, as [`send`] does.
+pub fn send_ok(
+    conn: &mut impl Write,
+    content_type: &str,
+    body: &[u8],
+    persist: Persist,
+    head_only: bool,
+) -> io::Result<()> {
+    let head = Head {
+        status: Status::Ok,
+        content_type,
+        content_length: body.len() as u64,
+        persist,
+        allow: None,
+    };
+    send(conn, &head, body, head_only)
+}
+
 /// Sends `status` with a one-line text/plain body saying what it is, e.g. "404 Not Found".
 pub fn send_status(
     conn: &mut impl Write,

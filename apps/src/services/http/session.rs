@@ -247,15 +247,9 @@ impl HttpSession {
                 // few milliseconds with 10,000 sockets in the table.
                 let snapshot = status::Snapshot::of(cx.stack, cx.now, cx.net);
                 let page = status::render(&snapshot, self.peer, self.local);
-                let head = Head {
-                    status: Status::Ok,
-                    content_type: "text/html; charset=utf-8",
-                    content_length: page.len() as u64,
-                    persist,
-                    allow: None,
-                };
+                let html = "text/html; charset=utf-8";
                 // Writing to a Vec cannot fail.
-                let _ = response::send(&mut self.out, &head, page.as_bytes(), head_only);
+                let _ = response::send_ok(&mut self.out, html, page.as_bytes(), persist, head_only);
             }
             _ => {
                 let segment = path.strip_prefix("/bytes/").unwrap_or_default();
@@ -313,14 +307,8 @@ impl HttpSession {
                 let persist = upload.persist;
                 let digest: [u8; 32] = mem::take(&mut upload.hasher).finalize().into();
                 let text = format!("{}\n", sha256::hex(&digest));
-                let head = Head {
-                    status: Status::Ok,
-                    content_type: "text/plain; charset=utf-8",
-                    content_length: text.len() as u64,
-                    persist,
-                    allow: None,
-                };
-                let _ = response::send(&mut self.out, &head, text.as_bytes(), false);
+                let plain = "text/plain; charset=utf-8";
+                let _ = response::send_ok(&mut self.out, plain, text.as_bytes(), persist, false);
                 self.phase = Phase::Respond {
                     keep: persist != Persist::Close,
                 };
