@@ -4,9 +4,13 @@
 //! most of them land in the window instead of being dropped by the first check.
 
 use arbitrary::{Arbitrary, Unstructured};
+use netstack_core::tcp::seq::Seq;
 use netstack_core::tcp::State;
+use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
 
 use crate::bytes::{Reader, Writer};
+use crate::peer::peer_byte;
+use crate::trace::{PEER, US};
 
 /// Every state, in the order the input's state byte selects them.
 pub const STATES: [State; 11] = [
@@ -134,6 +138,50 @@ pub struct PeerSegment {
     /// Payload bytes (at most [`MAX_PAYLOAD`]); their values are the peer's stream at
     /// the segment's sequence numbers, so a retransmission repeats the same bytes.
     pub len: u16,
+}
+
+impl PeerSegment {
+    /// The segment on the wire at `seq` with `ack`, and its payload (the peer's stream
+    /// at those sequence numbers). A SACK block, if asked for, starts `option_value`
+    /// past `sack_from` and is `sack_len` long; a timestamp echoes `ts_ecr`.
+    pub fn build(
+        &self,
+        seq: u32,
+        ack: u32,
+        sack_from: u32,
+        sack_len: u32,
+        ts_ecr: u32,
+    ) -> (TcpRepr, Vec<u8>) {
+        let flags = Flags(self.flags & 0x3f);
+        let v = self.option_value;
+        let has = |b: u8| self.options.0 & b != 0;
+        let mut options = Options {
+            mss: has(OptionBits::MSS).then_some(v),
+            window_scale: has(OptionBits::WS).then_some((v % 16) as u8),
+            sack_permitted: has(OptionBits::SACK_PERMITTED),
+            timestamps: has(OptionBits::TS).then_some((u32::from(v) << 8, ts_ecr)),
+            ..Options::default()
+        };
+        if has(OptionBits::SACK) {
+            let left = sack_from.wrapping_add(u32::from(v));
+            options.sack[0] = Some((Seq(left), Seq(left.wrapping_add(sack_len))));
+        }
+        let repr = TcpRepr {
+            src_port: PEER.1,
+            dst_port: US.1,
+            seq: Seq(seq),
+            ack: Seq(ack),
+            flags,
+            window: self.window,
+            urgent: 0,
+            options,
+        };
+        let start = seq.wrapping_add(u32::from(flags.has(Flags::SYN)));
+        let data = (0..u32::from(self.len))
+            .map(|k| peer_byte(start.wrapping_add(k)))
+            .collect();
+        (repr, data)
+    }
 }
 
 /// One step of a conversation.

@@ -10,10 +10,10 @@
 
 use netstack_core::tcp::seq::Seq;
 use netstack_core::tcp::{Connection, State, TcpConfig};
-use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
+use netstack_core::wire::tcp::{Flags, TcpRepr};
 use netstack_core::{Duration, Instant};
 
-use crate::conversation::{AckAt, Conversation, OptionBits, PeerSegment, SeqAt, Step, BUFFERS};
+use crate::conversation::{AckAt, Conversation, PeerSegment, SeqAt, Step, BUFFERS};
 use crate::peer::{dist, our_byte, peer_byte};
 use crate::run::OUR_MSS;
 use crate::smol::{self, SmolConn};
@@ -309,35 +309,7 @@ impl Differential {
         let rcv_nxt = v.ack.unwrap_or(v.next);
         let seq = s.seq.resolve(rcv_nxt, v.next);
         let ack = s.ack.resolve(v.acked, v.max);
-        let flags = Flags(s.flags & 0x3f);
-        let has = |b: u8| s.options.0 & b != 0;
-        let v16 = s.option_value;
-        let mut options = Options {
-            mss: has(OptionBits::MSS).then_some(v16),
-            window_scale: has(OptionBits::WS).then_some((v16 % 16) as u8),
-            sack_permitted: has(OptionBits::SACK_PERMITTED),
-            timestamps: has(OptionBits::TS).then_some((u32::from(v16) << 8, 0)),
-            ..Options::default()
-        };
-        if has(OptionBits::SACK) {
-            let left = v.acked.wrapping_add(u32::from(v16));
-            options.sack[0] = Some((Seq(left), Seq(left.wrapping_add(536))));
-        }
-        let repr = TcpRepr {
-            src_port: PEER.1,
-            dst_port: US.1,
-            seq: Seq(seq),
-            ack: Seq(ack),
-            flags,
-            window: s.window,
-            urgent: 0,
-            options,
-        };
-        let start = seq.wrapping_add(u32::from(flags.has(Flags::SYN)));
-        let data = (0..u32::from(s.len))
-            .map(|k| peer_byte(start.wrapping_add(k)))
-            .collect();
-        (repr, data)
+        s.build(seq, ack, v.acked, 536, 0)
     }
 
     fn peer_sent(&mut self, i: usize, r: &TcpRepr, len: usize) {

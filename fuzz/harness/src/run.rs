@@ -5,12 +5,12 @@ use std::net::SocketAddrV4;
 
 use netstack_core::tcp::seq::Seq;
 use netstack_core::tcp::{Connection, Endpoint, State, TcpConfig};
-use netstack_core::wire::tcp::{Flags, Options, TcpRepr};
+use netstack_core::wire::tcp::Flags;
 use netstack_core::{Duration, Instant};
 
-use crate::conversation::{Conversation, OptionBits, PeerSegment, Setup, Step, BUFFERS};
+use crate::conversation::{Conversation, PeerSegment, Setup, Step, BUFFERS};
 use crate::oracle::{self, AppModel};
-use crate::peer::{our_byte, peer_byte, PeerModel};
+use crate::peer::{our_byte, PeerModel};
 use crate::trace::{Dir, Line, PEER, US};
 use crate::transitions::{is_legal, Coverage, Event, Transition};
 
@@ -325,36 +325,9 @@ impl Runner {
         };
         let seq = s.seq.resolve(rcv_nxt, self.peer.next);
         let ack = s.ack.resolve(d.snd_una, d.snd_max);
-        let flags = Flags(s.flags & 0x3f);
+        let (repr, data) = s.build(seq, ack, d.snd_una, d.mss as u32, self.our_tsval);
+        let flags = repr.flags;
         let syn = flags.has(Flags::SYN);
-        let v = s.option_value;
-        let bits = s.options.0;
-        let has = |b: u8| bits & b != 0;
-        let mut options = Options {
-            mss: has(OptionBits::MSS).then_some(v),
-            window_scale: has(OptionBits::WS).then_some((v % 16) as u8),
-            sack_permitted: has(OptionBits::SACK_PERMITTED),
-            timestamps: has(OptionBits::TS).then_some((u32::from(v) << 8, self.our_tsval)),
-            ..Options::default()
-        };
-        if has(OptionBits::SACK) {
-            let left = d.snd_una.wrapping_add(u32::from(v));
-            options.sack[0] = Some((Seq(left), Seq(left.wrapping_add(d.mss as u32))));
-        }
-        let repr = TcpRepr {
-            src_port: PEER.1,
-            dst_port: US.1,
-            seq: Seq(seq),
-            ack: Seq(ack),
-            flags,
-            window: s.window,
-            urgent: 0,
-            options,
-        };
-        let start = seq.wrapping_add(u32::from(syn));
-        let data: Vec<u8> = (0..u32::from(s.len))
-            .map(|i| peer_byte(start.wrapping_add(i)))
-            .collect();
         // The window edge this segment offers, if the connection may take it: an ACK of
         // something between SND.UNA and SND.MAX, or a SYN's window (never scaled).
         if syn && !flags.has(Flags::ACK) {
@@ -373,7 +346,7 @@ impl Runner {
             }
         }
         if syn {
-            if let Some(ws) = options.window_scale {
+            if let Some(ws) = repr.options.window_scale {
                 self.peer.ws = Some(self.peer.ws.map_or(ws, |w| w.max(ws)));
             }
         }
@@ -476,7 +449,7 @@ pub fn run_traced(conv: &Conversation) -> (Vec<Line>, Coverage, Result<(), Failu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{AckAt, SeqAt};
+    use crate::conversation::{AckAt, OptionBits, SeqAt};
 
     fn seg(flags: u8, seq: SeqAt) -> Step {
         Step::Segment(PeerSegment {
