@@ -20,8 +20,10 @@ readonly STOP_TIMEOUT=5
 # netstack-plain is netstack with TAP offloads off (`--offload off`), run for (a) and
 # (g) only: its (a) figures are the rows "offloads off" in netstack's column, and its
 # (g) figures are netstack's (g), where one dropped packet must be one segment (with TSO
-# the loss rule would drop a 64 KB TSO frame whole).
-readonly IMPLS=(netstack netstack-plain smoltcp kernel)
+# the loss rule would drop a 64 KB TSO frame whole). netstack-single is netstack with
+# offloads and receive coalescing off (`--offload off --coalesce off`), run for (a)
+# receives only: row a_recv_single, each frame its own segment, against a_recv_off.
+readonly IMPLS=(netstack netstack-plain netstack-single smoltcp kernel)
 
 rounds=5
 parts=a,b,c,d,e,f,g
@@ -227,13 +229,14 @@ start_block() {
 	sns=""
 	sdev=""
 	case $impl in
-	netstack | netstack-plain | smoltcp)
+	netstack | netstack-plain | netstack-single | smoltcp)
 		namespaces+=("$cns")
 		"$here/setup-tap.sh" --netns "$cns" --user root --host-addr "$HOST_ADDR" >"$log.setup" 2>&1 ||
 			die "setup-tap.sh failed: $(tail -3 "$log.setup")"
 		dev=tap0
 		local cmd=("$bin/netstack" serve)
 		[[ $impl != netstack-plain ]] || cmd+=(--offload off)
+		[[ $impl != netstack-single ]] || cmd+=(--offload off --coalesce off)
 		[[ $impl != smoltcp ]] || cmd=("$bin/smol-tap" --iface tap0)
 		# Not through a function: `ip netns exec` execs the server, so $! is the server.
 		ip netns exec "$cns" "${cmd[@]}" >"$log.server" 2>&1 &
@@ -323,6 +326,10 @@ tap_block() {
 		if wants a || wants g; then plain_block "$round"; fi
 		return 0
 	fi
+	if [[ $impl == netstack-single ]]; then
+		if wants a; then single_block "$round"; fi
+		return 0
+	fi
 	client_log=$log.client
 	: >"$client_log"
 	summary=()
@@ -374,6 +381,22 @@ plain_block() {
 	if wants g; then
 		lossy netstack 1
 		lossy netstack 5
+	fi
+	stop_block
+	echo "round $round $impl: ${summary[*]}" >&2
+}
+
+# netstack with offloads and receive coalescing off: (a) receives, row a_recv_single.
+single_block() {
+	local round=$1 impl=netstack-single
+	local log=$out/r$round-$impl
+	client_log=$log.client
+	: >"$client_log"
+	summary=()
+	if start_block "$impl" "$round" "$log"; then
+		measure a_recv_single netstack sink "$STACK_ADDR" 9 "$tap_bytes"
+	else
+		record a_recv_single netstack fail
 	fi
 	stop_block
 	echo "round $round $impl: ${summary[*]}" >&2

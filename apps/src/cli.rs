@@ -97,6 +97,12 @@ pub struct NetOptions {
     #[arg(long, global = true, value_name = "on|off", default_value = "on", value_parser = parse_offload)]
     pub offload: Offload,
 
+    /// Receive coalescing: on (consecutive in-order TCP segments read in one wake-up are
+    /// joined before TCP sees them, a software GRO: fewer segments to process and fewer
+    /// ACKs) or off (each frame is its own segment)
+    #[arg(long, global = true, value_name = "on|off", default_value = "on", action = clap::ArgAction::Set, value_parser = parse_on_off)]
+    pub coalesce: bool,
+
     /// Impair our end of the link, both ways (tx: or rx: before a field: one way), e.g.
     /// loss=5%,dup=1%,reorder=2%,corrupt=0.5%,delay=10ms,jitter=2ms,rate=100mbit,seed=7
     /// (also burst=1%/25% and queue=1000; README: Impairing the link)
@@ -320,6 +326,7 @@ impl NetOptions {
         };
         config.tcp.congestion = self.cc;
         config.tcp.sack = !self.no_sack;
+        config.rx_coalesce = self.coalesce;
         config.gateway = match self.gateway {
             Some(Gateway::None) => None,
             Some(Gateway::Addr(gateway)) => Some(gateway),
@@ -370,6 +377,14 @@ fn parse_offload(s: &str) -> Result<Offload, String> {
     match s {
         "on" => Ok(Offload::On),
         "off" => Ok(Offload::Off),
+        _ => Err(format!("{s:?} is not on or off")),
+    }
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
         _ => Err(format!("{s:?} is not on or off")),
     }
 }
@@ -464,6 +479,15 @@ mod tests {
             Offload::Off
         );
         assert!(refused(&["--offload", "maybe"]).contains("\"maybe\" is not on or off"));
+        assert!(parse(&[]).unwrap().net.config().rx_coalesce);
+        assert!(
+            !parse(&["--coalesce", "off"])
+                .unwrap()
+                .net
+                .config()
+                .rx_coalesce
+        );
+        assert!(refused(&["--coalesce", "1"]).contains("\"1\" is not on or off"));
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub struct Config {
     pub udp_recv_buffer: usize,
     /// TCP tunables.
     pub tcp: TcpConfig,
+    /// Join consecutive in-order TCP segments of a batch before TCP sees them
+    /// ([`Stack::receive_batch`](crate::Stack::receive_batch), a software GRO). On by
+    /// default; off, a batch is received one frame at a time.
+    pub rx_coalesce: bool,
 }
 
 /// ARP tunables (RFC 826 leaves them all to the implementer; RFC 1122 2.3.2.1 asks for
@@ -97,6 +101,7 @@ impl Default for Config {
             max_sockets: 4096,
             udp_recv_buffer: 256 * 1024,
             tcp: TcpConfig::default(),
+            rx_coalesce: true,
         }
     }
 }

@@ -138,6 +138,9 @@ pub struct Counters {
     pub rx_bytes: u64,
     /// Frames fully processed (not dropped).
     pub rx_accepted: u64,
+    /// Frames joined onto the TCP segment before them by
+    /// [`Stack::receive_batch`](crate::Stack::receive_batch) (receive coalescing).
+    pub rx_coalesced: u64,
     /// Frames given to the device by [`Stack::transmit`](crate::Stack::transmit).
     pub tx_frames: u64,
     /// Bytes in those frames.
@@ -201,6 +204,7 @@ impl Default for Counters {
             rx_frames: 0,
             rx_bytes: 0,
             rx_accepted: 0,
+            rx_coalesced: 0,
             tx_frames: 0,
             tx_bytes: 0,
             arp_requests_sent: 0,

@@ -47,6 +47,7 @@ impl Ipv4 {
         now: Instant,
         eth: &EthernetRepr,
         payload: &[u8],
+        checksum_verified: bool,
         out: &mut Outbound,
         deliver: impl FnOnce(&mut Outbound, &Origin<'_>, &[u8]) -> Result<(), RxDrop>,
     ) -> Result<(), RxDrop> {
@@ -63,6 +64,7 @@ impl Ipv4 {
                 link_broadcast: eth.dst.is_broadcast(),
                 ip,
                 header,
+                checksum_verified,
             };
             return deliver(out, &origin, body);
         }
@@ -84,6 +86,7 @@ impl Ipv4 {
                     link_broadcast: eth.dst.is_broadcast(),
                     ip: whole,
                     header: &rebuilt,
+                    checksum_verified: false,
                 };
                 deliver(out, &origin, &data)
             }
@@ -104,6 +107,7 @@ impl Ipv4 {
                     link_broadcast: false,
                     ip: first,
                     header: &header,
+                    checksum_verified: false,
                 };
                 let quoted = &e.first_bytes[..e.first_len];
                 out.send_icmp_error(now, &origin, quoted, IcmpRepr::TimeExceeded { code: 1 });

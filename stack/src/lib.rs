@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod arp;
+pub mod coalesce;
 pub mod config;
 pub mod counters;
 pub mod deadlines;

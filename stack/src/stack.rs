@@ -21,6 +21,7 @@
 use log::debug;
 
 use crate::arp::EntryInfo;
+use crate::coalesce::{self, Run};
 use crate::config::{Config, ConfigError};
 use crate::counters::{Counters, RxDrop};
 use crate::icmp::errors::ErrorReport;
@@ -48,6 +49,8 @@ struct RxCounters {
     frames: u64,
     bytes: u64,
     accepted: u64,
+    /// Frames joined onto the segment before them by the receive coalescer.
+    coalesced: u64,
     drops: [u64; RxDrop::COUNT],
 }
 
@@ -63,6 +66,8 @@ pub struct Stack {
     tcp: Tcp,
     raw: Raw,
     rx: RxCounters,
+    /// Where the receive coalescer joins segments, kept from batch to batch.
+    joined: Vec<u8>,
 }
 
 impl Stack {
@@ -85,10 +90,12 @@ impl Stack {
             tcp,
             out,
             rng,
+            joined: Vec::new(),
             rx: RxCounters {
                 frames: 0,
                 bytes: 0,
                 accepted: 0,
+                coalesced: 0,
                 drops: [0; RxDrop::COUNT],
             },
         })
@@ -99,13 +106,73 @@ impl Stack {
     /// Never panics, whatever the bytes: a frame is either accepted or dropped and
     /// counted under an [`RxDrop`] reason. Replies are queued for [`Stack::transmit`].
     pub fn receive(&mut self, now: Instant, frame: &[u8]) {
-        self.rx.frames += 1;
-        self.rx.bytes += frame.len() as u64;
-        match self.receive_ethernet(now, frame) {
-            Ok(()) => self.rx.accepted += 1,
+        self.receive_frames(now, frame, false, 1, frame.len() as u64);
+    }
+
+    /// Processes a batch of frames, each with the time it arrived, as
+    /// [`receive`](Stack::receive) would one by one, except that consecutive in-order
+    /// TCP segments of one connection are first joined into one segment (receive
+    /// coalescing, a software GRO: see [`coalesce`](crate::coalesce) for the rules).
+    /// TCP then does its per-segment work, and sends its ACK, once per joined segment.
+    /// Counters still count each frame.
+    pub fn receive_batch<'a>(&mut self, frames: impl IntoIterator<Item = (Instant, &'a [u8])>) {
+        let config = self.out.config();
+        let (mac, addr, coalesce) = (config.mac, config.addr, config.rx_coalesce);
+        let mut joined = core::mem::take(&mut self.joined);
+        // The run being joined, and when its last piece arrived.
+        let mut run: Option<(Run<'a>, Instant)> = None;
+        for (at, frame) in frames {
+            let piece = coalesce
+                .then(|| coalesce::piece(frame, mac, addr))
+                .flatten();
+            let Some(piece) = piece else {
+                self.end_run(run.take(), &mut joined);
+                self.receive(at, frame);
+                continue;
+            };
+            if let Some((r, last)) = &mut run {
+                if r.push(&piece, &mut joined) {
+                    *last = at;
+                    continue;
+                }
+            }
+            self.end_run(run.take(), &mut joined);
+            run = Some((Run::new(piece), at));
+        }
+        self.end_run(run, &mut joined);
+        self.joined = joined;
+    }
+
+    /// Hands a run of joined segments to the stack: its one piece as it came, or the
+    /// segment joined in `buf`.
+    fn end_run(&mut self, run: Option<(Run<'_>, Instant)>, buf: &mut [u8]) {
+        let Some((run, at)) = run else { return };
+        if run.pieces() == 1 {
+            let frame = run.first().frame;
+            self.receive_frames(at, frame, true, 1, frame.len() as u64);
+        } else {
+            run.finish(buf);
+            self.rx.coalesced += run.pieces() - 1;
+            self.receive_frames(at, buf, true, run.pieces(), run.wire_bytes());
+        }
+    }
+
+    /// Processes `frame`, which stands for `pieces` frames of `bytes` bytes on the wire.
+    fn receive_frames(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        checksum_verified: bool,
+        pieces: u64,
+        bytes: u64,
+    ) {
+        self.rx.frames += pieces;
+        self.rx.bytes += bytes;
+        match self.receive_ethernet(now, frame, checksum_verified) {
+            Ok(()) => self.rx.accepted += pieces,
             Err(reason) => {
                 debug!("drop {reason}: {}", wire::describe::describe(frame));
-                self.rx.drops[reason as usize] += 1;
+                self.rx.drops[reason as usize] += pieces;
             }
         }
     }
@@ -235,6 +302,7 @@ impl Stack {
             rx_frames: self.rx.frames,
             rx_bytes: self.rx.bytes,
             rx_accepted: self.rx.accepted,
+            rx_coalesced: self.rx.coalesced,
             tx_frames: link.tx_frames,
             tx_bytes: link.tx_bytes,
             arp_requests_sent: link.arp_requests_sent,
@@ -294,7 +362,12 @@ impl Stack {
     }
 
     /// Ethernet II: is the frame for us, and which layer takes it?
-    fn receive_ethernet(&mut self, now: Instant, frame: &[u8]) -> Result<(), RxDrop> {
+    fn receive_ethernet(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        checksum_verified: bool,
+    ) -> Result<(), RxDrop> {
         let (eth, payload) = EthernetRepr::parse(frame).map_err(|_| RxDrop::EthernetTruncated)?;
         // We join no multicast group, so only our unicast address and broadcast are ours.
         if eth.dst != self.out.config().mac && !eth.dst.is_broadcast() {
@@ -312,11 +385,18 @@ impl Stack {
                     raw,
                     ..
                 } = self;
-                ipv4.receive(now, &eth, payload, out, |out, origin, body| {
-                    // raw(7): raw sockets get their copy before the protocol's layer.
-                    let raw_took = raw.deliver(now, origin, body);
-                    dispatch(now, out, origin, body, raw_took, icmp, udp, tcp)
-                })
+                ipv4.receive(
+                    now,
+                    &eth,
+                    payload,
+                    checksum_verified,
+                    out,
+                    |out, origin, body| {
+                        // raw(7): raw sockets get their copy before the protocol's layer.
+                        let raw_took = raw.deliver(now, origin, body);
+                        dispatch(now, out, origin, body, raw_took, icmp, udp, tcp)
+                    },
+                )
             }
             EtherType::Other(_) => Err(RxDrop::EthernetUnknownType),
         }

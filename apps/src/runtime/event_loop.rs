@@ -175,9 +175,9 @@ impl<'a> EventLoop<'a> {
     /// the stack's next deadline.
     fn process(&mut self) -> Result<Option<netstack_core::Instant>, RuntimeError> {
         let mut stack = self.shared.lock_stack();
-        for (buf, &(len, at)) in self.buffers.iter().zip(&self.filled) {
-            stack.receive(at, &buf[..len]);
-        }
+        // Consecutive segments of one connection are joined first (Config::rx_coalesce).
+        let frames = self.buffers.iter().zip(&self.filled);
+        stack.receive_batch(frames.map(|(buf, &(len, at))| (at, &buf[..len])));
         stack.handle_timeout(self.shared.clock.now());
         self.tasks.append(&mut lock(&self.shared.new_tasks));
         if !self.tasks.is_empty() {

@@ -83,6 +83,9 @@ pub(crate) struct Origin<'a> {
     pub ip: Ipv4Repr,
     /// Its IPv4 header as received (with options), for quoting.
     pub header: &'a [u8],
+    /// Its TCP checksum was verified already, by the receive coalescer
+    /// ([`coalesce`](crate::coalesce)).
+    pub checksum_verified: bool,
 }
 
 /// What the IP output path counts.

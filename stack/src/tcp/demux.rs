@@ -31,7 +31,12 @@ impl Tcp {
         if out.is_broadcast(ip.dst) || origin.link_broadcast {
             return Err(RxDrop::TcpBroadcast);
         }
-        let (seg, data) = TcpRepr::parse(ip.src, ip.dst, body).map_err(|e| match e {
+        let parsed = if origin.checksum_verified {
+            TcpRepr::parse_verified(body)
+        } else {
+            TcpRepr::parse(ip.src, ip.dst, body)
+        };
+        let (seg, data) = parsed.map_err(|e| match e {
             WireError::BadChecksum => RxDrop::TcpBadChecksum,
             _ => RxDrop::TcpMalformed,
         })?;

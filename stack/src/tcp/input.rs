@@ -235,8 +235,13 @@ impl Connection {
             self.ack_now = true;
         } else if advanced > 0 {
             // RFC 1122 4.2.3.2: acknowledge at least every second full segment; else
-            // within the delayed-ACK time.
-            self.unacked_segments += 1;
+            // within the delayed-ACK time. A segment joined from several (receive
+            // coalescing, or the kernel's GRO over TAP) counts as the full segments it
+            // holds, as Linux counts a GRO segment by its size.
+            let full = (advanced / self.our_mss.max(1)).max(1);
+            self.unacked_segments = self
+                .unacked_segments
+                .saturating_add(u32::try_from(full).unwrap_or(u32::MAX));
             if self.unacked_segments >= 2 {
                 self.ack_now = true;
             }

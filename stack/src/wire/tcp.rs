@@ -228,15 +228,22 @@ impl TcpRepr {
     /// Parses a segment carried from `src` to `dst`, verifying its checksum, and returns
     /// the header and the data.
     pub fn parse(src: Ipv4Addr, dst: Ipv4Addr, buf: &[u8]) -> Result<(TcpRepr, &[u8]), WireError> {
-        let header = TcpHeaderSlice::from_slice(buf).map_err(|e| match e {
-            etherparse::err::tcp::HeaderSliceError::Len(_) => WireError::Truncated,
-            etherparse::err::tcp::HeaderSliceError::Content(_) => WireError::Malformed,
-        })?;
+        let parsed = TcpRepr::parse_verified(buf)?;
         let len = u16::try_from(buf.len()).map_err(|_| WireError::Malformed)?;
         let acc = checksum::pseudo_header(src, dst, protocol::TCP, len);
         if checksum::finish(checksum::accumulate(acc, buf)) != 0 {
             return Err(WireError::BadChecksum);
         }
+        Ok(parsed)
+    }
+
+    /// Parses a segment whose checksum was verified already (by the receive coalescer,
+    /// which sums every piece it joins).
+    pub fn parse_verified(buf: &[u8]) -> Result<(TcpRepr, &[u8]), WireError> {
+        let header = TcpHeaderSlice::from_slice(buf).map_err(|e| match e {
+            etherparse::err::tcp::HeaderSliceError::Len(_) => WireError::Truncated,
+            etherparse::err::tcp::HeaderSliceError::Content(_) => WireError::Malformed,
+        })?;
         let raw = header.slice();
         let repr = TcpRepr {
             src_port: header.source_port(),

@@ -110,6 +110,7 @@ fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
         ("rx_frames", c.rx_frames),
         ("rx_bytes", c.rx_bytes),
         ("rx_accepted", c.rx_accepted),
+        ("rx_coalesced", c.rx_coalesced),
         ("tx_frames", c.tx_frames),
         ("tx_bytes", c.tx_bytes),
         ("arp_requests_sent", c.arp_requests_sent),

@@ -1,0 +1,225 @@
+//! Receive coalescing (a software GRO): within one batch of received frames, consecutive
+//! in-order TCP segments of one connection are joined into one larger segment before
+//! TCP sees them.
+//!
+//! A driver that reads many frames per wake-up hands them to
+//! [`Stack::receive_batch`](crate::Stack::receive_batch). Joining them saves TCP's work
+//! per segment and, above all, the acknowledgments: TCP acknowledges every second
+//! *segment* it processes (RFC 1122 4.2.3.2, RFC 9293 3.8.6.3), so 40 frames joined
+//! into one segment draw one ACK instead of 20. A stretch ACK like this is what a Linux
+//! receiver with GRO sends too, and what RFC 5681 3.1 and RFC 3465 expect of a sender:
+//! it counts the bytes acknowledged.
+//!
+//! Segments are joined only when nothing TCP would see differs but the data, the rules
+//! Linux's `tcp_gro_receive` follows:
+//!
+//! - the frame is for our MAC and our address; IPv4 without options, not a fragment,
+//!   a valid header checksum; the same TOS, TTL and DF bit as the segment it joins;
+//! - TCP with only ACK set (PSH allowed; it ends the joined segment), some data, a valid
+//!   checksum, and the same ports, acknowledgment number, window and option bytes (so
+//!   the same timestamps and SACK blocks) as the segment it joins;
+//! - its sequence number is the next one expected, and it is no longer than the first
+//!   segment (the joined segment's "MSS"); a shorter segment is the last one joined;
+//! - the joined datagram stays within 65535 bytes.
+//!
+//! Every piece's checksum is verified here before it joins, so the joined segment is
+//! marked verified and not summed again; its own checksum is computed from the pieces'
+//! sums (RFC 1071 2(B): a piece at an odd offset contributes its sum byte-swapped), so
+//! what a raw socket copies is a valid datagram. Counters still count wire frames.
+//! Anything else goes to the stack one frame at a time, in order: a frame that cannot
+//! join ends the segment being built first.
+
+use crate::wire::checksum;
+use crate::wire::ipv4::protocol;
+use crate::wire::MacAddr;
+
+use core::net::Ipv4Addr;
+
+const ETH_LEN: usize = 14;
+const IP_LEN: usize = 20;
+const TCP_MIN: usize = 20;
+/// Only ACK, and PSH with it.
+const ACK: u8 = 0x10;
+const PSH: u8 = 0x08;
+
+/// A received frame that could join others: its layout and the sums verified.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Piece<'a> {
+    pub frame: &'a [u8],
+    /// Where the TCP data starts in `frame`, and where the datagram ends.
+    payload: usize,
+    end: usize,
+    seq: u32,
+    flags: u8,
+    /// The data's ones' complement sum, folded.
+    data_sum: u16,
+}
+
+impl Piece<'_> {
+    fn data_len(&self) -> usize {
+        self.end - self.payload
+    }
+
+    fn tcp_header(&self) -> &[u8] {
+        &self.frame[ETH_LEN + IP_LEN..self.payload]
+    }
+}
+
+/// Reads `frame` as a candidate for joining: `None` sends it down the ordinary path
+/// (which also counts any fault in it).
+pub(crate) fn piece(frame: &[u8], mac: MacAddr, addr: Ipv4Addr) -> Option<Piece<'_>> {
+    if frame.len() < ETH_LEN + IP_LEN + TCP_MIN || frame[..6] != mac.0 || frame[12..14] != [8, 0] {
+        return None;
+    }
+    let ip = &frame[ETH_LEN..];
+    // Version 4, no options; not a fragment (MF clear, offset zero); TCP; for us.
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if ip[0] != 0x45
+        || u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0
+        || ip[9] != protocol::TCP
+        || ip[16..20] != addr.octets()
+        || total < IP_LEN + TCP_MIN
+        || ETH_LEN + total > frame.len()
+        || checksum::checksum(&ip[..IP_LEN]) != 0
+    {
+        return None;
+    }
+    let tcp = &ip[IP_LEN..total];
+    let header_len = usize::from(tcp[12] >> 4) * 4;
+    let flags = tcp[13];
+    // The reserved bits clear, only ACK (and PSH), and some data.
+    if tcp[12] & 0x0f != 0 || flags & !PSH != ACK || header_len < TCP_MIN || header_len >= tcp.len()
+    {
+        return None;
+    }
+    let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+    let pseudo = checksum::pseudo_header(src, addr, protocol::TCP, tcp.len() as u16);
+    // The header is a whole number of 32-bit words, so the data's sum starts even.
+    let header_acc = checksum::accumulate(pseudo, &tcp[..header_len]);
+    let data_acc = checksum::accumulate(0, &tcp[header_len..]);
+    if checksum::finish(header_acc + data_acc) != 0 {
+        return None;
+    }
+    Some(Piece {
+        frame,
+        payload: ETH_LEN + IP_LEN + header_len,
+        end: ETH_LEN + total,
+        seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
+        flags,
+        data_sum: checksum::partial(data_acc),
+    })
+}
+
+/// A segment being joined: its first piece, borrowed until a second one joins it; then
+/// the joined bytes are built in `buf`, a buffer the stack keeps from batch to batch.
+#[derive(Debug)]
+pub(crate) struct Run<'a> {
+    first: Piece<'a>,
+    /// Pieces joined so far and the wire bytes they came in.
+    pieces: u64,
+    wire_bytes: u64,
+    /// The datagram's length so far.
+    len: usize,
+    next_seq: u32,
+    /// The last piece ended the segment (PSH, or shorter than the first).
+    closed: bool,
+    /// Running sum of the data joined, each piece's sum placed at its offset.
+    data_acc: u64,
+}
+
+impl<'a> Run<'a> {
+    /// A run of one piece.
+    pub fn new(first: Piece<'a>) -> Run<'a> {
+        Run {
+            first,
+            pieces: 1,
+            wire_bytes: first.frame.len() as u64,
+            len: first.end - ETH_LEN,
+            next_seq: first.seq.wrapping_add(first.data_len() as u32),
+            closed: first.flags & PSH != 0,
+            data_acc: u64::from(first.data_sum),
+        }
+    }
+
+    /// The first piece, which is the whole run while `pieces() == 1`.
+    pub fn first(&self) -> &Piece<'a> {
+        &self.first
+    }
+
+    /// Pieces in the run.
+    pub fn pieces(&self) -> u64 {
+        self.pieces
+    }
+
+    /// Adds `p` if it continues the run (the rules in the module docs); false leaves
+    /// the run as it was. `buf` holds the joined bytes once there are two pieces.
+    pub fn push(&mut self, p: &Piece<'_>, buf: &mut Vec<u8>) -> bool {
+        let f = &self.first;
+        let (ip, tcp) = (&f.frame[ETH_LEN..], f.tcp_header());
+        let (pip, ptcp) = (&p.frame[ETH_LEN..], p.tcp_header());
+        let joins = !self.closed
+            && p.seq == self.next_seq
+            && p.data_len() <= f.data_len()
+            && self.len + p.data_len() <= usize::from(u16::MAX)
+            // The same link addresses; TOS, DF, TTL and IP addresses.
+            && f.frame[..ETH_LEN] == p.frame[..ETH_LEN]
+            && ip[1] == pip[1]
+            && ip[6] & 0x40 == pip[6] & 0x40
+            && ip[8] == pip[8]
+            && ip[12..20] == pip[12..20]
+            // Ports, acknowledgment, window, and the options byte for byte.
+            && tcp[..4] == ptcp[..4]
+            && tcp[8..12] == ptcp[8..12]
+            && tcp[14..16] == ptcp[14..16]
+            && tcp[12] == ptcp[12]
+            && tcp[TCP_MIN..] == ptcp[TCP_MIN..];
+        if !joins {
+            return false;
+        }
+        if self.pieces == 1 {
+            buf.clear();
+            buf.extend_from_slice(&f.frame[..f.end]);
+        }
+        // RFC 1071 2(B): data starting at an odd offset sums byte-swapped.
+        let offset = self.len - IP_LEN - tcp.len();
+        let sum = if offset % 2 == 1 {
+            p.data_sum.swap_bytes()
+        } else {
+            p.data_sum
+        };
+        self.data_acc += u64::from(sum);
+        buf.extend_from_slice(&p.frame[p.payload..p.end]);
+        self.pieces += 1;
+        self.wire_bytes += p.frame.len() as u64;
+        self.len += p.data_len();
+        self.next_seq = p.seq.wrapping_add(p.data_len() as u32);
+        self.closed = p.flags & PSH != 0 || p.data_len() < f.data_len();
+        if p.flags & PSH != 0 {
+            buf[ETH_LEN + IP_LEN + 13] |= PSH;
+        }
+        true
+    }
+
+    /// The wire bytes the run's pieces came in.
+    pub fn wire_bytes(&self) -> u64 {
+        self.wire_bytes
+    }
+
+    /// Makes the joined frame in `buf` (a run of two pieces or more) whole: its IPv4
+    /// length and both checksums.
+    pub fn finish(&self, buf: &mut [u8]) {
+        let header_len = self.first.tcp_header().len();
+        let ip = &mut buf[ETH_LEN..ETH_LEN + IP_LEN];
+        ip[2..4].copy_from_slice(&(self.len as u16).to_be_bytes());
+        ip[10..12].fill(0);
+        let sum = checksum::checksum(ip);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+        let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+        let tcp = &mut buf[ETH_LEN + IP_LEN..];
+        tcp[16..18].fill(0);
+        let pseudo = checksum::pseudo_header(src, dst, protocol::TCP, tcp.len() as u16);
+        let acc = checksum::accumulate(pseudo, &tcp[..header_len]) + self.data_acc;
+        tcp[16..18].copy_from_slice(&checksum::finish(acc).to_be_bytes());
+    }
+}
