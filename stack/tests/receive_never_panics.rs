@@ -117,3 +117,43 @@ fn unmutated_valid_frames_are_all_accepted_or_dropped_for_the_right_reason() {
     assert_eq!(s.counters().rx_accepted, 2);
     assert_eq!(s.counters().rx_dropped_total(), 0);
 }
+
+/// Segments to an established connection, in order or near it, that receive coalescing
+/// may join, then mutated: a batch of them never panics the stack, and every frame is
+/// counted once, joined or not.
+fn tcp_batch() -> impl Strategy<Value = Vec<(u32, usize, bool, Vec<Mutation>)>> {
+    proptest::collection::vec(
+        (
+            0u32..6000,
+            0usize..1500,
+            any::<bool>(),
+            proptest::collection::vec(mutation(), 0..2),
+        ),
+        1..24,
+    )
+}
+
+proptest! {
+    #[test]
+    fn mutated_segment_batches(segs in tcp_batch()) {
+        use netstack_core::wire::tcp::Flags;
+        use netstack_core::wire::TcpRepr;
+        let mut c = tcp::established();
+        let frames: Vec<Vec<u8>> = segs
+            .into_iter()
+            .map(|(offset, len, psh, ms)| {
+                let repr = TcpRepr {
+                    seq: c.irs + 1 + offset as usize,
+                    flags: if psh { Flags::ACK | Flags::PSH } else { Flags::ACK },
+                    ..c.tmpl()
+                };
+                mutate(tcp::segment_frame(&repr, &tcp::bytes(offset as usize, len)), &ms)
+            })
+            .collect();
+        let now = c.at(10);
+        c.s.receive_batch(frames.iter().map(|f| (now, &f[..])));
+        c.s.handle_timeout(now);
+        c.s.transmit(|_| {});
+        check_accounting(&c.s)?;
+    }
+}

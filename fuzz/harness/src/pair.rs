@@ -66,6 +66,8 @@ pub struct Pair {
     duplicate: u8,
     reorder: u8,
     held: Option<(bool, Vec<u8>)>,
+    /// Frames for A and for B, received as one batch each at the end of the round.
+    inbox: [Vec<Vec<u8>>; 2],
     listener: SocketHandle,
     apps: [App; 2],
     trace: Option<Vec<Line>>,
@@ -94,6 +96,7 @@ impl Pair {
             duplicate,
             reorder,
             held: None,
+            inbox: Default::default(),
             listener,
             apps: Default::default(),
             trace: record.then(Vec::new),
@@ -110,12 +113,21 @@ impl Pair {
         p > 0 && (self.rng.next_u32() & 0xff) < u32::from(p)
     }
 
+    /// Puts `f` in the batch its stack receives at the end of the round.
     fn deliver(&mut self, to_b: bool, f: &[u8]) {
         if let Some(t) = &mut self.trace {
             t.push(Line::Frame(self.now, to_b, f.to_vec()));
         }
-        let s = if to_b { &mut self.b } else { &mut self.a };
-        s.receive(self.now, f);
+        self.inbox[usize::from(to_b)].push(f.to_vec());
+    }
+
+    /// Each stack receives its round's frames as one batch, as a driver reading many
+    /// frames per wake-up hands them over: receive coalescing joins what it can.
+    fn receive_batches(&mut self) {
+        let now = self.now;
+        let [to_a, to_b] = core::mem::take(&mut self.inbox);
+        self.a.receive_batch(to_a.iter().map(|f| (now, &f[..])));
+        self.b.receive_batch(to_b.iter().map(|f| (now, &f[..])));
     }
 
     /// One round on the wire: every frame either stack sends, impaired; then a
@@ -144,6 +156,7 @@ impl Pair {
         if let Some((hb, hf)) = self.held.take() {
             self.deliver(hb, &hf);
         }
+        self.receive_batches();
         self.now += Duration::from_millis(1);
         self.a.handle_timeout(self.now);
         self.b.handle_timeout(self.now);
