@@ -41,6 +41,19 @@ pub struct LinkDrops {
     pub rx_truncated: u64,
 }
 
+/// A frame [`Device::recv_info`] read: its length, and what the device knows of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxInfo {
+    /// Bytes of the frame in the buffer.
+    pub len: usize,
+    /// The device vouches for the frame's TCP or UDP checksum (receive checksum
+    /// offload): the frame came from the kernel's own stack with the checksum left
+    /// undone (`NEEDS_CSUM`), or the kernel verified it (`DATA_VALID`). The checksum
+    /// field may then hold a partial sum; hand the frame to
+    /// `Stack::receive_batch` as a `Received` with `checksum_valid` set.
+    pub checksum_valid: bool,
+}
+
 /// What became of a frame offered with [`Device::try_send`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sent {
@@ -56,6 +69,18 @@ pub trait Device: Send {
     /// Reads one waiting frame into `buf` without blocking: `Ok(Some(len))`, or
     /// `Ok(None)` when nothing waits. An `Err` is a real failure of the device.
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+
+    /// Like [`recv`](Device::recv), and says whether the device vouches for the frame's
+    /// checksum ([`RxInfo::checksum_valid`]); such a frame is handed over as the device
+    /// gave it, its checksum maybe partial. By default the device vouches for nothing:
+    /// `recv`'s frame, every checksum complete. Wrappers (pcap, trace, faults) keep the
+    /// default, so what they record or corrupt is a frame whose checksums hold.
+    fn recv_info(&mut self, buf: &mut [u8]) -> io::Result<Option<RxInfo>> {
+        Ok(self.recv(buf)?.map(|len| RxInfo {
+            len,
+            checksum_valid: false,
+        }))
+    }
 
     /// Writes one whole Ethernet frame (no FCS). A full device queue or a down link
     /// drops the frame and returns `Ok`, as a real link would; the drop is counted in

@@ -17,7 +17,7 @@ use std::os::unix::io::{AsRawFd, RawFd};
 
 use netstack_core::outbound::{LinkOffload, TxOffload};
 
-use crate::device::{Device, LinkDrops, Sent, ETHERNET_OVERHEAD};
+use crate::device::{Device, LinkDrops, RxInfo, Sent, ETHERNET_OVERHEAD};
 use crate::ifreq;
 use crate::offload::complete_checksum;
 use crate::open_error::OpenError;
@@ -180,12 +180,19 @@ fn explain(name: &str, e: io::Error) -> io::Error {
 
 impl TapDevice {
     /// Reads one frame with `read(2)`, or `readv(2)` behind the virtio-net header.
-    fn read_frame(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// `complete`: finish a checksum the kernel left partial, so the frame is as from a
+    /// wire; otherwise leave it, and say the checksum is to be trusted (receive
+    /// checksum offload, as a virtio-net guest takes `NEEDS_CSUM` and `DATA_VALID`).
+    fn read_frame(&mut self, buf: &mut [u8], complete: bool) -> io::Result<RxInfo> {
         let fd = self.file.as_raw_fd();
         if !self.vnet {
             // SAFETY: `buf` is valid for writes of buf.len() bytes for the whole call.
             let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            return usize::try_from(n).map_err(|_| io::Error::last_os_error());
+            let len = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+            return Ok(RxInfo {
+                len,
+                checksum_valid: false,
+            });
         }
         let mut hdr = [0u8; vnet::LEN];
         let iov = [
@@ -204,13 +211,34 @@ impl TapDevice {
         let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
         let len = n.saturating_sub(vnet::LEN).min(buf.len());
         let rx = vnet::parse(&hdr);
+        if !complete {
+            return Ok(RxInfo {
+                len,
+                checksum_valid: rx.needs_checksum || rx.data_valid,
+            });
+        }
         if rx.needs_checksum {
             // The kernel's own TCP/UDP left the checksum for the "NIC" (us): complete it,
             // so the stack verifies every checksum as from a wire. A frame it cannot
             // complete goes to the stack as it is and is judged (and dropped) there.
             complete_checksum(&mut buf[..len]);
         }
-        Ok(len)
+        Ok(RxInfo {
+            len,
+            checksum_valid: false,
+        })
+    }
+
+    /// Reads without blocking: `None` when nothing waits.
+    fn read_nonblocking(&mut self, buf: &mut [u8], complete: bool) -> io::Result<Option<RxInfo>> {
+        loop {
+            return match self.read_frame(buf, complete) {
+                Ok(info) => Ok(Some(info)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+        }
     }
 
     /// Writes one frame with `write(2)`, or `writev(2)` behind the virtio-net header.
@@ -270,14 +298,11 @@ impl TapDevice {
 
 impl Device for TapDevice {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        loop {
-            return match self.read_frame(buf) {
-                Ok(len) => Ok(Some(len)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => Err(e),
-            };
-        }
+        Ok(self.read_nonblocking(buf, true)?.map(|info| info.len))
+    }
+
+    fn recv_info(&mut self, buf: &mut [u8]) -> io::Result<Option<RxInfo>> {
+        self.read_nonblocking(buf, false)
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {

@@ -14,6 +14,8 @@ pub(crate) const LEN: usize = 10;
 
 /// `flags`: the checksum from `csum_start` on is partial; complete it.
 const F_NEEDS_CSUM: u8 = 1;
+/// `flags`: the kernel verified the checksum (`CHECKSUM_UNNECESSARY`).
+const F_DATA_VALID: u8 = 2;
 /// `gso_type`: not a GSO frame.
 const GSO_NONE: u8 = 0;
 /// `gso_type`: an IPv4 TCP segment to cut at `gso_size`.
@@ -26,6 +28,8 @@ const GSO_ECN: u8 = 0x80;
 pub(crate) struct RxHeader {
     /// The transport checksum is partial (`NEEDS_CSUM`).
     pub needs_checksum: bool,
+    /// The kernel verified the transport checksum (`DATA_VALID`).
+    pub data_valid: bool,
     /// The frame is a GSO super-frame, longer than the MTU allows.
     pub gso: bool,
 }
@@ -35,6 +39,7 @@ pub(crate) struct RxHeader {
 pub(crate) fn parse(hdr: &[u8; LEN]) -> RxHeader {
     RxHeader {
         needs_checksum: hdr[0] & F_NEEDS_CSUM != 0,
+        data_valid: hdr[0] & F_DATA_VALID != 0,
         gso: hdr[1] & !GSO_ECN != GSO_NONE,
     }
 }
@@ -83,9 +88,12 @@ mod tests {
             parse(&hdr),
             RxHeader {
                 needs_checksum: true,
+                data_valid: false,
                 gso: true
             }
         );
         assert!(parse(&[0xff; LEN]).gso);
+        hdr[0] = F_DATA_VALID;
+        assert!(parse(&hdr).data_valid && !parse(&hdr).needs_checksum);
     }
 }

@@ -51,8 +51,9 @@ pub(crate) struct Piece<'a> {
     end: usize,
     seq: u32,
     flags: u8,
-    /// The data's ones' complement sum, folded.
-    data_sum: u16,
+    /// The data's ones' complement sum, folded; `None` when the link vouched for the
+    /// checksum and nothing was summed.
+    data_sum: Option<u16>,
 }
 
 impl Piece<'_> {
@@ -66,8 +67,14 @@ impl Piece<'_> {
 }
 
 /// Reads `frame` as a candidate for joining: `None` sends it down the ordinary path
-/// (which also counts any fault in it).
-pub(crate) fn piece(frame: &[u8], mac: MacAddr, addr: Ipv4Addr) -> Option<Piece<'_>> {
+/// (which also counts any fault in it). `checksum_valid`: the link verified the TCP
+/// checksum, so it is not summed here.
+pub(crate) fn piece(
+    frame: &[u8],
+    mac: MacAddr,
+    addr: Ipv4Addr,
+    checksum_valid: bool,
+) -> Option<Piece<'_>> {
     if frame.len() < ETH_LEN + IP_LEN + TCP_MIN || frame[..6] != mac.0 || frame[12..14] != [8, 0] {
         return None;
     }
@@ -92,21 +99,26 @@ pub(crate) fn piece(frame: &[u8], mac: MacAddr, addr: Ipv4Addr) -> Option<Piece<
     {
         return None;
     }
-    let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
-    let pseudo = checksum::pseudo_header(src, addr, protocol::TCP, tcp.len() as u16);
-    // The header is a whole number of 32-bit words, so the data's sum starts even.
-    let header_acc = checksum::accumulate(pseudo, &tcp[..header_len]);
-    let data_acc = checksum::accumulate(0, &tcp[header_len..]);
-    if checksum::finish(header_acc + data_acc) != 0 {
-        return None;
-    }
+    let data_sum = if checksum_valid {
+        None
+    } else {
+        let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+        let pseudo = checksum::pseudo_header(src, addr, protocol::TCP, tcp.len() as u16);
+        // The header is a whole number of 32-bit words, so the data's sum starts even.
+        let header_acc = checksum::accumulate(pseudo, &tcp[..header_len]);
+        let data_acc = checksum::accumulate(0, &tcp[header_len..]);
+        if checksum::finish(header_acc + data_acc) != 0 {
+            return None;
+        }
+        Some(checksum::partial(data_acc))
+    };
     Some(Piece {
         frame,
         payload: ETH_LEN + IP_LEN + header_len,
         end: ETH_LEN + total,
         seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
         flags,
-        data_sum: checksum::partial(data_acc),
+        data_sum,
     })
 }
 
@@ -123,8 +135,9 @@ pub(crate) struct Run<'a> {
     next_seq: u32,
     /// The last piece ended the segment (PSH, or shorter than the first).
     closed: bool,
-    /// Running sum of the data joined, each piece's sum placed at its offset.
-    data_acc: u64,
+    /// Running sum of the data joined, each piece's sum placed at its offset; `None`
+    /// once a piece came with the link's word for its checksum instead of a sum.
+    data_acc: Option<u64>,
 }
 
 impl<'a> Run<'a> {
@@ -137,7 +150,7 @@ impl<'a> Run<'a> {
             len: first.end - ETH_LEN,
             next_seq: first.seq.wrapping_add(first.data_len() as u32),
             closed: first.flags & PSH != 0,
-            data_acc: u64::from(first.data_sum),
+            data_acc: first.data_sum.map(u64::from),
         }
     }
 
@@ -182,12 +195,10 @@ impl<'a> Run<'a> {
         }
         // RFC 1071 2(B): data starting at an odd offset sums byte-swapped.
         let offset = self.len - IP_LEN - tcp.len();
-        let sum = if offset % 2 == 1 {
-            p.data_sum.swap_bytes()
-        } else {
-            p.data_sum
-        };
-        self.data_acc += u64::from(sum);
+        let sum = p
+            .data_sum
+            .map(|s| if offset % 2 == 1 { s.swap_bytes() } else { s });
+        self.data_acc = self.data_acc.zip(sum).map(|(acc, s)| acc + u64::from(s));
         buf.extend_from_slice(&p.frame[p.payload..p.end]);
         self.pieces += 1;
         self.wire_bytes += p.frame.len() as u64;
@@ -206,7 +217,8 @@ impl<'a> Run<'a> {
     }
 
     /// Makes the joined frame in `buf` (a run of two pieces or more) whole: its IPv4
-    /// length and both checksums.
+    /// length and both checksums (the TCP one only when every piece was summed: what
+    /// the link vouched for keeps the checksum field the link gave, as in Linux).
     pub fn finish(&self, buf: &mut [u8]) {
         let header_len = self.first.tcp_header().len();
         let ip = &mut buf[ETH_LEN..ETH_LEN + IP_LEN];
@@ -216,10 +228,13 @@ impl<'a> Run<'a> {
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
         let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
         let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+        let Some(data_acc) = self.data_acc else {
+            return;
+        };
         let tcp = &mut buf[ETH_LEN + IP_LEN..];
         tcp[16..18].fill(0);
         let pseudo = checksum::pseudo_header(src, dst, protocol::TCP, tcp.len() as u16);
-        let acc = checksum::accumulate(pseudo, &tcp[..header_len]) + self.data_acc;
+        let acc = checksum::accumulate(pseudo, &tcp[..header_len]) + data_acc;
         tcp[16..18].copy_from_slice(&checksum::finish(acc).to_be_bytes());
     }
 }

@@ -67,7 +67,7 @@ pub use outbound::SendError;
 pub use raw::api::RawSockets;
 pub use raw::{RawDatagram, RawError};
 pub use socket::SocketHandle;
-pub use stack::Stack;
+pub use stack::{Received, Stack};
 pub use tcp::{State as TcpState, TcpConfig, TcpError, TcpSocketInfo, TcpSockets};
 pub use time::{Duration, Instant};
 pub use udp::api::UdpSockets;

@@ -54,6 +54,33 @@ struct RxCounters {
     drops: [u64; RxDrop::COUNT],
 }
 
+/// A frame for [`Stack::receive_batch`]: when it arrived, its bytes, and whether the link
+/// verified its TCP or UDP checksum already (receive checksum offload: a virtio-net
+/// header's `NEEDS_CSUM` or `DATA_VALID`, a packet socket's `TP_STATUS_CSUM_VALID`). A
+/// frame the link vouched for is not summed again; its checksum field may then hold
+/// only a partial sum, as the kernel left it.
+#[derive(Clone, Copy, Debug)]
+pub struct Received<'a> {
+    /// When it arrived.
+    pub at: Instant,
+    /// The Ethernet frame, without FCS.
+    pub frame: &'a [u8],
+    /// The link verified (or, for a frame from the kernel's own stack, never needed to
+    /// verify) its TCP or UDP checksum.
+    pub checksum_valid: bool,
+}
+
+impl<'a> From<(Instant, &'a [u8])> for Received<'a> {
+    /// A frame the link says nothing about: every checksum is verified.
+    fn from((at, frame): (Instant, &'a [u8])) -> Received<'a> {
+        Received {
+            at,
+            frame,
+            checksum_valid: false,
+        }
+    }
+}
+
 /// One IPv4 host on one Ethernet link. See the [crate docs](crate) for how to drive it.
 #[derive(Debug)]
 pub struct Stack {
@@ -109,25 +136,34 @@ impl Stack {
         self.receive_frames(now, frame, false, 1, frame.len() as u64);
     }
 
-    /// Processes a batch of frames, each with the time it arrived, as
-    /// [`receive`](Stack::receive) would one by one, except that consecutive in-order
-    /// TCP segments of one connection are first joined into one segment (receive
-    /// coalescing, a software GRO: see [`coalesce`](crate::coalesce) for the rules).
-    /// TCP then does its per-segment work, and sends its ACK, once per joined segment.
-    /// Counters still count each frame.
-    pub fn receive_batch<'a>(&mut self, frames: impl IntoIterator<Item = (Instant, &'a [u8])>) {
+    /// Processes a batch of frames, each with the time it arrived (a
+    /// `(Instant, &[u8])` pair, or a [`Received`] that also says whether the link
+    /// verified its checksum), as [`receive`](Stack::receive) would one by one, except
+    /// that consecutive in-order TCP segments of one connection are first joined into
+    /// one segment (receive coalescing, a software GRO: see [`coalesce`](crate::coalesce)
+    /// for the rules). TCP then does its per-segment work, and sends its ACK, once per
+    /// joined segment. Counters still count each frame.
+    pub fn receive_batch<'a, F: Into<Received<'a>>>(
+        &mut self,
+        frames: impl IntoIterator<Item = F>,
+    ) {
         let config = self.out.config();
         let (mac, addr, coalesce) = (config.mac, config.addr, config.rx_coalesce);
         let mut joined = core::mem::take(&mut self.joined);
         // The run being joined, and when its last piece arrived.
         let mut run: Option<(Run<'a>, Instant)> = None;
-        for (at, frame) in frames {
+        for f in frames {
+            let Received {
+                at,
+                frame,
+                checksum_valid,
+            } = f.into();
             let piece = coalesce
-                .then(|| coalesce::piece(frame, mac, addr))
+                .then(|| coalesce::piece(frame, mac, addr, checksum_valid))
                 .flatten();
             let Some(piece) = piece else {
                 self.end_run(run.take(), &mut joined);
-                self.receive(at, frame);
+                self.receive_frames(at, frame, checksum_valid, 1, frame.len() as u64);
                 continue;
             };
             if let Some((r, last)) = &mut run {

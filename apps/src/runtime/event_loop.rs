@@ -24,7 +24,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use netstack_drivers::{Device, Poller, Sent};
+use netstack_core::Received;
+use netstack_drivers::{Device, Poller, RxInfo, Sent};
 
 use super::{lock, RuntimeError, Shared, Task};
 
@@ -44,8 +45,9 @@ pub(super) struct EventLoop<'a> {
     /// and the Ethernet header, or 64 KB for a TAP handing over GSO frames), reused every
     /// round.
     buffers: Vec<Vec<u8>>,
-    /// For each buffer filled this round: the frame's length and when it was read.
-    filled: Vec<(usize, netstack_core::Instant)>,
+    /// For each buffer filled this round: the frame's length and checksum word, and
+    /// when it was read.
+    filled: Vec<(RxInfo, netstack_core::Instant)>,
     read_failures: u32,
     send_failures: u64,
     /// Sockets the round touched, reused every round.
@@ -142,11 +144,11 @@ impl<'a> EventLoop<'a> {
         self.filled.clear();
         while self.filled.len() < BATCH {
             let buf = &mut self.buffers[self.filled.len()];
-            match self.device.recv(buf) {
-                Ok(Some(len)) => {
+            match self.device.recv_info(buf) {
+                Ok(Some(mut info)) => {
                     self.read_failures = 0;
-                    self.filled
-                        .push((len.min(buf.len()), self.shared.clock.now()));
+                    info.len = info.len.min(buf.len());
+                    self.filled.push((info, self.shared.clock.now()));
                 }
                 Ok(None) => return Ok(false),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
@@ -175,9 +177,14 @@ impl<'a> EventLoop<'a> {
     /// the stack's next deadline.
     fn process(&mut self) -> Result<Option<netstack_core::Instant>, RuntimeError> {
         let mut stack = self.shared.lock_stack();
-        // Consecutive segments of one connection are joined first (Config::rx_coalesce).
+        // Consecutive segments of one connection are joined first (Config::rx_coalesce);
+        // checksums the device vouched for are not summed again.
         let frames = self.buffers.iter().zip(&self.filled);
-        stack.receive_batch(frames.map(|(buf, &(len, at))| (at, &buf[..len])));
+        stack.receive_batch(frames.map(|(buf, &(info, at))| Received {
+            at,
+            frame: &buf[..info.len],
+            checksum_valid: info.checksum_valid,
+        }));
         stack.handle_timeout(self.shared.clock.now());
         self.tasks.append(&mut lock(&self.shared.new_tasks));
         if !self.tasks.is_empty() {

@@ -83,8 +83,8 @@ pub(crate) struct Origin<'a> {
     pub ip: Ipv4Repr,
     /// Its IPv4 header as received (with options), for quoting.
     pub header: &'a [u8],
-    /// Its TCP checksum was verified already, by the receive coalescer
-    /// ([`coalesce`](crate::coalesce)).
+    /// Its TCP or UDP checksum was verified already: by the receive coalescer
+    /// ([`coalesce`](crate::coalesce)), or by the link ([`Received::checksum_valid`](crate::Received)).
     pub checksum_verified: bool,
 }
 

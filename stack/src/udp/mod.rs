@@ -191,8 +191,14 @@ impl Udp {
         out: &mut Outbound,
     ) -> Result<(), RxDrop> {
         let ip = &origin.ip;
-        // RFC 1122 4.1.3.4: verify the checksum if present, discard silently if wrong.
-        let (udp, data) = UdpRepr::parse(ip.src, ip.dst, body).map_err(|e| match e {
+        // RFC 1122 4.1.3.4: verify the checksum if present, discard silently if wrong
+        // (unless the link verified it: receive checksum offload).
+        let parsed = if origin.checksum_verified {
+            UdpRepr::parse_verified(ip.src, ip.dst, body)
+        } else {
+            UdpRepr::parse(ip.src, ip.dst, body)
+        };
+        let (udp, data) = parsed.map_err(|e| match e {
             WireError::BadChecksum => RxDrop::UdpBadChecksum,
             _ => RxDrop::UdpMalformed,
         })?;

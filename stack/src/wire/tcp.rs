@@ -237,8 +237,8 @@ impl TcpRepr {
         Ok(parsed)
     }
 
-    /// Parses a segment whose checksum was verified already (by the receive coalescer,
-    /// which sums every piece it joins).
+    /// Parses a segment whose checksum was verified already: by the receive coalescer,
+    /// which sums every piece it joins, or by the link (receive checksum offload).
     pub fn parse_verified(buf: &[u8]) -> Result<(TcpRepr, &[u8]), WireError> {
         let header = TcpHeaderSlice::from_slice(buf).map_err(|e| match e {
             etherparse::err::tcp::HeaderSliceError::Len(_) => WireError::Truncated,

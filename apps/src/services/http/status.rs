@@ -106,7 +106,7 @@ fn write_page(out: &mut String, s: &Snapshot, me: (SocketAddr, SocketAddr)) -> f
 fn write_counters(out: &mut String, s: &Snapshot) -> fmt::Result {
     let c = &s.counters;
     out.push_str("<h2>Counters</h2><table>\n");
-    let named: [(&str, u64); 28] = [
+    let named: [(&str, u64); 29] = [
         ("rx_frames", c.rx_frames),
         ("rx_bytes", c.rx_bytes),
         ("rx_accepted", c.rx_accepted),
