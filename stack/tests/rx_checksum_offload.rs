@@ -65,16 +65,27 @@ fn vouched_segments_are_joined_too() {
 fn a_udp_datagram_the_link_vouched_for_is_taken_without_summing() {
     let mut s = util::stack_knowing_peer();
     let sock = s.udp().bind(SocketAddrV4::new(util::US_IP, 7)).unwrap();
-    let f = partial(util::udp_from_peer(util::US_IP, util::US_MAC, 5000, 7, b"hello"), 6);
+    let f = partial(
+        util::udp_from_peer(util::US_IP, util::US_MAC, 5000, 7, b"hello"),
+        6,
+    );
     let now = util::at(1);
     s.receive_batch([(now, &f[..])]);
-    assert_eq!(s.counters().rx_dropped(RxDrop::UdpBadChecksum), 1, "not vouched: summed");
+    assert_eq!(
+        s.counters().rx_dropped(RxDrop::UdpBadChecksum),
+        1,
+        "not vouched: summed"
+    );
     s.receive_batch([Received {
         at: now,
         frame: &f,
         checksum_valid: true,
     }]);
     let mut buf = [0; 16];
-    let (n, from) = s.udp().recv_from(sock, &mut buf).unwrap().expect("delivered");
+    let (n, from) = s
+        .udp()
+        .recv_from(sock, &mut buf)
+        .unwrap()
+        .expect("delivered");
     assert_eq!((&buf[..n], from.port()), (&b"hello"[..], 5000));
 }

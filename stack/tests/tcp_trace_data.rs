@@ -660,6 +660,33 @@ fn keepalive_probes_an_idle_connection_then_gives_up() {
 }
 
 #[test]
+fn a_shorter_keepalive_idle_set_after_keepalive_is_on_applies_at_once() {
+    // Found beside the kernel (tests/tests/kernel_keepalive.rs): SO_KEEPALIVE first,
+    // then TCP_KEEPIDLE = 1 s, and no probe came for two hours. Linux re-arms the timer
+    // when the idle time changes.
+    let mut c = established();
+    c.s.tcp()
+        .set_keepalive(at_from(c.t0, 10), c.h, true)
+        .unwrap();
+    assert_eq!(c.next_timer(), Some(c.at(7_200_000)));
+    let (idle, interval) = (Duration::from_secs(1), Duration::from_secs(1));
+    c.s.tcp()
+        .set_keepalive_params(at_from(c.t0, 20), c.h, idle, interval, 2)
+        .unwrap();
+    // The first probe one second after the peer was last heard (the handshake, at 0).
+    assert_eq!(c.next_timer(), Some(c.at(1_000)));
+    c.tick(c.at(1_000));
+    // us > peer: [.] seq ISS, ack 1001
+    assert_seg(&c.expect_one(), Flags::ACK, c.iss, c.irs + 1, 0);
+    c.tick(c.at(2_000));
+    assert_seg(&c.expect_one(), Flags::ACK, c.iss, c.irs + 1, 0);
+    // Two unanswered: dropped one interval later, 1 + 2 x 1 s after the peer was heard.
+    c.tick(c.at(3_000));
+    assert_eq!(c.state(), TcpState::Closed);
+    assert_eq!(c.s.tcp().take_error(c.h), Ok(Some(TcpError::TimedOut)));
+}
+
+#[test]
 fn a_zero_window_answered_for_ever_is_probed_for_ever() {
     // RFC 1122 4.2.2.17: as long as the peer acknowledges our probes, the connection
     // stays open however long its window stays shut (Linux does the same). A day of it:

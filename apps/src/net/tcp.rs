@@ -402,7 +402,7 @@ impl TcpStream {
     ) -> io::Result<()> {
         let (idle, interval) = (idle.into(), interval.into());
         self.inner
-            .tcp(|tcp, socket, _| tcp.set_keepalive_params(socket, idle, interval, probes))
+            .tcp(|tcp, socket, now| tcp.set_keepalive_params(now, socket, idle, interval, probes))
     }
 
     /// IP_TTL of the connection's segments (1-255; else `InvalidInput`).

@@ -197,8 +197,13 @@ impl<'a> TcpSockets<'a> {
     /// count is refused as [`TcpError::InvalidState`] (EINVAL, as Linux).
     ///
     /// [`TcpConfig`]: crate::TcpConfig
+    ///
+    /// Like Linux's TCP_KEEPIDLE, a new idle time applies at once to a connection
+    /// already waiting to probe: the first probe goes `idle` after the peer was last
+    /// heard (now, if that is past).
     pub fn set_keepalive_params(
         &mut self,
+        now: Instant,
         h: SocketHandle,
         idle: Duration,
         interval: Duration,
@@ -207,11 +212,9 @@ impl<'a> TcpSockets<'a> {
         if idle == Duration::ZERO || interval == Duration::ZERO || probes == 0 {
             return Err(TcpError::InvalidState);
         }
-        let c = self.conn_mut(h)?;
-        c.config.keepalive_idle = idle;
-        c.config.keepalive_interval = interval;
-        c.config.keepalive_probes = probes;
-        Ok(())
+        self.tcp.with_conn(now, self.out, h, |c| {
+            c.set_keepalive_params(idle, interval, probes)
+        })
     }
 
     /// The keep-alive idle time, interval and probe count.

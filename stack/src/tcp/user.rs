@@ -6,6 +6,8 @@ use super::connection::Connection;
 use super::error::TcpError;
 use super::segment::Segment;
 use super::state::State;
+use super::timer::Timer;
+use crate::time::Duration;
 use crate::wire::tcp::{Flags, TcpRepr};
 
 /// What [`Connection::close`] did.
@@ -206,5 +208,18 @@ impl Connection {
     /// Turns keep-alive probes on or off (off by default, RFC 1122 4.2.3.6).
     pub fn set_keepalive(&mut self, on: bool) {
         self.keepalive = on;
+    }
+
+    /// Keep-alive's idle time, probe interval and probe count. A connection waiting for
+    /// its first probe waits by the new idle time from when the peer was last heard
+    /// (the timer is re-armed when the call returns), as Linux's
+    /// `tcp_sock_set_keepidle_locked` does; probes already going keep their pace.
+    pub fn set_keepalive_params(&mut self, idle: Duration, interval: Duration, probes: u32) {
+        self.config.keepalive_idle = idle;
+        self.config.keepalive_interval = interval;
+        self.config.keepalive_probes = probes;
+        if self.keepalive_probes == 0 {
+            self.timers.stop(Timer::Keepalive);
+        }
     }
 }
