@@ -23,7 +23,11 @@ readonly STOP_TIMEOUT=5
 # the loss rule would drop a 64 KB TSO frame whole). netstack-single is netstack with
 # offloads and receive coalescing off (`--offload off --coalesce off`), run for (a)
 # receives only: row a_recv_single, each frame its own segment, against a_recv_off.
-readonly IMPLS=(netstack netstack-plain netstack-single smoltcp kernel)
+# netstack-mq is `netstack serve --queues 2 --offload off` on a two-queue TAP, run for
+# (a) only: row a_par2, PARALLEL connections receiving at once, against a_par1 (the
+# same with one queue, measured in netstack-plain's block; the kernel's in its own).
+readonly IMPLS=(netstack netstack-plain netstack-single netstack-mq smoltcp kernel)
+readonly PARALLEL=8
 
 rounds=5
 parts=a,b,c,d,e,f,g
@@ -51,7 +55,9 @@ project's target for the row, met or missed. Rows (see README.md, "Benchmarks"):
 
   a  bulk over TAP against the kernel, both directions (kernel <-> kernel over veth is
      the ceiling); netstack with TAP offloads on (TSO when it sends, GRO when it
-     receives: the default) and off (--offload off), each technique's gain
+     receives: the default) and off (--offload off), receive coalescing off too
+     (--coalesce off), and 8 connections receiving at once on one queue and on two
+     (--queues 2, offloads off); each technique's gain
   b  connections/s, HTTP requests/s with keep-alive and with a connection per request
   c  ping RTT median
   d  in-memory link, one process, bulk netstack <-> netstack versus smoltcp <-> smoltcp
@@ -229,14 +235,17 @@ start_block() {
 	sns=""
 	sdev=""
 	case $impl in
-	netstack | netstack-plain | netstack-single | smoltcp)
+	netstack | netstack-plain | netstack-single | netstack-mq | smoltcp)
 		namespaces+=("$cns")
-		"$here/setup-tap.sh" --netns "$cns" --user root --host-addr "$HOST_ADDR" >"$log.setup" 2>&1 ||
+		local queues=1
+		[[ $impl != netstack-mq ]] || queues=2
+		"$here/setup-tap.sh" --netns "$cns" --user root --host-addr "$HOST_ADDR" --queues "$queues" >"$log.setup" 2>&1 ||
 			die "setup-tap.sh failed: $(tail -3 "$log.setup")"
 		dev=tap0
 		local cmd=("$bin/netstack" serve)
 		[[ $impl != netstack-plain ]] || cmd+=(--offload off)
 		[[ $impl != netstack-single ]] || cmd+=(--offload off --coalesce off)
+		[[ $impl != netstack-mq ]] || cmd+=(--offload off --queues 2)
 		[[ $impl != smoltcp ]] || cmd=("$bin/smol-tap" --iface tap0)
 		# Not through a function: `ip netns exec` execs the server, so $! is the server.
 		ip netns exec "$cns" "${cmd[@]}" >"$log.server" 2>&1 &
@@ -330,6 +339,10 @@ tap_block() {
 		if wants a; then single_block "$round"; fi
 		return 0
 	fi
+	if [[ $impl == netstack-mq ]]; then
+		if wants a; then mq_block "$round"; fi
+		return 0
+	fi
 	client_log=$log.client
 	: >"$client_log"
 	summary=()
@@ -344,6 +357,7 @@ tap_block() {
 	if wants a; then
 		measure a_send "$impl" source "$STACK_ADDR" 19 "$tap_bytes"
 		measure a_recv "$impl" sink "$STACK_ADDR" 9 "$tap_bytes"
+		[[ $impl != kernel ]] || measure a_par1 "$impl" sinks "$STACK_ADDR" 9 "$tap_bytes" "$PARALLEL"
 	fi
 	if wants b; then
 		measure b_http_ka "$impl" http "$STACK_ADDR" 80 "$requests" ka
@@ -377,6 +391,7 @@ plain_block() {
 	if wants a; then
 		measure a_send_off netstack source "$STACK_ADDR" 19 "$tap_bytes"
 		measure a_recv_off netstack sink "$STACK_ADDR" 9 "$tap_bytes"
+		measure a_par1 netstack sinks "$STACK_ADDR" 9 "$tap_bytes" "$PARALLEL"
 	fi
 	if wants g; then
 		lossy netstack 1
@@ -397,6 +412,22 @@ single_block() {
 		measure a_recv_single netstack sink "$STACK_ADDR" 9 "$tap_bytes"
 	else
 		record a_recv_single netstack fail
+	fi
+	stop_block
+	echo "round $round $impl: ${summary[*]}" >&2
+}
+
+# netstack on two queues, offloads off: PARALLEL connections receiving, row a_par2.
+mq_block() {
+	local round=$1 impl=netstack-mq
+	local log=$out/r$round-$impl
+	client_log=$log.client
+	: >"$client_log"
+	summary=()
+	if start_block "$impl" "$round" "$log"; then
+		measure a_par2 netstack sinks "$STACK_ADDR" 9 "$tap_bytes" "$PARALLEL"
+	else
+		record a_par2 netstack fail
 	fi
 	stop_block
 	echo "round $round $impl: ${summary[*]}" >&2

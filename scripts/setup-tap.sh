@@ -15,10 +15,11 @@ name=tap0
 user=${SUDO_USER:-$(id -un)}
 host_addr=$DEFAULT_HOST_ADDR
 netns=
+queues=1
 
 usage() {
 	cat <<EOF
-Usage: sudo $0 [--name NAME] [--user USER] [--host-addr ADDR/LEN] [--netns NS]
+Usage: sudo $0 [--name NAME] [--user USER] [--host-addr ADDR/LEN] [--netns NS] [--queues N]
 
 Create a persistent TAP device for netstack, owned by USER so netstack can open it
 without root, give the host end ADDR/LEN, turn IPv6 off on it (quiet captures), and
@@ -29,6 +30,8 @@ bring it up.
   --host-addr A/N      host-side address (default: $DEFAULT_HOST_ADDR)
   --netns NS           do everything inside network namespace NS, creating it if
                        missing; the host's own interfaces are not touched
+  --queues N           make a multi-queue TAP, for \`netstack serve --queues N\`
+                       (default: 1, an ordinary TAP)
   -h, --help           show this help
 
 Idempotent: re-running with the same options changes nothing.
@@ -52,10 +55,13 @@ while [[ $# -gt 0 ]]; do
 	--user) need_value "$@"; user=$2; shift 2 ;;
 	--host-addr) need_value "$@"; host_addr=$2; shift 2 ;;
 	--netns) need_value "$@"; netns=$2; shift 2 ;;
+	--queues) need_value "$@"; queues=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 done
+
+[[ $queues =~ ^[1-9][0-9]*$ ]] || die "--queues needs a whole number from 1, not '$queues'"
 
 [[ $EUID -eq 0 ]] || die "must be run as root, e.g.: sudo $0${args:+ $args}"
 
@@ -110,13 +116,18 @@ if "${ipc[@]}" link show dev "$name" >/dev/null 2>&1; then
 		die "$name exists$where but is not a TUN/TAP device; pick another --name"
 	# IFF_TAP = 0x0002 (linux/if_tun.h)
 	((flags & 0x2)) || die "$name exists$where but is a TUN, not a TAP; remove it first"
+	# IFF_MULTI_QUEUE = 0x0100
+	((queues == 1 || flags & 0x100)) ||
+		die "$name exists$where with one queue; run scripts/teardown-tap.sh${netns:+ --netns $netns} first to make it with --queues $queues"
 	owner=$(in_ns cat "$sysfs/owner")
 	[[ $owner == "$uid" ]] ||
 		die "$name exists$where but is owned by uid $owner, not $user ($uid); run scripts/teardown-tap.sh${netns:+ --netns $netns} first"
 	echo "$name: already exists$where, owned by $user"
 else
-	"${ipc[@]}" tuntap add dev "$name" mode tap user "$user"
-	done_list+=("created TAP $name$where, owned by $user")
+	mq=()
+	((queues == 1)) || mq=(multi_queue)
+	"${ipc[@]}" tuntap add dev "$name" mode tap user "$user" "${mq[@]}"
+	done_list+=("created TAP $name$where, owned by $user${mq:+, multi-queue}")
 fi
 
 # Before the link goes up, so the kernel never sends router solicitations or DAD probes.

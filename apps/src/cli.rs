@@ -232,6 +232,12 @@ pub struct ServeArgs {
     /// Also accept programs started with `netstack run` on this Unix socket
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = DEFAULT_CONTROL)]
     pub control: Option<PathBuf>,
+
+    /// Run one stack per queue of a multi-queue TAP, each on its own thread (make the TAP
+    /// with `scripts/setup-tap.sh --queues N`); the kernel keeps each flow on one queue
+    #[arg(long, value_name = "N", default_value = "1",
+          value_parser = clap::value_parser!(u16).range(1..=crate::commands::queues::MAX_QUEUES as i64))]
+    pub queues: u16,
 }
 
 const RUN_HELP: &str =

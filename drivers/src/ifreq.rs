@@ -82,18 +82,28 @@ pub(crate) fn index(name: &str) -> io::Result<libc::c_int> {
 
 /// `TUNSETIFF`: attaches the open `/dev/net/tun` `file` to TAP `name` (creating it if
 /// it does not exist and we may), without packet information, and with the virtio-net
-/// header before every frame if `vnet`. Returns the interface's real name (the kernel
+/// header before every frame if `vnet`; as one queue of a multi-queue TAP if
+/// `multi_queue` (`IFF_MULTI_QUEUE`). Returns the interface's real name (the kernel
 /// fills in `%d` or an empty name).
-pub(crate) fn attach_tap(file: &File, name: &str, vnet: bool) -> io::Result<String> {
+pub(crate) fn attach_tap(
+    file: &File,
+    name: &str,
+    vnet: bool,
+    multi_queue: bool,
+) -> io::Result<String> {
     check_name(name)?;
     let mut flags = libc::IFF_TAP | libc::IFF_NO_PI;
     if vnet {
         flags |= libc::IFF_VNET_HDR;
     }
+    if multi_queue {
+        flags |= libc::IFF_MULTI_QUEUE;
+    }
     let mut req = libc::ifreq {
         ifr_name: [0; libc::IFNAMSIZ],
         ifr_ifru: libc::__c_anonymous_ifr_ifru {
-            // The flags all fit the 16 bits of ifr_flags (IFF_VNET_HDR is 0x4000).
+            // The flags all fit the 16 bits of ifr_flags (IFF_VNET_HDR is 0x4000,
+            // IFF_MULTI_QUEUE 0x0100).
             ifru_flags: flags as libc::c_short,
         },
     };

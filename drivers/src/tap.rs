@@ -87,20 +87,64 @@ impl TapDevice {
     /// address and vanishes when closed: right for tests that build their own link, wrong
     /// for a user who forgot `scripts/setup-tap.sh`. The CLI uses this instead, and
     /// [`is_missing_interface`](crate::is_missing_interface) recognises the error.
+    ///
+    /// A multi-queue TAP (see [`open_existing_queues`](Self::open_existing_queues)) is
+    /// opened as one of its queues.
     pub fn open_existing(name: &str, offload: Offload) -> io::Result<TapDevice> {
-        if let Err(e) = ifreq::index(name) {
-            if e.kind() == io::ErrorKind::InvalidInput {
-                return Err(e);
+        check_exists(name)?;
+        match Self::open_inner(name, offload) {
+            // EINVAL from a TAP that exists: it may be multi-queue, which takes only
+            // queues. (Anything else that is not a TAP refuses this too.)
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                Self::attach(name, offload, true).map_err(|_| e)
             }
-            return Err(OpenError::missing_interface(
-                format!("TAP {name} does not exist"),
-                e,
-            ));
+            other => other,
         }
-        Self::open_inner(name, offload)
+    }
+
+    /// Opens `queues` queues of the existing multi-queue TAP `name` (made with
+    /// `ip tuntap add ... multi_queue`, or `scripts/setup-tap.sh --queues N`), one device
+    /// each, with offloads as asked. The kernel steers each flow to one queue: a flow's
+    /// packets go to the queue that last sent one of its packets, and a new flow's to
+    /// the queue its hash picks (tun's "automq"). `queues == 1` is
+    /// [`open_existing`](Self::open_existing).
+    ///
+    /// # Errors
+    ///
+    /// As [`open_existing`](Self::open_existing); a TAP made without `multi_queue`
+    /// refuses a second queue with `InvalidInput` and says how to make one.
+    pub fn open_existing_queues(
+        name: &str,
+        offload: Offload,
+        queues: usize,
+    ) -> io::Result<Vec<TapDevice>> {
+        if queues <= 1 {
+            return Ok(vec![Self::open_existing(name, offload)?]);
+        }
+        check_exists(name)?;
+        (0..queues)
+            .map(|_| {
+                Self::attach(name, offload, true).map_err(|e| {
+                    if e.raw_os_error() == Some(libc::EINVAL) {
+                        OpenError::wrap(
+                            format!(
+                                "cannot open {queues} queues of TAP {name:?}: it was made with                                  one queue; make it with `sudo scripts/setup-tap.sh --queues                                  {queues}`"
+                            ),
+                            e,
+                        )
+                    } else {
+                        e
+                    }
+                })
+            })
+            .collect()
     }
 
     fn open_inner(name: &str, offload: Offload) -> io::Result<TapDevice> {
+        Self::attach(name, offload, false)
+    }
+
+    fn attach(name: &str, offload: Offload, multi_queue: bool) -> io::Result<TapDevice> {
         ifreq::check_name(name)?;
         let file = OpenOptions::new()
             .read(true)
@@ -109,7 +153,13 @@ impl TapDevice {
             .open(TUN_PATH)
             .map_err(|e| explain(name, e))?;
         let vnet = offload == Offload::On;
-        let name = ifreq::attach_tap(&file, name, vnet).map_err(|e| explain(name, e))?;
+        let name = ifreq::attach_tap(&file, name, vnet, multi_queue).map_err(|e| {
+            if multi_queue && e.raw_os_error() == Some(libc::EINVAL) {
+                e
+            } else {
+                explain(name, e)
+            }
+        })?;
         let offload = if vnet {
             negotiate_offloads(&file, &name)
         } else {
@@ -140,6 +190,18 @@ fn negotiate_offloads(file: &File, name: &str) -> LinkOffload {
             log::warn!("{name}: the kernel refused checksum and TSO offload ({e}); without");
             LinkOffload::default()
         }
+    }
+}
+
+/// A TAP the CLI opens must exist already (see [`TapDevice::open_existing`]).
+fn check_exists(name: &str) -> io::Result<()> {
+    match ifreq::index(name) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Err(e),
+        Err(e) => Err(OpenError::missing_interface(
+            format!("TAP {name} does not exist"),
+            e,
+        )),
     }
 }
 

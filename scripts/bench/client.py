@@ -7,6 +7,8 @@ and gives a reason on stderr and exits 1 on failure. Every socket operation time
                        sending rate, Mbit/s
   sink HOST PORT N     write N bytes to a discard port, shut down, wait for the server's
                        FIN (so every byte reached its application): Mbit/s
+  sinks HOST PORT N K  K connections at once, each writing N/K bytes as sink does
+                       (threads): the total Mbit/s
   conns HOST PORT N    N times: connect, 1 byte to echo and back, close: connections/s
   http HOST PORT N ka|close
                        N requests of GET /bytes/1: on one keep-alive connection (ka), or a
@@ -22,6 +24,7 @@ followed by the word "partial".
 import resource
 import socket
 import sys
+import threading
 import time
 
 OP_TIMEOUT = 10.0
@@ -74,6 +77,47 @@ def sink(host, port, n, deadline):
         sys.exit(f"after {n - left} of {n} bytes: {e}")
     print(f"{mbps(n, start):.3f}")
     s.close()
+
+
+def sinks(host, port, n, k):
+    each = n // k
+    errors = []
+    ready = threading.Barrier(k + 1)
+
+    def one():
+        chunk = memoryview(bytearray(1 << 16))
+        try:
+            s = connect(host, port)
+        except OSError as e:
+            errors.append(str(e))
+            ready.abort()
+            return
+        try:
+            ready.wait()
+            left = each
+            while left > 0:
+                left -= s.send(chunk[: min(left, len(chunk))])
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(65536):
+                pass
+        except (OSError, threading.BrokenBarrierError) as e:
+            errors.append(str(e))
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=one) for _ in range(k)]
+    for t in threads:
+        t.start()
+    try:
+        ready.wait()
+    except threading.BrokenBarrierError:
+        pass
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    if errors:
+        sys.exit(f"{len(errors)} of {k} connections failed: {errors[0]}")
+    print(f"{mbps(each * k, start):.3f}")
 
 
 def conns(host, port, n):
@@ -190,6 +234,8 @@ def main(argv):
         source(host, port, n, deadline)
     elif mode == "sink":
         sink(host, port, n, deadline)
+    elif mode == "sinks" and len(argv) == 5:
+        sinks(host, port, n, int(argv[4]))
     elif mode == "conns":
         conns(host, port, n)
     elif mode == "http" and len(argv) == 5 and argv[4] in ("ka", "close"):

@@ -51,6 +51,8 @@ ROWS = [
     ("a_send_off", "(a) sends, offloads off", "Mbit/s", "higher", "(comparison)", None),
     ("a_recv_off", "(a) receives, offloads off", "Mbit/s", "higher", "(comparison)", None),
     ("a_recv_single", "(a) receives, offloads and coalescing off", "Mbit/s", "higher", "(comparison)", None),
+    ("a_par1", "(a) receives, 8 conns, offloads off, 1 queue", "Mbit/s", "higher", "(comparison)", None),
+    ("a_par2", "(a) receives, 8 conns, offloads off, 2 queues", "Mbit/s", "higher", "(comparison)", None),
     ("b_conns", "(b) connections/s", "conn/s", "higher", ">= 2x smoltcp", at_least("ns/smol", 2)),
     ("b_http_ka", "(b) HTTP keep-alive", "req/s", "higher", "", None),
     ("b_http_close", "(b) HTTP conn per request", "req/s", "higher", "", None),
@@ -90,14 +92,17 @@ def fmt(v):
 
 # Rows measured for netstack only, compared with another row's smoltcp and kernel
 # figures from the same rounds: (a) with TAP offloads off.
-BASE = {"a_send_off": "a_send", "a_recv_off": "a_recv", "a_recv_single": "a_recv"}
+BASE = {"a_send_off": "a_send", "a_recv_off": "a_recv", "a_recv_single": "a_recv",
+        "a_par2": "a_par1"}
 # What each technique's gain is the ratio of: row with it, row without.
 GAINS = [("TSO + checksum offload (stack sends)", "a_send", "a_send_off",
           "offloads on / off"),
          ("GRO + checksum offload (stack receives)", "a_recv", "a_recv_off",
           "offloads on / off"),
          ("receive coalescing (stack receives, offloads off)", "a_recv_off",
-          "a_recv_single", "coalescing on / off")]
+          "a_recv_single", "coalescing on / off"),
+         ("multi-queue (8 connections received, offloads off)", "a_par2", "a_par1",
+          "2 queues / 1")]
 
 
 def main():

@@ -22,6 +22,13 @@
 //!   segment (the joined segment's "MSS"); a shorter segment is the last one joined;
 //! - the joined datagram stays within 65535 bytes.
 //!
+//! Up to [`FLOWS`] connections are joined at once, each in its own run, so segments of
+//! several connections interleaved in one batch still join (Linux keeps 8 per queue
+//! too). A frame that cannot join ends its own connection's run first, so each
+//! connection's segments reach TCP in the order they came; a frame that is not TCP ends
+//! every run. Runs of different connections may reach TCP in another order than their
+//! frames came, which nothing can tell.
+//!
 //! Every piece's checksum is verified here before it joins, so the joined segment is
 //! marked verified and not summed again; its own checksum is computed from the pieces'
 //! sums (RFC 1071 2(B): a piece at an odd offset contributes its sum byte-swapped), so
@@ -29,6 +36,7 @@
 //! Anything else goes to the stack one frame at a time, in order: a frame that cannot
 //! join ends the segment being built first.
 
+use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::ipv4::protocol;
 use crate::wire::MacAddr;
@@ -41,6 +49,26 @@ const TCP_MIN: usize = 20;
 /// Only ACK, and PSH with it.
 const ACK: u8 = 0x10;
 const PSH: u8 = 0x08;
+
+/// Connections joined at once in one batch.
+pub const FLOWS: usize = 8;
+
+/// A TCP connection as its frames name it: source and destination address, then ports.
+pub(crate) type Flow = [u8; 12];
+
+/// The connection an IPv4 TCP frame belongs to, if it is one (the addresses and ports
+/// read where they are; nothing else checked).
+pub(crate) fn flow(frame: &[u8]) -> Option<Flow> {
+    let ip = frame.get(ETH_LEN..)?;
+    if frame.get(12..14)? != [8, 0] || ip.len() < IP_LEN || ip[9] != protocol::TCP {
+        return None;
+    }
+    let ports = ip.get(usize::from(ip[0] & 0x0f) * 4..)?.get(..4)?;
+    let mut key = [0; 12];
+    key[..8].copy_from_slice(&ip[12..20]);
+    key[8..].copy_from_slice(ports);
+    Some(key)
+}
 
 /// A received frame that could join others: its layout and the sums verified.
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +85,13 @@ pub(crate) struct Piece<'a> {
 }
 
 impl Piece<'_> {
+    fn flow(&self) -> Flow {
+        let mut key = [0; 12];
+        key[..8].copy_from_slice(&self.frame[ETH_LEN + 12..ETH_LEN + 20]);
+        key[8..].copy_from_slice(&self.frame[ETH_LEN + IP_LEN..ETH_LEN + IP_LEN + 4]);
+        key
+    }
+
     fn data_len(&self) -> usize {
         self.end - self.payload
     }
@@ -236,5 +271,193 @@ impl<'a> Run<'a> {
         let pseudo = checksum::pseudo_header(src, dst, protocol::TCP, tcp.len() as u16);
         let acc = checksum::accumulate(pseudo, &tcp[..header_len]) + data_acc;
         tcp[16..18].copy_from_slice(&checksum::finish(acc).to_be_bytes());
+    }
+}
+
+/// A run in a slot: when its last piece arrived, and when it began (to end the oldest).
+#[derive(Debug)]
+struct Slot<'a> {
+    run: Run<'a>,
+    flow: Flow,
+    last: Instant,
+    born: u64,
+}
+
+/// The runs of one batch, one per connection, up to [`FLOWS`]. Slot `i` builds its
+/// joined bytes in the caller's buffer `i`; a run handed back with its slot number must
+/// be finished with that buffer before the next call.
+#[derive(Debug)]
+pub(crate) struct Flows<'a> {
+    slots: [Option<Slot<'a>>; FLOWS],
+    born: u64,
+}
+
+/// A run that has ended: its slot (and buffer) number, the run, when its last piece
+/// arrived.
+pub(crate) type Ended<'a> = (usize, Run<'a>, Instant);
+
+impl<'a> Flows<'a> {
+    pub fn new() -> Flows<'a> {
+        Flows {
+            slots: Default::default(),
+            born: 0,
+        }
+    }
+
+    /// Joins `p` to its connection's run, or starts one. Returns the run that had to
+    /// end first: its connection's, if `p` does not continue it, or the oldest, if
+    /// every slot is taken.
+    pub fn add(&mut self, p: Piece<'a>, at: Instant, bufs: &mut [Vec<u8>]) -> Option<Ended<'a>> {
+        let flow = p.flow();
+        let slot = match self.find(&flow) {
+            Some(i) => i,
+            None => match self.slots.iter().position(Option::is_none) {
+                Some(free) => free,
+                None => self.oldest()?,
+            },
+        };
+        if let Some(s) = &mut self.slots[slot] {
+            if s.flow == flow && s.run.push(&p, &mut bufs[slot]) {
+                s.last = at;
+                return None;
+            }
+        }
+        let ended = self.end(slot);
+        self.born += 1;
+        self.slots[slot] = Some(Slot {
+            run: Run::new(p),
+            flow,
+            last: at,
+            born: self.born,
+        });
+        ended
+    }
+
+    /// Ends the run of `flow`'s connection, if there is one.
+    pub fn end_flow(&mut self, flow: &Flow) -> Option<Ended<'a>> {
+        let i = self.find(flow)?;
+        self.end(i)
+    }
+
+    /// Ends the oldest run, if any: call until `None` to end them all, in the order
+    /// they began.
+    pub fn end_oldest(&mut self) -> Option<Ended<'a>> {
+        let i = self.oldest()?;
+        self.end(i)
+    }
+
+    fn find(&self, flow: &Flow) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.flow == *flow))
+    }
+
+    fn oldest(&self) -> Option<usize> {
+        (0..FLOWS)
+            .filter(|&i| self.slots[i].is_some())
+            .min_by_key(|&i| self.slots[i].as_ref().map_or(u64::MAX, |s| s.born))
+    }
+
+    fn end(&mut self, i: usize) -> Option<Ended<'a>> {
+        self.slots[i].take().map(|s| (i, s.run, s.last))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::tcp::{Flags, TcpRepr};
+    use crate::wire::{EtherType, EthernetRepr, Ipv4Repr};
+
+    const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+
+    /// A data segment from the peer's port `port`, `len` bytes at `seq`.
+    fn segment(port: u16, seq: u32, len: usize) -> Vec<u8> {
+        let tcp = TcpRepr {
+            src_port: port,
+            dst_port: 80,
+            seq: crate::tcp::seq::Seq(seq),
+            flags: Flags::ACK,
+            window: 1000,
+            ..TcpRepr::default()
+        };
+        let mut f = vec![0; ETH_LEN + IP_LEN + TCP_MIN + len];
+        EthernetRepr {
+            dst: MAC,
+            src: MacAddr([2, 0, 0, 0, 0, 1]),
+            ethertype: EtherType::Ipv4,
+        }
+        .emit(&mut f);
+        Ipv4Repr {
+            src: PEER,
+            dst: US,
+            protocol: protocol::TCP,
+            ttl: 64,
+            ident: 0,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+            payload_len: TCP_MIN + len,
+        }
+        .emit(&mut f[ETH_LEN..]);
+        tcp.emit(PEER, US, &vec![7; len], &mut f[ETH_LEN + IP_LEN..]);
+        f
+    }
+
+    #[test]
+    fn interleaved_connections_each_join_their_own_run() {
+        // Frames of connections from ports 1 and 2, alternating, three each.
+        let frames: Vec<Vec<u8>> = (0..6u32)
+            .map(|i| segment(1 + (i % 2) as u16, 1000 + 100 * (i / 2), 100))
+            .collect();
+        let mut bufs = vec![Vec::new(); FLOWS];
+        let mut flows = Flows::new();
+        for f in &frames {
+            let p = piece(f, MAC, US, false).expect("a candidate");
+            assert!(
+                flows.add(p, Instant::ZERO, &mut bufs).is_none(),
+                "nothing ends"
+            );
+        }
+        let (first, second) = (flows.end_oldest().unwrap(), flows.end_oldest().unwrap());
+        assert!(flows.end_oldest().is_none());
+        for (slot, run, _) in [first, second] {
+            assert_eq!(run.pieces(), 3);
+            run.finish(&mut bufs[slot]);
+            let (ip, body) = Ipv4Repr::parse(&bufs[slot][ETH_LEN..]).unwrap();
+            let (seg, data) = TcpRepr::parse(ip.src, ip.dst, body).expect("a valid checksum");
+            assert_eq!((seg.seq.0, data.len()), (1000, 300));
+        }
+    }
+
+    #[test]
+    fn past_the_flow_limit_the_oldest_run_ends() {
+        let frames: Vec<Vec<u8>> = (0..=FLOWS as u16)
+            .map(|port| segment(port + 1, 1, 10))
+            .collect();
+        let mut bufs = vec![Vec::new(); FLOWS];
+        let mut flows = Flows::new();
+        let mut ended = vec![];
+        for f in &frames {
+            let p = piece(f, MAC, US, false).unwrap();
+            ended.extend(flows.add(p, Instant::ZERO, &mut bufs));
+        }
+        // The ninth connection pushed out the first.
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].1.first().frame, &frames[0][..]);
+    }
+
+    #[test]
+    fn a_frame_of_another_kind_names_its_connection() {
+        let f = segment(5, 1, 0);
+        assert!(piece(&f, MAC, US, false).is_none(), "no data: not a piece");
+        let mut want = [0; 12];
+        want[..4].copy_from_slice(&PEER.octets());
+        want[4..8].copy_from_slice(&US.octets());
+        want[8..].copy_from_slice(&[0, 5, 0, 80]);
+        assert_eq!(flow(&f), Some(want));
+        assert_eq!(flow(&f[..20]), None, "cut short");
     }
 }

@@ -21,7 +21,7 @@
 use log::debug;
 
 use crate::arp::EntryInfo;
-use crate::coalesce::{self, Run};
+use crate::coalesce::{self, Ended, Flows};
 use crate::config::{Config, ConfigError};
 use crate::counters::{Counters, RxDrop};
 use crate::icmp::errors::ErrorReport;
@@ -93,8 +93,9 @@ pub struct Stack {
     tcp: Tcp,
     raw: Raw,
     rx: RxCounters,
-    /// Where the receive coalescer joins segments, kept from batch to batch.
-    joined: Vec<u8>,
+    /// Where the receive coalescer joins segments, one buffer per connection it joins
+    /// at once, kept from batch to batch.
+    joined: Vec<Vec<u8>>,
 }
 
 impl Stack {
@@ -149,9 +150,9 @@ impl Stack {
     ) {
         let config = self.out.config();
         let (mac, addr, coalesce) = (config.mac, config.addr, config.rx_coalesce);
-        let mut joined = core::mem::take(&mut self.joined);
-        // The run being joined, and when its last piece arrived.
-        let mut run: Option<(Run<'a>, Instant)> = None;
+        let mut bufs = core::mem::take(&mut self.joined);
+        bufs.resize_with(coalesce::FLOWS, Vec::new);
+        let mut flows = Flows::new();
         for f in frames {
             let Received {
                 at,
@@ -162,27 +163,36 @@ impl Stack {
                 .then(|| coalesce::piece(frame, mac, addr, checksum_valid))
                 .flatten();
             let Some(piece) = piece else {
-                self.end_run(run.take(), &mut joined);
+                // Its connection's segments so far go first; a frame that is not TCP
+                // (ARP, ICMP) waits for every connection's.
+                match coalesce::flow(frame) {
+                    Some(flow) => {
+                        let ended = flows.end_flow(&flow);
+                        self.end_run(ended, &mut bufs);
+                    }
+                    None => {
+                        while let Some(ended) = flows.end_oldest() {
+                            self.end_run(Some(ended), &mut bufs);
+                        }
+                    }
+                }
                 self.receive_frames(at, frame, checksum_valid, 1, frame.len() as u64);
                 continue;
             };
-            if let Some((r, last)) = &mut run {
-                if r.push(&piece, &mut joined) {
-                    *last = at;
-                    continue;
-                }
-            }
-            self.end_run(run.take(), &mut joined);
-            run = Some((Run::new(piece), at));
+            let ended = flows.add(piece, at, &mut bufs);
+            self.end_run(ended, &mut bufs);
         }
-        self.end_run(run, &mut joined);
-        self.joined = joined;
+        while let Some(ended) = flows.end_oldest() {
+            self.end_run(Some(ended), &mut bufs);
+        }
+        self.joined = bufs;
     }
 
     /// Hands a run of joined segments to the stack: its one piece as it came, or the
-    /// segment joined in `buf`.
-    fn end_run(&mut self, run: Option<(Run<'_>, Instant)>, buf: &mut [u8]) {
-        let Some((run, at)) = run else { return };
+    /// segment joined in its slot's buffer.
+    fn end_run(&mut self, ended: Option<Ended<'_>>, bufs: &mut [Vec<u8>]) {
+        let Some((slot, run, at)) = ended else { return };
+        let buf = &mut bufs[slot];
         if run.pieces() == 1 {
             let frame = run.first().frame;
             self.receive_frames(at, frame, true, 1, frame.len() as u64);

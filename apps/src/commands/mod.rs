@@ -7,6 +7,7 @@ pub mod http_get;
 pub mod peer;
 pub mod ping;
 pub mod plot;
+pub mod queues;
 pub mod report;
 pub mod run;
 pub mod serve;

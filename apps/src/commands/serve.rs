@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::cli::{NetOptions, ServeArgs};
-use crate::commands::{report, setup, write_out};
+use crate::commands::{queues, report, setup, write_out};
 use crate::error::CliError;
+use crate::runtime::{Handle, Runtime};
 use crate::signals;
 use netstack_core::Config;
 
@@ -29,21 +30,38 @@ pub const MAX_SOCKETS: usize = 16_384;
 
 /// Runs the command; the exit status is 0 after Ctrl-C, 1 if the device failed.
 pub fn run(net: &NetOptions, args: &ServeArgs) -> Result<u8, CliError> {
-    let runtime = setup::start_with(net, setup::seed(net), |config| {
-        config.max_sockets = MAX_SOCKETS;
-    })?;
-    let handle = runtime.handle();
+    queues::check(net, args.queues, args.control.is_some())?;
+    let bound = |config: &mut Config| config.max_sockets = MAX_SOCKETS;
+    let runtimes = if args.queues > 1 {
+        queues::start(net, setup::seed(net), args.queues, bound)?
+    } else {
+        vec![setup::start_with(net, setup::seed(net), bound)?]
+    };
+    let handles: Vec<Handle> = runtimes.iter().map(Runtime::handle).collect();
+    let handle = handles[0].clone();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let (flag, waiter) = (Arc::clone(&stop), handle.clone());
+    let (flag, waiters) = (Arc::clone(&stop), handles.clone());
     signals::on_interrupt(move || {
         flag.store(true, Ordering::Release);
-        waiter.notify_waiters();
+        for waiter in &waiters {
+            waiter.notify_waiters();
+        }
     })?;
 
-    let services = crate::services::start_all(&handle)
-        .map_err(|err| CliError::failure(format!("cannot start the services: {err}")))?;
-    let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    // The same services on every shard.
+    let mut services = Vec::new();
+    for h in &handles {
+        services.extend(
+            crate::services::start_all(h)
+                .map_err(|err| CliError::failure(format!("cannot start the services: {err}")))?,
+        );
+    }
+    let names: Vec<String> = services
+        .iter()
+        .take(services.len() / handles.len())
+        .map(|s| s.name.clone())
+        .collect();
     let control = match &args.control {
         Some(path) => Some(crate::gateway::start(&handle, path).map_err(|err| {
             CliError::failure(format!(
@@ -55,7 +73,11 @@ pub fn run(net: &NetOptions, args: &ServeArgs) -> Result<u8, CliError> {
     };
     let config = handle.with_stack(|stack, _| stack.config().clone());
     let mut out = io::stdout();
-    write_out(&mut out, &banner(&config, handle.device_name(), &names))?;
+    let device = match handles.len() {
+        1 => handle.device_name().to_string(),
+        n => format!("{} ({n} queues, a stack on each)", handle.device_name()),
+    };
+    write_out(&mut out, &banner(&config, &device, &names))?;
     if let Some(path) = &args.control {
         write_out(
             &mut out,
@@ -73,23 +95,32 @@ pub fn run(net: &NetOptions, args: &ServeArgs) -> Result<u8, CliError> {
         crate::gateway::shutdown_all(control);
     }
     drop(control);
-    let counters = handle.with_stack(|stack, _| stack.counters().clone());
-    let link = handle.link_drops();
+    let lines: Vec<String> = handles
+        .iter()
+        .map(|h| {
+            let counters = h.with_stack(|stack, _| stack.counters().clone());
+            report::counters_line(&counters, h.link_drops())
+        })
+        .collect();
     let faults = handle.faults();
-    let stopped = runtime.shutdown();
+    let mut stopped = Ok(());
+    for runtime in runtimes {
+        stopped = stopped.and(runtime.shutdown());
+    }
     for service in services {
         // Each service's socket call fails once the loop stops, which ends its thread.
         if let Some(thread) = service.thread {
             let _ = thread.join();
         }
     }
-    write_out(
-        &mut out,
-        &format!(
-            "\nnetstack stopped: {}\n",
-            report::counters_line(&counters, link)
-        ),
-    )?;
+    if let [line] = &lines[..] {
+        write_out(&mut out, &format!("\nnetstack stopped: {line}\n"))?;
+    } else {
+        write_out(&mut out, "\nnetstack stopped.\n")?;
+        for (i, line) in lines.iter().enumerate() {
+            write_out(&mut out, &format!("queue {i}: {line}\n"))?;
+        }
+    }
     if let Some(report) = faults {
         write_out(&mut out, &format!("{}\n", report::faults_line(&report)))?;
     }

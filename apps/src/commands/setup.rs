@@ -52,7 +52,7 @@ pub fn start_with(
     adjust(&mut config);
     let events = EventOutputs::from_options(net)?;
     let device = open_device_with(net, seed, &events)?;
-    config.mtu = u16::try_from(device.mtu().min(MAX_STACK_MTU)).unwrap_or(1500);
+    config.mtu = stack_mtu(device.as_ref());
     // TSO where the device (with no wrapper watching frames) segments for us.
     config.tcp.tso = device.offloads().tso;
     let stack = Stack::new(config, seed)
@@ -62,6 +62,11 @@ pub fn start_with(
         runtime.handle().set_event_sink(sink);
     }
     Ok(runtime)
+}
+
+/// The stack's MTU on `device`: the interface's, up to what IPv4 can carry.
+pub fn stack_mtu(device: &dyn Device) -> u16 {
+    u16::try_from(device.mtu().min(MAX_STACK_MTU)).unwrap_or(1500)
 }
 
 /// Starts a runtime, turning the OS's refusal into a [`CliError`].
@@ -146,7 +151,7 @@ pub fn report_faults(handle: &crate::runtime::Handle) {
 }
 
 /// The driver's message (which names the interface and the cause) plus what to do.
-fn explain_open_error(net: &NetOptions, err: &io::Error) -> CliError {
+pub fn explain_open_error(net: &NetOptions, err: &io::Error) -> CliError {
     let iface = &net.iface;
     let remedy = match net.driver {
         _ if netstack_drivers::is_busy(err) => {
