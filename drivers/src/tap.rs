@@ -128,7 +128,8 @@ impl TapDevice {
                     if e.raw_os_error() == Some(libc::EINVAL) {
                         OpenError::wrap(
                             format!(
-                                "cannot open {queues} queues of TAP {name:?}: it was made with                                  one queue; make it with `sudo scripts/setup-tap.sh --queues                                  {queues}`"
+                                "cannot open {queues} queues of TAP {name:?}: it was made with one queue; \
+                                 make it with `sudo scripts/setup-tap.sh --queues {queues}`"
                             ),
                             e,
                         )

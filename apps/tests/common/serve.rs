@@ -18,8 +18,13 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// The TAP lab, in the calling thread's namespace: tap0 persistent (so `serve`, and a
 /// program after it, can attach to it), the kernel at 10.0.0.1/24, loopback up.
 pub fn tap_lab() {
+    tap_lab_with(&[]);
+}
+
+/// [`tap_lab`] with more words for `ip tuntap add` (`multi_queue`).
+pub fn tap_lab_with(tuntap: &[&str]) {
     ip(&["link", "set", "lo", "up"]);
-    ip(&["tuntap", "add", "dev", "tap0", "mode", "tap"]);
+    ip(&[&["tuntap", "add", "dev", "tap0", "mode", "tap"], tuntap].concat());
     if std::path::Path::new("/proc/sys/net/ipv6").exists() {
         // Quiet link: no router solicitations (this /proc/sys/net is the namespace's).
         std::fs::write("/proc/sys/net/ipv6/conf/tap0/disable_ipv6", "1")
@@ -40,7 +45,13 @@ impl Serve {
     /// once it is attached and answering.
     #[track_caller]
     pub fn start(args: &[&str]) -> Serve {
-        let child = netstack(&[args, &["serve"]].concat())
+        Serve::start_with(args, &[])
+    }
+
+    /// `netstack ARGS serve SERVE_ARGS`, as [`start`](Serve::start).
+    #[track_caller]
+    pub fn start_with(args: &[&str], serve_args: &[&str]) -> Serve {
+        let child = netstack(&[args, &["serve"], serve_args].concat())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
