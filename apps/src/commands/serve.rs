@@ -38,6 +38,7 @@ pub fn run(net: &NetOptions, args: &ServeArgs) -> Result<u8, CliError> {
         vec![setup::start_with(net, setup::seed(net), bound)?]
     };
     let handles: Vec<Handle> = runtimes.iter().map(Runtime::handle).collect();
+    Handle::share_arp_replies(&handles);
     let handle = handles[0].clone();
 
     let stop = Arc::new(AtomicBool::new(false));

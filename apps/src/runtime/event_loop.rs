@@ -102,12 +102,37 @@ impl<'a> EventLoop<'a> {
                 self.shared.waker.drain();
             }
             more_waiting = self.read_batch()?;
+            self.share_arp_replies();
             deadline = self.process()?;
             self.shared.changed.notify_all();
         }
         // Tasks hold handles to the shared state; drop them with the loop.
         self.tasks.clear();
         Ok(())
+    }
+
+    /// Gives a copy of each ARP reply in the batch to the sibling runtimes, if any
+    /// ([`Handle::share_arp_replies`](super::Handle::share_arp_replies)). Done before
+    /// this loop locks its own stack, so two siblings never wait on each other.
+    fn share_arp_replies(&self) {
+        let siblings: Vec<Arc<Shared>> = lock(&self.shared.siblings)
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect();
+        if siblings.is_empty() {
+            return;
+        }
+        for (buf, (info, _)) in self.buffers.iter().zip(&self.filled) {
+            let frame = &buf[..info.len];
+            // EtherType ARP, operation 2 (reply): RFC 826.
+            if frame.len() >= 22 && frame[12..14] == [0x08, 0x06] && frame[20..22] == [0, 2] {
+                for s in &siblings {
+                    // Each runtime has a clock of its own.
+                    s.lock_stack().receive(s.clock.now(), frame);
+                    s.waker.wake();
+                }
+            }
+        }
     }
 
     /// The earliest deadline of any task.

@@ -29,7 +29,7 @@ use std::fmt;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Instant as StdInstant;
 
@@ -107,6 +107,9 @@ struct Shared {
     /// Where the stack's per-connection TCP events go, once asked for
     /// ([`Handle::set_event_sink`]); drained every round.
     event_sink: Mutex<Option<EventSink>>,
+    /// Other runtimes of the same host on other queues of one device, which get a copy of
+    /// every ARP reply this one reads ([`Handle::share_arp_replies`]).
+    siblings: Mutex<Vec<Weak<Shared>>>,
 }
 
 /// What receives a runtime's per-connection TCP events ([`ConnEvent`]), on the loop's
@@ -140,6 +143,7 @@ impl Runtime {
             clock: Clock::start(),
             device_name,
             event_sink: Mutex::new(None),
+            siblings: Mutex::new(Vec::new()),
         });
         let looped = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -290,6 +294,21 @@ impl Handle {
             shared.waker.wake();
         }
         result
+    }
+
+    /// For runtimes that are one host on several queues of one device (`serve
+    /// --queues`): every ARP reply any of them reads is also given to the others. The
+    /// kernel steers all ARP to one queue, often not the one whose stack asked; without
+    /// this, that stack would wait for its next request, a second later.
+    pub fn share_arp_replies(handles: &[Handle]) {
+        for h in handles {
+            let others = handles
+                .iter()
+                .filter(|o| !Arc::ptr_eq(&o.shared, &h.shared))
+                .map(|o| Arc::downgrade(&o.shared))
+                .collect();
+            *lock(&h.shared.siblings) = others;
+        }
     }
 
     /// Makes every [`wait_until`](Handle::wait_until) re-check its condition now. Call it
