@@ -13,6 +13,7 @@ use super::error::TcpError;
 use super::events::EventKind;
 use super::layer::{Tcp, TcpSocket};
 use super::segment::Segment;
+use super::socket_options::SocketOptions;
 use super::state::State;
 use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
@@ -27,12 +28,14 @@ const FLUSH_LIMIT: usize = 4096;
 
 impl Tcp {
     /// Starts an active open to `remote` (RFC 9293 3.10.1) from an ephemeral port chosen
-    /// per RFC 6056, with an RFC 6528 initial sequence number.
+    /// per RFC 6056, with an RFC 6528 initial sequence number, and the buffer sizes of
+    /// `options` (which choose the window scale its SYN offers).
     pub fn connect(
         &mut self,
         now: Instant,
         out: &mut Outbound,
         remote: SocketAddrV4,
+        options: SocketOptions,
     ) -> Result<SocketHandle, TcpError> {
         let ip = *remote.ip();
         let cfg = out.config();
@@ -61,7 +64,8 @@ impl Tcp {
         let local = SocketAddrV4::new(our, port);
         let iss = self.isn.isn(now, local, remote);
         let our_mss = Tcp::our_mss(out);
-        let mut conn = Connection::connect(self.config.clone(), local, remote, iss, our_mss, now);
+        let config = options.apply(&self.config);
+        let mut conn = Connection::connect(config, local, remote, iss, our_mss, now);
         conn.pooled = true;
         let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
             self.ports.release(Protocol::Tcp, port);

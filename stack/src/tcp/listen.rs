@@ -18,10 +18,12 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 
 use log::debug;
 
+use super::config::TcpConfig;
 use super::connection::Connection;
 use super::error::TcpError;
 use super::layer::{Tcp, TcpSocket};
 use super::listener::Listener;
+use super::socket_options::SocketOptions;
 use crate::counters::RxDrop;
 use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
@@ -30,12 +32,14 @@ use crate::wire::tcp::{Flags, TcpRepr};
 
 impl Tcp {
     /// Opens a listening socket on `local` (0.0.0.0 or `our` address; port 0 picks one)
-    /// holding up to `backlog` established connections for [`Tcp::accept`].
+    /// holding up to `backlog` established connections for [`Tcp::accept`]; the
+    /// connections it makes inherit `options`.
     pub fn listen(
         &mut self,
         our: Ipv4Addr,
         local: SocketAddrV4,
         backlog: usize,
+        options: SocketOptions,
     ) -> Result<SocketHandle, TcpError> {
         if !local.ip().is_unspecified() && *local.ip() != our {
             return Err(TcpError::AddrNotAvailable);
@@ -52,7 +56,7 @@ impl Tcp {
             local.port()
         };
         let local = SocketAddrV4::new(*local.ip(), port);
-        let listener = TcpSocket::Listener(Listener::new(local, backlog));
+        let listener = TcpSocket::Listener(Listener::new(local, backlog, options));
         let Ok(h) = self.table.insert(listener) else {
             self.ports.release(Protocol::Tcp, port);
             return Err(TcpError::TooManySockets);
@@ -137,7 +141,8 @@ impl Tcp {
         // model: the listener's TCB is copied, then moves to SYN-RECEIVED).
         let iss = self.isn.isn(now, local, remote);
         let our_mss = Tcp::our_mss(out);
-        let mut conn = Connection::listen(self.config.clone(), local, remote, iss, our_mss, now);
+        let config = self.child_config(lh);
+        let mut conn = Connection::listen(config, local, remote, iss, our_mss, now);
         let _ = conn.handle_segment(now, seg, &[]);
         conn.pooled = true;
         let h = self.insert_child(lh, conn, local, remote)?;
@@ -183,6 +188,15 @@ impl Tcp {
         match self.table.get(lh) {
             Ok(TcpSocket::Listener(l)) => l.accept_queue.len() >= l.backlog,
             _ => false,
+        }
+    }
+
+    /// The config of the connections listener `lh` makes: the stack's, with the
+    /// options set on the listener (its buffer sizes), as Linux's children inherit them.
+    pub(super) fn child_config(&self, lh: SocketHandle) -> TcpConfig {
+        match self.table.get(lh) {
+            Ok(TcpSocket::Listener(l)) => l.options.apply(&self.config),
+            _ => self.config.clone(),
         }
     }
 
