@@ -53,12 +53,18 @@ impl<'a> TcpSockets<'a> {
 
     /// Opens a listening socket on `local` (0.0.0.0 or our address; port 0 picks one)
     /// holding up to `backlog` established connections for [`TcpSockets::accept`].
+    /// SO_REUSEADDR is set, as std's `TcpListener::bind` sets it: a server restarted
+    /// while its old connections wait in TIME-WAIT gets its port back.
     pub fn listen(
         &mut self,
         local: SocketAddrV4,
         backlog: usize,
     ) -> Result<SocketHandle, TcpError> {
-        self.listen_with(local, backlog, SocketOptions::default())
+        let options = SocketOptions {
+            reuse_addr: true,
+            ..SocketOptions::default()
+        };
+        self.listen_with(local, backlog, options)
     }
 
     /// [`listen`](TcpSockets::listen) with the socket options set before it (SO_RCVBUF,
@@ -98,7 +104,39 @@ impl<'a> TcpSockets<'a> {
         remote: SocketAddrV4,
         options: SocketOptions,
     ) -> Result<SocketHandle, TcpError> {
-        self.tcp.connect(now, self.out, remote, options)
+        self.tcp.connect(now, self.out, None, remote, options)
+    }
+
+    /// [`connect_with`](TcpSockets::connect_with) from `local`, the address the socket
+    /// was bound to (bind(2) before connect(2)): its port if it names one (else an
+    /// ephemeral port). The port is taken as bind takes it: `AddrInUse` unless
+    /// SO_REUSEADDR lets the socket share it (see [`check_bind`](TcpSockets::check_bind));
+    /// `AddrNotAvailable` if a connection or TIME-WAIT already has the 4-tuple.
+    pub fn connect_from(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        options: SocketOptions,
+    ) -> Result<SocketHandle, TcpError> {
+        self.tcp
+            .connect(now, self.out, Some(local), remote, options)
+    }
+
+    /// Whether a socket with SO_REUSEADDR `reuse_addr` may bind `local` now, as Linux's
+    /// bind(2) decides: `AddrInUse` when a listener holds the port, or a connection or
+    /// TIME-WAIT entry holds it and either side did not set SO_REUSEADDR;
+    /// `AddrNotAvailable` for an address not ours. Port 0 always may. The port is not
+    /// held: [`listen_with`](TcpSockets::listen_with) and
+    /// [`connect_from`](TcpSockets::connect_from) check again.
+    pub fn check_bind(&self, local: SocketAddrV4, reuse_addr: bool) -> Result<(), TcpError> {
+        if !local.ip().is_unspecified() && *local.ip() != self.out.addr() {
+            return Err(TcpError::AddrNotAvailable);
+        }
+        if local.port() != 0 && self.tcp.bind_conflict(local.port(), reuse_addr) {
+            return Err(TcpError::AddrInUse);
+        }
+        Ok(())
     }
 
     /// Queues `data` for sending; returns how much fit (0 when the send buffer is full:

@@ -18,6 +18,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 
 use log::debug;
 
+use super::binds::Holder;
 use super::config::TcpConfig;
 use super::connection::Connection;
 use super::error::TcpError;
@@ -44,12 +45,18 @@ impl Tcp {
         if !local.ip().is_unspecified() && *local.ip() != our {
             return Err(TcpError::AddrNotAvailable);
         }
+        let binds = (&self.binds, &self.time_wait.binds);
         let port = if local.port() == 0 {
             self.ports
-                .allocate(Protocol::Tcp, our, (Ipv4Addr::UNSPECIFIED, 0), |_| true)
+                .allocate(Protocol::Tcp, our, (Ipv4Addr::UNSPECIFIED, 0), |p| {
+                    !binds.0.conflicts(p, false) && !binds.1.conflicts(p, false)
+                })
                 .map_err(|_| TcpError::PortsExhausted)?
         } else {
-            if self.ports.is_used(Protocol::Tcp, local.port()) {
+            // Linux's bind rule (binds.rs): a port held by a connection, listener or
+            // TIME-WAIT entry is shared only when both set SO_REUSEADDR and it is
+            // nobody's listening port.
+            if self.bind_conflict(local.port(), options.reuse_addr) {
                 return Err(TcpError::AddrInUse);
             }
             self.ports.hold(Protocol::Tcp, local.port());
@@ -61,6 +68,7 @@ impl Tcp {
             self.ports.release(Protocol::Tcp, port);
             return Err(TcpError::TooManySockets);
         };
+        self.binds.hold(port, listener_holder(options.reuse_addr));
         self.demux.bind(Protocol::Tcp, local, h);
         Ok(h)
     }
@@ -165,11 +173,18 @@ impl Tcp {
     ) -> Result<SocketHandle, RxDrop> {
         conn.parent = Some(lh);
         conn.orphaned = true;
+        // Linux's accepted sockets hold the listener's port with its SO_REUSEADDR.
+        conn.reuse_addr = match self.table.get(lh) {
+            Ok(TcpSocket::Listener(l)) => l.options.reuse_addr,
+            _ => false,
+        };
+        let holder = conn.holder();
         let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
             return Err(RxDrop::TcpNoRoom);
         };
         self.demux.connect(Protocol::Tcp, local, remote, h);
         self.ports.hold(Protocol::Tcp, local.port());
+        self.binds.hold(local.port(), holder);
         Ok(h)
     }
 
@@ -220,6 +235,8 @@ impl Tcp {
         };
         self.demux.unbind(Protocol::Tcp, l.local);
         self.ports.release(Protocol::Tcp, l.local.port());
+        let holder = listener_holder(l.options.reuse_addr);
+        self.binds.release(l.local.port(), holder);
         for c in l.syn_queue.iter().chain(l.accept_queue.iter()).copied() {
             if let Ok(TcpSocket::Conn(conn)) = self.table.get_mut(c) {
                 conn.parent = None;
@@ -228,5 +245,13 @@ impl Tcp {
             self.flush_handle(now, out, c);
         }
         Ok(())
+    }
+}
+
+/// How a listener holds its port.
+fn listener_holder(reuse: bool) -> Holder {
+    Holder {
+        reuse,
+        listening: true,
     }
 }

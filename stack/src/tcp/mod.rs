@@ -31,6 +31,7 @@
 //! Sequence numbers ([`seq`]) live with the wire format, which needs them too.
 
 pub mod api;
+mod binds;
 pub mod buffer_pool;
 pub mod config;
 pub mod congestion;
