@@ -11,7 +11,7 @@
 //!   port (2 bytes, network order). A listener's connection carries one byte per
 //!   connection waiting to be accepted, so it polls readable exactly when accept would
 //!   not block.
-//! * a **control connection** per operation (`BIND`, `LISTEN`, `CONNECT`, `WAIT`,
+//! * a **control connection** per operation (`BIND`, `LISTEN`, `CONNECT`, `WAIT`, `OPT`, `GETOPT`,
 //!   `NAME`): one request line, one reply line (`OK ...` or `ERR <errno>`), closed.
 //!   One connection per call keeps the shim free of shared state across threads and
 //!   fork.

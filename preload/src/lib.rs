@@ -489,8 +489,8 @@ unsafe fn put_int(v: c_int, val: *mut c_void, len: *mut socklen_t) -> c_int {
 }
 
 /// getsockopt(2): SO_ERROR (which finishes a non-blocking connect), SO_TYPE and friends
-/// from what the shim knows; buffer sizes and timeouts from the real descriptor; other
-/// options as last set (0 if never).
+/// from what the shim knows; a TCP socket's SO_RCVBUF and SO_SNDBUF from the daemon;
+/// timeouts from the real descriptor; other options as last set (0 if never).
 ///
 /// # Safety
 /// As getsockopt(2).
@@ -564,6 +564,23 @@ pub unsafe extern "C" fn getsockopt(
             let set = stored(&sock, level, name);
             int(set.unwrap_or(64))
         }
+        // The daemon's sizes, as Linux reports them (doubled, within its limits).
+        (libc::SOL_SOCKET, libc::SO_RCVBUF | libc::SO_SNDBUF) if sock.stream => {
+            let which = if name == libc::SO_RCVBUF {
+                "rcvbuf"
+            } else {
+                "sndbuf"
+            };
+            match control::request(&format!("GETOPT {} {which}", sock.id)) {
+                Ok(words) => int(words.first().and_then(|w| w.parse().ok()).unwrap_or(0)),
+                Err(e) => fail(e),
+            }
+        }
+        // A flag reads back as 0 or 1, whatever non-zero value was set.
+        (libc::SOL_SOCKET, libc::SO_REUSEADDR | libc::SO_KEEPALIVE)
+        | (libc::IPPROTO_TCP, libc::TCP_NODELAY) => {
+            int(c_int::from(stored(&sock, level, name).unwrap_or(0) != 0))
+        }
         _ => int(stored(&sock, level, name).unwrap_or(0)),
     }
 }
@@ -578,9 +595,10 @@ fn stored(sock: &Sock, level: c_int, name: c_int) -> Option<c_int> {
 }
 
 /// setsockopt(2): timeouts go on the real descriptor (they govern its reads and
-/// writes); TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, SO_LINGER, IP_TTL
-/// and TCP_CONGESTION go to the daemon, which applies them to the netstack connection
-/// (and refuses what Linux refuses); the rest are remembered.
+/// writes); on TCP sockets TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT,
+/// SO_LINGER, IP_TTL, TCP_CONGESTION, SO_RCVBUF, SO_SNDBUF and SO_REUSEADDR go to the
+/// daemon, which applies them to the netstack socket (and refuses what Linux refuses);
+/// the rest are remembered.
 ///
 /// # Safety
 /// As setsockopt(2).
@@ -637,6 +655,9 @@ fn daemon_option(stream: bool, level: c_int, name: c_int, value: &[u8]) -> Optio
         (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => format!("keepintvl {}", int()?),
         (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => format!("keepcnt {}", int()?),
         (libc::IPPROTO_IP, libc::IP_TTL) => format!("ttl {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_RCVBUF) => format!("rcvbuf {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_SNDBUF) => format!("sndbuf {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_REUSEADDR) => format!("reuseaddr {}", int()?),
         (libc::SOL_SOCKET, libc::SO_LINGER) => {
             // struct linger { int l_onoff; int l_linger; }
             let b = value.get(..8)?;
