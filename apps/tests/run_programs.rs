@@ -596,6 +596,57 @@ except OSError as e:
     });
 }
 
+/// SO_LINGER 0 makes close(2) reset, but shutdown(SHUT_WR) is still a FIN, as on
+/// Linux: the kernel's side reads the end of the stream, answers, and the program
+/// reads the answer.
+#[test]
+fn linger_zero_then_shutdown_is_a_fin_not_a_reset() {
+    const TEST: &str = "linger_zero_then_shutdown_is_a_fin_not_a_reset";
+    in_netns(TEST, || {
+        if !have(TEST, "python3", &["--version"]) {
+            return;
+        }
+        let daemon = Daemon::start(TEST);
+        let script = r#"
+import socket, struct
+s = socket.create_connection(("10.0.0.1", 7300))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.sendall(b"question")
+s.shutdown(socket.SHUT_WR)
+answer = b""
+while True:
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    answer += chunk
+print(answer.decode())
+s.close()
+"#;
+        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let server = TcpListener::bind((HOST_IP, 7300)).unwrap();
+        let kernel = thread::spawn(move || {
+            let (mut conn, _) = server.accept().unwrap();
+            conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut got = Vec::new();
+            let end = conn.read_to_end(&mut got).map_err(|e| e.kind());
+            let _ = conn.write_all(b"answer");
+            (end, got)
+        });
+        let out = common::run(daemon.run(&["python3", path.to_str().unwrap()]), TIMEOUT);
+        let _ = std::fs::remove_file(&path);
+        let (end, got) = kernel.join().unwrap();
+        assert_eq!(
+            end,
+            Ok(8),
+            "the kernel saw a FIN after the question, not a reset"
+        );
+        assert_eq!(got, b"question");
+        assert_exit(&out, 0);
+        assert_eq!(text(&out.stdout), "answer\n");
+    });
+}
+
 /// The value of TCP option `kind` in segment `tcp`, if it carries it.
 fn syn_option(tcp: &[u8], kind: u8) -> Option<Vec<u8>> {
     let end = usize::from(tcp[12] >> 4) * 4;

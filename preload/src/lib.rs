@@ -585,6 +585,17 @@ pub unsafe extern "C" fn getsockopt(
     }
 }
 
+/// Whether SO_LINGER was last set on with a zero time (close resets).
+fn linger_zero(sock: &Sock) -> bool {
+    let set = sock
+        .options
+        .iter()
+        .rev()
+        .find(|(l, n, _)| *l == libc::SOL_SOCKET && *n == libc::SO_LINGER);
+    set.and_then(|(_, _, v)| v.get(..8))
+        .is_some_and(|b| b[..4] != [0; 4] && b[4..8] == [0; 4])
+}
+
 fn stored(sock: &Sock, level: c_int, name: c_int) -> Option<c_int> {
     sock.options
         .iter()
@@ -674,6 +685,8 @@ fn daemon_option(stream: bool, level: c_int, name: c_int, value: &[u8]) -> Optio
 }
 
 /// shutdown(2): on the real descriptor; the daemon turns the end of the bytes into a FIN.
+/// With SO_LINGER 0 set, the daemon is told first (`SHUT`), so that this end is a FIN
+/// as on Linux, and only close(2) resets.
 ///
 /// # Safety
 /// As shutdown(2).
@@ -682,6 +695,12 @@ pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
     if let Some(sock) = table::get(fd) {
         if sock.stream && !sock.connected && !sock.connecting {
             return fail(libc::ENOTCONN);
+        }
+        let writes = matches!(how, libc::SHUT_WR | libc::SHUT_RDWR);
+        if sock.stream && writes && linger_zero(&sock) {
+            if let Err(e) = control::request(&format!("SHUT {}", sock.id)) {
+                return fail(e);
+            }
         }
     }
     // SAFETY: the caller's call (on the Unix connection when it is ours).

@@ -20,6 +20,7 @@
 //!          NAME <id>             -> OK <local> <peer>
 //!          OPT <id> <name> <v>   -> OK | ERR <errno>         (options.rs: nodelay, ttl, ...)
 //!          GETOPT <id> <name>    -> OK <v>                   (rcvbuf, sndbuf: as Linux reports)
+//!          SHUT <id>             -> OK                       (shutdown(SHUT_WR) follows: a FIN)
 //! ```
 //!
 //! Why a daemon at all, and why `serve`: one process must own the TAP device and the
@@ -86,6 +87,9 @@ struct Entry {
     state: State,
     /// The daemon's end of the data connection, until a connection or listener owns it.
     data: Option<UnixStream>,
+    /// The program called shutdown(SHUT_WR) (`SHUT`): the end of its bytes is a FIN,
+    /// whatever SO_LINGER says; only close(2) with linger 0 resets.
+    write_shut: Arc<AtomicBool>,
 }
 
 struct Shared {
@@ -283,6 +287,10 @@ impl Gateway {
                 Ok(String::new())
             }
             "GETOPT" => self.get_option(id, args.first().copied().unwrap_or("")),
+            "SHUT" => self.with(id, |e| {
+                e.write_shut.store(true, Ordering::Release);
+                Ok(String::new())
+            }),
             _ => Err(libc::EINVAL),
         }
     }
@@ -345,6 +353,7 @@ impl Gateway {
             options: options::Options::default(),
             state: State::Fresh,
             data: Some(mine),
+            write_shut: Arc::default(),
         };
         let id = match self.insert(entry) {
             Ok(id) => id,
@@ -400,6 +409,7 @@ impl Gateway {
                 },
             },
             data: None,
+            write_shut: Arc::default(),
         };
         let id = match self.insert(entry) {
             Ok(id) => id,
@@ -499,6 +509,7 @@ impl Gateway {
             options: inherited,
             state: State::Connected(stream.clone()),
             data: None,
+            write_shut: Arc::default(),
         };
         let id = match self.insert(entry) {
             Ok(id) => id,

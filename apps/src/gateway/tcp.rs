@@ -144,21 +144,27 @@ pub fn splice(gw: &Gateway, id: u64, stream: TcpStream, data: UnixStream) {
     let down = thread::Builder::new()
         .name(format!("gw-down-{id}"))
         .spawn(move || downstream(stream, down_unix));
-    upstream(data, up_stream);
+    let write_shut = gw
+        .with(id, |e| Ok(Arc::clone(&e.write_shut)))
+        .unwrap_or_default();
+    upstream(data, up_stream, &write_shut);
     if let Ok(t) = down {
         let _ = t.join();
     }
     gw.forget(id);
 }
 
-/// Program -> netstack. The program's shutdown(SHUT_WR) or close is our FIN.
-fn upstream(mut data: UnixStream, mut stream: TcpStream) {
+/// Program -> netstack. The program's shutdown(SHUT_WR) or close is our FIN; a close
+/// with SO_LINGER 0 (no `SHUT` came first) is a reset.
+fn upstream(mut data: UnixStream, mut stream: TcpStream, write_shut: &AtomicBool) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match data.read(&mut buf) {
             Ok(0) => {
-                // The program's close (or SHUT_WR): a FIN, or with SO_LINGER 0 a reset.
-                if stream.linger().ok().flatten() == Some(Duration::ZERO) {
+                // The program's close: a FIN, or with SO_LINGER 0 a reset. After its
+                // shutdown(SHUT_WR) a FIN whatever the linger: Linux's tcp_shutdown.
+                let shut = write_shut.load(Ordering::Acquire);
+                if !shut && stream.linger().ok().flatten() == Some(Duration::ZERO) {
                     let _ = stream.reset();
                 } else {
                     let _ = stream.shutdown(Shutdown::Write);
