@@ -647,6 +647,57 @@ s.close()
     });
 }
 
+/// A connected UDP socket under netstack carries bare datagrams on its descriptor, as
+/// on Linux: os.read() and os.write() (which the shim never sees) exchange datagrams
+/// with the peer, a zero-length one included, and recv/recvfrom still name the peer.
+#[test]
+fn read_and_write_on_a_connected_udp_socket_carry_bare_datagrams() {
+    const TEST: &str = "read_and_write_on_a_connected_udp_socket_carry_bare_datagrams";
+    in_netns(TEST, || {
+        if !have(TEST, "python3", &["--version"]) {
+            return;
+        }
+        let daemon = Daemon::start(TEST);
+        let script = r#"
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("10.0.0.1", 7400))
+os.write(s.fileno(), b"")
+os.write(s.fileno(), b"ping")
+print(os.read(s.fileno(), 100))
+s.send(b"again")
+data, peer = s.recvfrom(100)
+print(data, peer)
+"#;
+        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let kernel = UdpSocket::bind((HOST_IP, 7400)).unwrap();
+        kernel.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let echo = thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 100];
+            for _ in 0..3 {
+                let (n, from) = kernel.recv_from(&mut buf).unwrap();
+                got.push(buf[..n].to_vec());
+                if n > 0 {
+                    let reply = [b"pong:", &buf[..n]].concat();
+                    kernel.send_to(&reply, from).unwrap();
+                }
+            }
+            got
+        });
+        let out = common::run(daemon.run(&["python3", path.to_str().unwrap()]), TIMEOUT);
+        let _ = std::fs::remove_file(&path);
+        assert_exit(&out, 0);
+        assert_eq!(
+            text(&out.stdout),
+            "b'pong:ping'\nb'pong:again' ('10.0.0.1', 7400)\n"
+        );
+        let got = echo.join().unwrap();
+        assert_eq!(got, vec![b"".to_vec(), b"ping".to_vec(), b"again".to_vec()]);
+    });
+}
+
 /// The value of TCP option `kind` in segment `tcp`, if it carries it.
 fn syn_option(tcp: &[u8], kind: u8) -> Option<Vec<u8>> {
     let end = usize::from(tcp[12] >> 4) * 4;

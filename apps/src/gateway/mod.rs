@@ -406,6 +406,7 @@ impl Gateway {
                 dgram: udp::Dgram {
                     conn: Arc::clone(&conn),
                     closed: Arc::clone(&closed),
+                    bare: Arc::default(),
                 },
             },
             data: None,
@@ -543,6 +544,16 @@ impl Gateway {
                 }
                 Ok(())
             })?;
+            // Connected: bare datagrams to the program from here (udp.rs).
+            let bare = self.with(id, |e| match &e.state {
+                State::Udp { dgram, .. } => Ok(udp::Dgram {
+                    conn: Arc::clone(&dgram.conn),
+                    closed: Arc::clone(&dgram.closed),
+                    bare: Arc::clone(&dgram.bare),
+                }),
+                _ => Err(libc::EBADF),
+            })?;
+            udp::go_bare(&bare);
             return Ok(local.to_string());
         }
         let (local, data, options) = self.with(id, |e| match e.state {
