@@ -499,6 +499,228 @@ s.close()
     });
 }
 
+/// SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR and bind() before connect() set by a program
+/// under netstack act on netstack's socket: the sizes read back as the kernel's do (the
+/// same script run without netstack prints the same), the SYN offers the window scale
+/// of the receive buffer, the connection leaves from the bound port, and a listening
+/// port is not shared even with SO_REUSEADDR.
+#[test]
+fn buffer_sizes_reuseaddr_and_bind_before_connect_from_a_program() {
+    const TEST: &str = "buffer_sizes_reuseaddr_and_bind_before_connect_from_a_program";
+    in_netns(TEST, || {
+        if !have(TEST, "python3", &["--version"]) {
+            return;
+        }
+        let daemon = Daemon::start(TEST);
+        let script = r#"
+import errno, socket, sys
+SOL, S = socket.SOL_SOCKET, socket
+def sizes(s):
+    return s.getsockopt(SOL, S.SO_RCVBUF), s.getsockopt(SOL, S.SO_SNDBUF)
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(SOL, S.SO_RCVBUF, 8192)
+s.setsockopt(SOL, S.SO_SNDBUF, 1)
+print("before", *sizes(s))
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.connect(("10.0.0.1", 7200))
+print("after", *sizes(s))
+print("from", s.getsockname()[1])
+s.sendall(b"hello")
+s.close()
+l = socket.socket()
+l.setsockopt(SOL, S.SO_REUSEADDR, 5)
+print("reuseaddr", l.getsockopt(SOL, S.SO_REUSEADDR))
+l.bind(("0.0.0.0", int(sys.argv[2])))
+l.listen(4)
+other = socket.socket()
+other.setsockopt(SOL, S.SO_REUSEADDR, 1)
+try:
+    other.bind(("0.0.0.0", int(sys.argv[2])))
+    print("beside a listener: bound")
+except OSError as e:
+    print("beside a listener:", errno.errorcode[e.errno])
+"#;
+        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let kernel_raw = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::TCP),
+        )
+        .unwrap();
+        kernel_raw
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let server = TcpListener::bind((HOST_IP, 7200)).unwrap();
+        let script_path = path.to_str().unwrap();
+        let kernel_out = common::run(
+            {
+                let mut cmd = Command::new("python3");
+                cmd.args([script_path, "7211", "7212"]);
+                cmd
+            },
+            TIMEOUT,
+        );
+        let out = common::run(
+            daemon.run(&["python3", script_path, "7201", "7202"]),
+            TIMEOUT,
+        );
+        let _ = std::fs::remove_file(&path);
+        assert_exit(&kernel_out, 0);
+        assert_exit(&out, 0);
+        let expected = "before 16384 4608\nafter 16384 4608\nfrom PORT\nreuseaddr 1\n\
+                        beside a listener: EADDRINUSE\n";
+        assert_eq!(text(&kernel_out.stdout), expected.replace("PORT", "7211"));
+        assert_eq!(text(&out.stdout), expected.replace("PORT", "7201"));
+        let (_, kernel_peer) = server.accept().unwrap();
+        let (_, peer) = server.accept().unwrap();
+        assert_eq!((kernel_peer.port(), peer.port()), (7211, 7201));
+        // Our SYN offered the window scale of an 8 KiB buffer: none needed.
+        let mut buf = [0u8; 2048];
+        let deadline = Instant::now() + TIMEOUT;
+        let wscale = loop {
+            assert!(
+                Instant::now() < deadline,
+                "no SYN from netstack on the raw socket"
+            );
+            let Ok(n) = (&kernel_raw).read(&mut buf) else {
+                continue;
+            };
+            let d = &buf[..n];
+            let tcp = &d[usize::from(d[0] & 0x0f) * 4..];
+            if d[12..16] == STACK_IP.octets() && tcp[13] == 0x02 {
+                break syn_option(tcp, 3);
+            }
+        };
+        assert_eq!(wscale, Some(vec![0]));
+    });
+}
+
+/// SO_LINGER 0 makes close(2) reset, but shutdown(SHUT_WR) is still a FIN, as on
+/// Linux: the kernel's side reads the end of the stream, answers, and the program
+/// reads the answer.
+#[test]
+fn linger_zero_then_shutdown_is_a_fin_not_a_reset() {
+    const TEST: &str = "linger_zero_then_shutdown_is_a_fin_not_a_reset";
+    in_netns(TEST, || {
+        if !have(TEST, "python3", &["--version"]) {
+            return;
+        }
+        let daemon = Daemon::start(TEST);
+        let script = r#"
+import socket, struct
+s = socket.create_connection(("10.0.0.1", 7300))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.sendall(b"question")
+s.shutdown(socket.SHUT_WR)
+answer = b""
+while True:
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    answer += chunk
+print(answer.decode())
+s.close()
+"#;
+        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let server = TcpListener::bind((HOST_IP, 7300)).unwrap();
+        let kernel = thread::spawn(move || {
+            let (mut conn, _) = server.accept().unwrap();
+            conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut got = Vec::new();
+            let end = conn.read_to_end(&mut got).map_err(|e| e.kind());
+            let _ = conn.write_all(b"answer");
+            (end, got)
+        });
+        let out = common::run(daemon.run(&["python3", path.to_str().unwrap()]), TIMEOUT);
+        let _ = std::fs::remove_file(&path);
+        let (end, got) = kernel.join().unwrap();
+        assert_eq!(
+            end,
+            Ok(8),
+            "the kernel saw a FIN after the question, not a reset"
+        );
+        assert_eq!(got, b"question");
+        assert_exit(&out, 0);
+        assert_eq!(text(&out.stdout), "answer\n");
+    });
+}
+
+/// A connected UDP socket under netstack carries bare datagrams on its descriptor, as
+/// on Linux: os.read() and os.write() (which the shim never sees) exchange datagrams
+/// with the peer, a zero-length one included, and recv/recvfrom still name the peer.
+#[test]
+fn read_and_write_on_a_connected_udp_socket_carry_bare_datagrams() {
+    const TEST: &str = "read_and_write_on_a_connected_udp_socket_carry_bare_datagrams";
+    in_netns(TEST, || {
+        if !have(TEST, "python3", &["--version"]) {
+            return;
+        }
+        let daemon = Daemon::start(TEST);
+        let script = r#"
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("10.0.0.1", 7400))
+os.write(s.fileno(), b"")
+os.write(s.fileno(), b"ping")
+print(os.read(s.fileno(), 100))
+s.send(b"again")
+data, peer = s.recvfrom(100)
+print(data, peer)
+"#;
+        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let kernel = UdpSocket::bind((HOST_IP, 7400)).unwrap();
+        kernel.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let echo = thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 100];
+            for _ in 0..3 {
+                let (n, from) = kernel.recv_from(&mut buf).unwrap();
+                got.push(buf[..n].to_vec());
+                if n > 0 {
+                    let reply = [b"pong:", &buf[..n]].concat();
+                    kernel.send_to(&reply, from).unwrap();
+                }
+            }
+            got
+        });
+        let out = common::run(daemon.run(&["python3", path.to_str().unwrap()]), TIMEOUT);
+        let _ = std::fs::remove_file(&path);
+        assert_exit(&out, 0);
+        assert_eq!(
+            text(&out.stdout),
+            "b'pong:ping'\nb'pong:again' ('10.0.0.1', 7400)\n"
+        );
+        let got = echo.join().unwrap();
+        assert_eq!(got, vec![b"".to_vec(), b"ping".to_vec(), b"again".to_vec()]);
+    });
+}
+
+/// The value of TCP option `kind` in segment `tcp`, if it carries it.
+fn syn_option(tcp: &[u8], kind: u8) -> Option<Vec<u8>> {
+    let end = usize::from(tcp[12] >> 4) * 4;
+    let mut opts = &tcp[20..end.min(tcp.len())];
+    while let [k, rest @ ..] = opts {
+        match *k {
+            0 => return None,
+            1 => opts = rest,
+            _ => {
+                let len = usize::from(*rest.first()?);
+                if len < 2 || len > opts.len() {
+                    return None;
+                }
+                if *k == kind {
+                    return Some(opts[2..len].to_vec());
+                }
+                opts = &opts[len..];
+            }
+        }
+    }
+    None
+}
+
 /// The program's descriptors are real ones, so the kernel's readiness calls work on
 /// them untouched: asyncio (epoll and a non-blocking connect finished through
 /// SO_ERROR) as a client, select() and a non-blocking accept (EAGAIN) as a server.

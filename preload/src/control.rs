@@ -8,10 +8,11 @@
 //!   then on it *is* the program's file descriptor for the socket. The daemon joins it
 //!   to the netstack socket: bytes both ways for TCP; for UDP (a SOCK_SEQPACKET
 //!   connection) one message per datagram, prefixed by the peer's address (4 bytes) and
-//!   port (2 bytes, network order). A listener's connection carries one byte per
+//!   port (2 bytes, network order) until the socket connects, bare after (each side
+//!   says so in band with a prefix alone naming 0.0.0.0:0; `gateway/udp.rs`). A listener's connection carries one byte per
 //!   connection waiting to be accepted, so it polls readable exactly when accept would
 //!   not block.
-//! * a **control connection** per operation (`BIND`, `LISTEN`, `CONNECT`, `WAIT`,
+//! * a **control connection** per operation (`BIND`, `LISTEN`, `CONNECT`, `WAIT`, `OPT`, `GETOPT`,
 //!   `NAME`): one request line, one reply line (`OK ...` or `ERR <errno>`), closed.
 //!   One connection per call keeps the shim free of shared state across threads and
 //!   fork.

@@ -35,6 +35,9 @@ use table::Sock;
 
 /// Bytes before each UDP datagram on a data connection: address and port.
 const DGRAM_HEADER: usize = 6;
+/// The prefix alone, naming 0.0.0.0:0: "bare datagrams from now on" (the daemon's
+/// `gateway/udp.rs`).
+const SWITCH: [u8; DGRAM_HEADER] = [0; DGRAM_HEADER];
 
 fn set_errno(e: c_int) {
     // SAFETY: __errno_location returns this thread's errno, always valid.
@@ -406,7 +409,11 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         return fail(e);
     }
     if !sock.stream {
-        table::update(fd, |s| s.peer = Some(a));
+        let bare = sock.bare || go_bare(fd);
+        table::update(fd, |s| {
+            s.peer = Some(a);
+            s.bare = bare;
+        });
         return 0;
     }
     table::update(fd, |s| s.connecting = true);
@@ -489,8 +496,8 @@ unsafe fn put_int(v: c_int, val: *mut c_void, len: *mut socklen_t) -> c_int {
 }
 
 /// getsockopt(2): SO_ERROR (which finishes a non-blocking connect), SO_TYPE and friends
-/// from what the shim knows; buffer sizes and timeouts from the real descriptor; other
-/// options as last set (0 if never).
+/// from what the shim knows; a TCP socket's SO_RCVBUF and SO_SNDBUF from the daemon;
+/// timeouts from the real descriptor; other options as last set (0 if never).
 ///
 /// # Safety
 /// As getsockopt(2).
@@ -564,8 +571,36 @@ pub unsafe extern "C" fn getsockopt(
             let set = stored(&sock, level, name);
             int(set.unwrap_or(64))
         }
+        // The daemon's sizes, as Linux reports them (doubled, within its limits).
+        (libc::SOL_SOCKET, libc::SO_RCVBUF | libc::SO_SNDBUF) if sock.stream => {
+            let which = if name == libc::SO_RCVBUF {
+                "rcvbuf"
+            } else {
+                "sndbuf"
+            };
+            match control::request(&format!("GETOPT {} {which}", sock.id)) {
+                Ok(words) => int(words.first().and_then(|w| w.parse().ok()).unwrap_or(0)),
+                Err(e) => fail(e),
+            }
+        }
+        // A flag reads back as 0 or 1, whatever non-zero value was set.
+        (libc::SOL_SOCKET, libc::SO_REUSEADDR | libc::SO_KEEPALIVE)
+        | (libc::IPPROTO_TCP, libc::TCP_NODELAY) => {
+            int(c_int::from(stored(&sock, level, name).unwrap_or(0) != 0))
+        }
         _ => int(stored(&sock, level, name).unwrap_or(0)),
     }
+}
+
+/// Whether SO_LINGER was last set on with a zero time (close resets).
+fn linger_zero(sock: &Sock) -> bool {
+    let set = sock
+        .options
+        .iter()
+        .rev()
+        .find(|(l, n, _)| *l == libc::SOL_SOCKET && *n == libc::SO_LINGER);
+    set.and_then(|(_, _, v)| v.get(..8))
+        .is_some_and(|b| b[..4] != [0; 4] && b[4..8] == [0; 4])
 }
 
 fn stored(sock: &Sock, level: c_int, name: c_int) -> Option<c_int> {
@@ -578,9 +613,10 @@ fn stored(sock: &Sock, level: c_int, name: c_int) -> Option<c_int> {
 }
 
 /// setsockopt(2): timeouts go on the real descriptor (they govern its reads and
-/// writes); TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, SO_LINGER, IP_TTL
-/// and TCP_CONGESTION go to the daemon, which applies them to the netstack connection
-/// (and refuses what Linux refuses); the rest are remembered.
+/// writes); on TCP sockets TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT,
+/// SO_LINGER, IP_TTL, TCP_CONGESTION, SO_RCVBUF, SO_SNDBUF and SO_REUSEADDR go to the
+/// daemon, which applies them to the netstack socket (and refuses what Linux refuses);
+/// the rest are remembered.
 ///
 /// # Safety
 /// As setsockopt(2).
@@ -637,6 +673,9 @@ fn daemon_option(stream: bool, level: c_int, name: c_int, value: &[u8]) -> Optio
         (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => format!("keepintvl {}", int()?),
         (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => format!("keepcnt {}", int()?),
         (libc::IPPROTO_IP, libc::IP_TTL) => format!("ttl {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_RCVBUF) => format!("rcvbuf {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_SNDBUF) => format!("sndbuf {}", int()?),
+        (libc::SOL_SOCKET, libc::SO_REUSEADDR) => format!("reuseaddr {}", int()?),
         (libc::SOL_SOCKET, libc::SO_LINGER) => {
             // struct linger { int l_onoff; int l_linger; }
             let b = value.get(..8)?;
@@ -653,6 +692,8 @@ fn daemon_option(stream: bool, level: c_int, name: c_int, value: &[u8]) -> Optio
 }
 
 /// shutdown(2): on the real descriptor; the daemon turns the end of the bytes into a FIN.
+/// With SO_LINGER 0 set, the daemon is told first (`SHUT`), so that this end is a FIN
+/// as on Linux, and only close(2) resets.
 ///
 /// # Safety
 /// As shutdown(2).
@@ -661,6 +702,12 @@ pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
     if let Some(sock) = table::get(fd) {
         if sock.stream && !sock.connected && !sock.connecting {
             return fail(libc::ENOTCONN);
+        }
+        let writes = matches!(how, libc::SHUT_WR | libc::SHUT_RDWR);
+        if sock.stream && writes && linger_zero(&sock) {
+            if let Err(e) = control::request(&format!("SHUT {}", sock.id)) {
+                return fail(e);
+            }
         }
     }
     // SAFETY: the caller's call (on the Unix connection when it is ours).
@@ -678,7 +725,32 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     unsafe { real::close()(fd) }
 }
 
-/// Sends one UDP datagram over the data connection, framed with its destination.
+/// A UDP socket has just connected: takes the daemon's [`SWITCH`] (dropping the
+/// prefixed datagrams queued before it: received before connect, unread) and answers
+/// with one, so both directions carry bare datagrams. False if the daemon sent none
+/// (the program's queue was full): the prefix stays.
+fn go_bare(fd: c_int) -> bool {
+    let mut buf = vec![0u8; DGRAM_HEADER + 65536];
+    loop {
+        // SAFETY: `buf` is valid for writes of its length.
+        let n = unsafe { real::recv()(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        if n < 0 {
+            return false;
+        }
+        if buf[..n as usize] == SWITCH {
+            break;
+        }
+    }
+    // SAFETY: SWITCH is valid for reads of its length.
+    let n = unsafe { real::send()(fd, SWITCH.as_ptr().cast(), SWITCH.len(), libc::MSG_NOSIGNAL) };
+    n == SWITCH.len() as ssize_t
+}
+
+/// Sends one UDP datagram over the data connection, framed with its destination (bare
+/// on a connected socket).
 fn send_datagram(
     fd: c_int,
     sock: &Sock,
@@ -692,11 +764,26 @@ fn send_datagram(
     if data.len() > 65507 {
         return fail(libc::EMSGSIZE);
     }
+    let flags = flags & (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
+    if sock.bare {
+        if Some(to) != sock.peer {
+            // Bare datagrams go to the peer only: another destination cannot be said.
+            return fail(libc::EISCONN);
+        }
+        // SAFETY: `data` is valid for reads of its length.
+        return unsafe {
+            real::send()(
+                fd,
+                data.as_ptr().cast(),
+                data.len(),
+                flags | libc::MSG_NOSIGNAL,
+            )
+        };
+    }
     let mut frame = Vec::with_capacity(DGRAM_HEADER + data.len());
     frame.extend_from_slice(&to.ip().octets());
     frame.extend_from_slice(&to.port().to_be_bytes());
     frame.extend_from_slice(data);
-    let flags = flags & (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
     // SAFETY: the frame is valid for reads of its length.
     let n = unsafe {
         real::send()(
@@ -712,10 +799,26 @@ fn send_datagram(
     data.len() as ssize_t
 }
 
-/// Receives one UDP datagram: at most `cap` of its bytes, and its sender.
-fn recv_datagram(fd: c_int, cap: usize, flags: c_int) -> Result<(Vec<u8>, SocketAddrV4), c_int> {
-    let mut frame = vec![0u8; DGRAM_HEADER + cap.min(65507)];
+/// Receives one UDP datagram: at most `cap` of its bytes, and its sender (the peer,
+/// on a connected socket whose datagrams come bare).
+fn recv_datagram(
+    fd: c_int,
+    sock: &Sock,
+    cap: usize,
+    flags: c_int,
+) -> Result<(Vec<u8>, SocketAddrV4), c_int> {
     let flags = flags & (libc::MSG_DONTWAIT | libc::MSG_PEEK);
+    if let (true, Some(peer)) = (sock.bare, sock.peer) {
+        let mut data = vec![0u8; cap.min(65507)];
+        // SAFETY: `data` is valid for writes of its length.
+        let n = unsafe { real::recv()(fd, data.as_mut_ptr().cast(), data.len(), flags) };
+        if n < 0 {
+            return Err(errno());
+        }
+        data.truncate(n as usize);
+        return Ok((data, peer));
+    }
+    let mut frame = vec![0u8; DGRAM_HEADER + cap.min(65507)];
     // SAFETY: `frame` is valid for writes of its length.
     let n = unsafe {
         real::recv()(
@@ -825,8 +928,8 @@ pub unsafe extern "C" fn recvfrom(
     addr: *mut sockaddr,
     addr_len: *mut socklen_t,
 ) -> ssize_t {
-    match table::get(fd) {
-        Some(s) if !s.stream => {}
+    let sock = match table::get(fd) {
+        Some(s) if !s.stream => s,
         Some(_) => {
             // SAFETY: the caller's call on the real descriptor; a stream has no
             // source address to report, so the length is 0, as on Linux.
@@ -840,8 +943,8 @@ pub unsafe extern "C" fn recvfrom(
         }
         // SAFETY: not ours: the caller's call, unchanged.
         None => return unsafe { real::recvfrom()(fd, buf, len, flags, addr, addr_len) },
-    }
-    match recv_datagram(fd, len, flags) {
+    };
+    match recv_datagram(fd, &sock, len, flags) {
         Ok((data, from)) => {
             // SAFETY: the caller's buffer of `len` >= data.len() bytes, and (addr, len).
             unsafe {
@@ -934,7 +1037,7 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
         // SAFETY: msg_iov holds msg_iovlen iovecs.
         cap += unsafe { (*m.msg_iov.add(i)).iov_len };
     }
-    match recv_datagram(fd, cap, flags) {
+    match recv_datagram(fd, &sock, cap, flags) {
         Ok((data, from)) => {
             let mut left = &data[..];
             for i in 0..m.msg_iovlen {

@@ -21,6 +21,9 @@ pub struct Sock {
     pub error: c_int,
     pub local: Option<SocketAddrV4>,
     pub peer: Option<SocketAddrV4>,
+    /// A connected UDP socket whose datagrams travel without the 6-byte prefix, both
+    /// ways, so that read() and write() see bare datagrams.
+    pub bare: bool,
     /// Options set and not applied elsewhere, to answer getsockopt and to replay on a
     /// kernel socket if the socket is handed to the kernel (loopback).
     pub options: Vec<(c_int, c_int, Vec<u8>)>,

@@ -19,6 +19,8 @@
 //!          WAIT <id>             -> OK <local> <peer> | ERR <errno>
 //!          NAME <id>             -> OK <local> <peer>
 //!          OPT <id> <name> <v>   -> OK | ERR <errno>         (options.rs: nodelay, ttl, ...)
+//!          GETOPT <id> <name>    -> OK <v>                   (rcvbuf, sndbuf: as Linux reports)
+//!          SHUT <id>             -> OK                       (shutdown(SHUT_WR) follows: a FIN)
 //! ```
 //!
 //! Why a daemon at all, and why `serve`: one process must own the TAP device and the
@@ -40,7 +42,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
-use crate::net::TcpStream;
+use crate::net::{TcpListener, TcpStream};
 use crate::runtime::{Handle, Poll};
 
 /// Program sockets the daemon holds at once; beyond it `socket()` fails with ENOBUFS.
@@ -66,6 +68,8 @@ enum State {
         pending: tcp::Pending,
         poll: Arc<Poll>,
         closed: Arc<AtomicBool>,
+        /// For options set after listen(): the connections accepted next take them.
+        listener: TcpListener,
     },
     /// A datagram socket: its facade socket once bound, and the program's connection.
     Udp {
@@ -83,6 +87,9 @@ struct Entry {
     state: State,
     /// The daemon's end of the data connection, until a connection or listener owns it.
     data: Option<UnixStream>,
+    /// The program called shutdown(SHUT_WR) (`SHUT`): the end of its bytes is a FIN,
+    /// whatever SO_LINGER says; only close(2) with linger 0 resets.
+    write_shut: Arc<AtomicBool>,
 }
 
 struct Shared {
@@ -273,13 +280,47 @@ impl Gateway {
                     e.options.set(name, value);
                     match &e.state {
                         State::Connected(s) => e.options.apply(s),
+                        State::Listening { listener, .. } => e.options.apply_listener(listener),
                         _ => Ok(()),
                     }
                 })?;
                 Ok(String::new())
             }
+            "GETOPT" => self.get_option(id, args.first().copied().unwrap_or("")),
+            "SHUT" => self.with(id, |e| {
+                e.write_shut.store(true, Ordering::Release);
+                Ok(String::new())
+            }),
             _ => Err(libc::EINVAL),
         }
+    }
+
+    /// `GETOPT`: SO_RCVBUF (`rcvbuf`) or SO_SNDBUF (`sndbuf`) as Linux's getsockopt
+    /// reports them: the connection's or listener's, or before either what the socket
+    /// will get.
+    fn get_option(&self, id: u64, name: &str) -> Result<String, i32> {
+        let err = |e: io::Error| errno::of(&e);
+        let recv = match name {
+            "rcvbuf" => true,
+            "sndbuf" => false,
+            _ => return Err(libc::ENOPROTOOPT),
+        };
+        let size = self.with(id, |e| match &e.state {
+            State::Connected(s) if recv => s.recv_buffer_size().map_err(err),
+            State::Connected(s) => s.send_buffer_size().map_err(err),
+            State::Listening { listener, .. } if recv => listener.recv_buffer_size().map_err(err),
+            State::Listening { listener, .. } => listener.send_buffer_size().map_err(err),
+            State::Udp { .. } => Err(libc::ENOPROTOOPT),
+            State::Fresh | State::Connecting(_) => {
+                let s = e.options.socket(&self.net).map_err(err)?;
+                if recv {
+                    s.recv_buffer_size().map_err(err)
+                } else {
+                    s.send_buffer_size().map_err(err)
+                }
+            }
+        })?;
+        Ok(size.to_string())
     }
 
     fn with<R>(&self, id: u64, f: impl FnOnce(&mut Entry) -> Result<R, i32>) -> Result<R, i32> {
@@ -312,6 +353,7 @@ impl Gateway {
             options: options::Options::default(),
             state: State::Fresh,
             data: Some(mine),
+            write_shut: Arc::default(),
         };
         let id = match self.insert(entry) {
             Ok(id) => id,
@@ -364,9 +406,11 @@ impl Gateway {
                 dgram: udp::Dgram {
                     conn: Arc::clone(&conn),
                     closed: Arc::clone(&closed),
+                    bare: Arc::default(),
                 },
             },
             data: None,
+            write_shut: Arc::default(),
         };
         let id = match self.insert(entry) {
             Ok(id) => id,
@@ -392,10 +436,17 @@ impl Gateway {
             return Ok(socket.local_addr().map_err(|e| errno::of(&e))?.to_string());
         }
         let mut sockets = lock(&self.shared.sockets);
+        let reuse = sockets.get(&id).ok_or(libc::EBADF)?.options.reuse();
+        // Linux's bind rule (netstack-core's tcp/binds.rs): another program socket
+        // bound to the port but not yet connected or listening is not in the stack
+        // yet; it is shared only when both set SO_REUSEADDR and it does not listen.
         let taken = addr.port() != 0
-            && sockets
-                .values()
-                .any(|e| e.local.is_some_and(|l| l.port() == addr.port()));
+            && sockets.iter().any(|(&other, e)| {
+                let shared =
+                    reuse && e.options.reuse() && !matches!(e.state, State::Listening { .. });
+                let tcp = !matches!(e.state, State::Udp { .. });
+                other != id && tcp && e.local.is_some_and(|l| l.port() == addr.port()) && !shared
+            });
         let e = sockets.get_mut(&id).ok_or(libc::EBADF)?;
         if e.local.is_some() {
             return Err(libc::EINVAL);
@@ -403,12 +454,16 @@ impl Gateway {
         if taken {
             return Err(libc::EADDRINUSE);
         }
+        // What the stack holds: listeners, connections, TIME-WAIT.
+        self.net
+            .with_stack(|s, _| s.tcp().check_bind(addr, reuse))
+            .map_err(|e| errno::of(&crate::net::tcp_io(e)))?;
         e.local = Some(addr);
         Ok(addr.to_string())
     }
 
     fn listen(&self, id: u64) -> Result<String, i32> {
-        let (local, data) = self.with(id, |e| {
+        let (local, data, options) = self.with(id, |e| {
             if !matches!(e.state, State::Fresh) {
                 return Err(libc::EINVAL);
             }
@@ -416,17 +471,20 @@ impl Gateway {
             Ok((
                 e.local.unwrap_or_else(zero),
                 data.try_clone().map_err(|_| libc::EMFILE)?,
+                e.options.clone(),
             ))
         })?;
         let closed = Arc::new(AtomicBool::new(false));
-        let (bound, pending, poll) =
-            tcp::listen(self, local, data, Arc::clone(&closed)).map_err(|e| errno::of(&e))?;
+        let (bound, pending, poll, listener) =
+            tcp::listen(self, local, data, Arc::clone(&closed), &options)
+                .map_err(|e| errno::of(&e))?;
         self.with(id, |e| {
             e.local = Some(bound);
             e.state = State::Listening {
                 pending,
                 poll,
                 closed,
+                listener,
             };
             Ok(bound.to_string())
         })
@@ -452,6 +510,7 @@ impl Gateway {
             options: inherited,
             state: State::Connected(stream.clone()),
             data: None,
+            write_shut: Arc::default(),
         };
         let id = match self.insert(entry) {
             Ok(id) => id,
@@ -485,20 +544,30 @@ impl Gateway {
                 }
                 Ok(())
             })?;
+            // Connected: bare datagrams to the program from here (udp.rs).
+            let bare = self.with(id, |e| match &e.state {
+                State::Udp { dgram, .. } => Ok(udp::Dgram {
+                    conn: Arc::clone(&dgram.conn),
+                    closed: Arc::clone(&dgram.closed),
+                    bare: Arc::clone(&dgram.bare),
+                }),
+                _ => Err(libc::EBADF),
+            })?;
+            udp::go_bare(&bare);
             return Ok(local.to_string());
         }
-        let (data, options) = self.with(id, |e| match e.state {
+        let (local, data, options) = self.with(id, |e| match e.state {
             State::Fresh => {
                 let data = e.data.take().ok_or(libc::EINVAL)?;
                 e.state = State::Connecting(Arc::default());
                 e.peer = Some(remote);
-                Ok((data, e.options.clone()))
+                Ok((e.local, data, e.options.clone()))
             }
             State::Connecting(_) => Err(libc::EALREADY),
             State::Connected(_) => Err(libc::EISCONN),
             State::Listening { .. } | State::Udp { .. } => Err(libc::EINVAL),
         })?;
-        tcp::connect(self.clone(), id, remote, data, options);
+        tcp::connect(self.clone(), id, (local, remote), data, options);
         Ok(String::new())
     }
 

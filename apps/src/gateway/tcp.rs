@@ -37,7 +37,11 @@ pub fn names(s: &TcpStream) -> (SocketAddrV4, SocketAddrV4) {
     )
 }
 
-/// Starts listening on `local`, and a thread that accepts into the pending queue and
+/// Connections a program's listener holds ready, as the facade's `TcpListener::bind`.
+const BACKLOG: u32 = 1024;
+
+/// Starts listening on `local` with the program's `options` (buffer sizes, inherited by
+/// what it accepts; SO_REUSEADDR), and a thread that accepts into the pending queue and
 /// writes one byte to the program's descriptor per connection, so that it polls
 /// readable. The thread ends when `closed` is raised.
 pub fn listen(
@@ -45,8 +49,11 @@ pub fn listen(
     local: SocketAddrV4,
     data: UnixStream,
     closed: Arc<AtomicBool>,
-) -> io::Result<(SocketAddrV4, Pending, Arc<Poll>)> {
-    let listener = TcpListener::bind(&gw.net, local)?;
+    options: &super::options::Options,
+) -> io::Result<(SocketAddrV4, Pending, Arc<Poll>, TcpListener)> {
+    let socket = options.socket(&gw.net)?;
+    socket.bind(local)?;
+    let listener = socket.listen(BACKLOG)?;
     listener.set_nonblocking(true)?;
     let bound = v4(listener.local_addr()?);
     let poll = Arc::new(Poll::new(&gw.net));
@@ -55,10 +62,11 @@ pub fn listen(
         .with_stack(|stack, _| poll.register(stack, socket, Token(0), Interest::READABLE))?;
     let pending: Pending = Arc::default();
     let (queue, waker) = (Arc::clone(&pending), Arc::clone(&poll));
+    let ours = listener.clone();
     thread::Builder::new()
         .name(format!("gw-listen-{}", bound.port()))
         .spawn(move || accept_loop(&listener, &waker, &queue, data, &closed))?;
-    Ok((bound, pending, poll))
+    Ok((bound, pending, poll, ours))
 }
 
 fn accept_loop(
@@ -89,18 +97,27 @@ fn accept_loop(
     let _ = poll.deregister(listener.handle());
 }
 
-/// Connects in the background; the result goes into the socket's state, and a
-/// connection is joined to `data`.
+/// Connects in the background, from `local` if the program bound the socket, with
+/// its options set first; the result goes into the socket's state, and a connection
+/// is joined to `data`.
 pub fn connect(
     gw: Gateway,
     id: u64,
-    remote: SocketAddrV4,
+    (local, remote): (Option<SocketAddrV4>, SocketAddrV4),
     data: UnixStream,
     options: super::options::Options,
 ) {
+    let before = options.clone();
+    let open = move |gw: &Gateway| -> io::Result<TcpStream> {
+        let socket = before.socket(&gw.net)?;
+        if let Some(local) = local {
+            socket.bind(local)?;
+        }
+        socket.connect(remote)
+    };
     let spawned = thread::Builder::new()
         .name(format!("gw-connect-{id}"))
-        .spawn(move || match TcpStream::connect(&gw.net, remote) {
+        .spawn(move || match open(&gw) {
             Ok(stream) => {
                 let _ = options.apply(&stream);
                 gw.resolve(id, Ok(stream.clone()));
@@ -127,21 +144,27 @@ pub fn splice(gw: &Gateway, id: u64, stream: TcpStream, data: UnixStream) {
     let down = thread::Builder::new()
         .name(format!("gw-down-{id}"))
         .spawn(move || downstream(stream, down_unix));
-    upstream(data, up_stream);
+    let write_shut = gw
+        .with(id, |e| Ok(Arc::clone(&e.write_shut)))
+        .unwrap_or_default();
+    upstream(data, up_stream, &write_shut);
     if let Ok(t) = down {
         let _ = t.join();
     }
     gw.forget(id);
 }
 
-/// Program -> netstack. The program's shutdown(SHUT_WR) or close is our FIN.
-fn upstream(mut data: UnixStream, mut stream: TcpStream) {
+/// Program -> netstack. The program's shutdown(SHUT_WR) or close is our FIN; a close
+/// with SO_LINGER 0 (no `SHUT` came first) is a reset.
+fn upstream(mut data: UnixStream, mut stream: TcpStream, write_shut: &AtomicBool) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match data.read(&mut buf) {
             Ok(0) => {
-                // The program's close (or SHUT_WR): a FIN, or with SO_LINGER 0 a reset.
-                if stream.linger().ok().flatten() == Some(Duration::ZERO) {
+                // The program's close: a FIN, or with SO_LINGER 0 a reset. After its
+                // shutdown(SHUT_WR) a FIN whatever the linger: Linux's tcp_shutdown.
+                let shut = write_shut.load(Ordering::Acquire);
+                if !shut && stream.linger().ok().flatten() == Some(Duration::ZERO) {
                     let _ = stream.reset();
                 } else {
                     let _ = stream.shutdown(Shutdown::Write);

@@ -12,15 +12,18 @@
 //!
 //! [`Runtime`]: crate::runtime::Runtime
 
+pub mod buffer_size;
 mod held;
 mod options;
 mod raw;
 mod selector;
+mod socket;
 mod tcp;
 mod udp;
 
 pub use raw::RawSocket;
 pub use selector::{Selector, Source};
+pub use socket::TcpSocket;
 pub(crate) use tcp::tcp_io;
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;

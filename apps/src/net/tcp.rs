@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
+use netstack_core::tcp::SocketOptions;
 use netstack_core::{SocketHandle, Stack, TcpError, TcpSockets, TcpState};
 
+use super::buffer_size::Buffer;
 use super::options::Options;
 use super::{stopped, to_v4};
 use crate::runtime::Handle;
@@ -94,6 +96,25 @@ impl Inner {
             .map_err(tcp_io)
     }
 
+    /// SO_RCVBUF or SO_SNDBUF: Linux's arithmetic (`buffer_size.rs`), then half the
+    /// result, in bytes of data, to the stack.
+    fn set_buffer_size(&self, which: Buffer, size: usize) -> io::Result<()> {
+        let bytes = Buffer::data_bytes(which.reported(size));
+        self.tcp(|tcp, socket, _| match which {
+            Buffer::Recv => tcp.set_recv_buffer(socket, bytes),
+            Buffer::Send => tcp.set_send_buffer(socket, bytes),
+        })
+    }
+
+    /// The size getsockopt reports: twice the stack's bytes of data.
+    fn buffer_size(&self, which: Buffer) -> io::Result<usize> {
+        let (recv, send) = self.tcp(|tcp, socket, _| tcp.buffer_sizes(socket))?;
+        Ok(Buffer::reported_of(match which {
+            Buffer::Recv => recv,
+            Buffer::Send => send,
+        }))
+    }
+
     /// Waits as the socket's mode says until `ready` gives a result. `what` names the
     /// wait for the timeout error.
     fn wait<R>(
@@ -127,11 +148,25 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Listens on `addr` (port 0 picks an ephemeral port).
+    /// Listens on `addr` (port 0 picks an ephemeral port), with SO_REUSEADDR set as
+    /// std's `TcpListener::bind` sets it. [`TcpSocket`](super::TcpSocket) sets options
+    /// first.
     pub fn bind(net: &Handle, addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let addr = to_v4(addr)?;
+        let options = SocketOptions {
+            reuse_addr: true,
+            ..SocketOptions::default()
+        };
+        Self::listen_with(net, to_v4(addr)?, BACKLOG, options)
+    }
+
+    pub(super) fn listen_with(
+        net: &Handle,
+        addr: std::net::SocketAddrV4,
+        backlog: usize,
+        options: SocketOptions,
+    ) -> io::Result<TcpListener> {
         let socket = net
-            .with_stack(|stack, _| stack.tcp().listen(addr, BACKLOG))
+            .with_stack(|stack, _| stack.tcp().listen_with(addr, backlog, options))
             .map_err(tcp_io)?;
         Ok(TcpListener {
             inner: Arc::new(Inner {
@@ -184,6 +219,27 @@ impl TcpListener {
     pub fn try_clone(&self) -> io::Result<TcpListener> {
         Ok(self.clone())
     }
+
+    /// SO_RCVBUF for the connections accepted from now on, as Linux's
+    /// [`TcpStream::set_recv_buffer_size`].
+    pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.inner.set_buffer_size(Buffer::Recv, size)
+    }
+
+    /// SO_RCVBUF as getsockopt reports it (twice the bytes of data).
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        self.inner.buffer_size(Buffer::Recv)
+    }
+
+    /// SO_SNDBUF for the connections accepted from now on.
+    pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.inner.set_buffer_size(Buffer::Send, size)
+    }
+
+    /// SO_SNDBUF as getsockopt reports it.
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        self.inner.buffer_size(Buffer::Send)
+    }
 }
 
 /// A TCP connection on a netstack runtime, like `std::net::TcpStream`: `Read` and
@@ -231,12 +287,24 @@ impl TcpStream {
         addr: impl ToSocketAddrs,
         deadline: Option<StdInstant>,
     ) -> io::Result<TcpStream> {
-        let addr = to_v4(addr)?;
+        Self::connect_with(net, None, to_v4(addr)?, deadline, SocketOptions::default())
+    }
+
+    pub(super) fn connect_with(
+        net: &Handle,
+        local: Option<std::net::SocketAddrV4>,
+        addr: std::net::SocketAddrV4,
+        deadline: Option<StdInstant>,
+        options: SocketOptions,
+    ) -> io::Result<TcpStream> {
         if !net.is_running() {
             return Err(stopped());
         }
         let socket = net
-            .with_stack(|stack, now| stack.tcp().connect(now, addr))
+            .with_stack(|stack, now| match local {
+                Some(local) => stack.tcp().connect_from(now, local, addr, options),
+                None => stack.tcp().connect_with(now, addr, options),
+            })
             .map_err(tcp_io)?;
         let stream = TcpStream::from_handle(net, socket);
         let result = net.wait_socket(socket, deadline, |stack| match stack.tcp().state(socket) {
@@ -413,6 +481,33 @@ impl TcpStream {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "TTL must be 1..=255"))?;
         self.inner
             .tcp(|tcp, socket, _| tcp.set_ttl(socket, Some(ttl)))
+    }
+
+    /// SO_RCVBUF, as Linux: `size` capped at `net.core.rmem_max`, doubled, at least
+    /// 2304 (what [`recv_buffer_size`](Self::recv_buffer_size) then reports), and half
+    /// of that is the receive buffer, the largest window offered. Set after the
+    /// connection's SYN, it cannot change the window scale the SYN offered, and a
+    /// smaller size applies as the application reads (the window offered is kept). Set
+    /// it on a [`TcpSocket`](super::TcpSocket) before connecting to shape the SYN.
+    pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.inner.set_buffer_size(Buffer::Recv, size)
+    }
+
+    /// SO_RCVBUF as getsockopt reports it (twice the bytes of data).
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        self.inner.buffer_size(Buffer::Recv)
+    }
+
+    /// SO_SNDBUF, as Linux: `size` capped at `net.core.wmem_max`, doubled, at least
+    /// 4608; half of that is the most data queued unacknowledged, so a write takes
+    /// no more.
+    pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.inner.set_buffer_size(Buffer::Send, size)
+    }
+
+    /// SO_SNDBUF as getsockopt reports it.
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        self.inner.buffer_size(Buffer::Send)
     }
 
     /// The TTL of the connection's segments.

@@ -11,6 +11,7 @@ use super::congestion::Algorithm;
 use super::connection::{ConnCounters, Connection, Details};
 use super::error::TcpError;
 use super::layer::{Tcp, TcpSocket};
+use super::socket_options::{clamp_buffer, SocketOptions};
 use super::state::State;
 use super::user::Close;
 use crate::outbound::Outbound;
@@ -52,12 +53,30 @@ impl<'a> TcpSockets<'a> {
 
     /// Opens a listening socket on `local` (0.0.0.0 or our address; port 0 picks one)
     /// holding up to `backlog` established connections for [`TcpSockets::accept`].
+    /// SO_REUSEADDR is set, as std's `TcpListener::bind` sets it: a server restarted
+    /// while its old connections wait in TIME-WAIT gets its port back.
     pub fn listen(
         &mut self,
         local: SocketAddrV4,
         backlog: usize,
     ) -> Result<SocketHandle, TcpError> {
-        self.tcp.listen(self.out.addr(), local, backlog)
+        let options = SocketOptions {
+            reuse_addr: true,
+            ..SocketOptions::default()
+        };
+        self.listen_with(local, backlog, options)
+    }
+
+    /// [`listen`](TcpSockets::listen) with the socket options set before it (SO_RCVBUF,
+    /// SO_SNDBUF, SO_REUSEADDR), which every connection it accepts inherits: their SYN,ACK
+    /// offers the window scale of the listener's receive buffer.
+    pub fn listen_with(
+        &mut self,
+        local: SocketAddrV4,
+        backlog: usize,
+        options: SocketOptions,
+    ) -> Result<SocketHandle, TcpError> {
+        self.tcp.listen(self.out.addr(), local, backlog, options)
     }
 
     /// Takes the oldest established connection from listener `l`, if any.
@@ -73,7 +92,51 @@ impl<'a> TcpSockets<'a> {
         now: Instant,
         remote: SocketAddrV4,
     ) -> Result<SocketHandle, TcpError> {
-        self.tcp.connect(now, self.out, remote)
+        self.connect_with(now, remote, SocketOptions::default())
+    }
+
+    /// [`connect`](TcpSockets::connect) with the socket options set before it: the
+    /// buffer sizes bound the connection from its SYN on, whose window scale follows
+    /// the receive buffer (RFC 7323 2.2).
+    pub fn connect_with(
+        &mut self,
+        now: Instant,
+        remote: SocketAddrV4,
+        options: SocketOptions,
+    ) -> Result<SocketHandle, TcpError> {
+        self.tcp.connect(now, self.out, None, remote, options)
+    }
+
+    /// [`connect_with`](TcpSockets::connect_with) from `local`, the address the socket
+    /// was bound to (bind(2) before connect(2)): its port if it names one (else an
+    /// ephemeral port). The port is taken as bind takes it: `AddrInUse` unless
+    /// SO_REUSEADDR lets the socket share it (see [`check_bind`](TcpSockets::check_bind));
+    /// `AddrNotAvailable` if a connection or TIME-WAIT already has the 4-tuple.
+    pub fn connect_from(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        options: SocketOptions,
+    ) -> Result<SocketHandle, TcpError> {
+        self.tcp
+            .connect(now, self.out, Some(local), remote, options)
+    }
+
+    /// Whether a socket with SO_REUSEADDR `reuse_addr` may bind `local` now, as Linux's
+    /// bind(2) decides: `AddrInUse` when a listener holds the port, or a connection or
+    /// TIME-WAIT entry holds it and either side did not set SO_REUSEADDR;
+    /// `AddrNotAvailable` for an address not ours. Port 0 always may. The port is not
+    /// held: [`listen_with`](TcpSockets::listen_with) and
+    /// [`connect_from`](TcpSockets::connect_from) check again.
+    pub fn check_bind(&self, local: SocketAddrV4, reuse_addr: bool) -> Result<(), TcpError> {
+        if !local.ip().is_unspecified() && *local.ip() != self.out.addr() {
+            return Err(TcpError::AddrNotAvailable);
+        }
+        if local.port() != 0 && self.tcp.bind_conflict(local.port(), reuse_addr) {
+            return Err(TcpError::AddrInUse);
+        }
+        Ok(())
     }
 
     /// Queues `data` for sending; returns how much fit (0 when the send buffer is full:
@@ -226,6 +289,51 @@ impl<'a> TcpSockets<'a> {
     /// Whether keep-alive is on.
     pub fn keepalive(&self, h: SocketHandle) -> Result<bool, TcpError> {
         Ok(self.conn(h)?.keepalive)
+    }
+
+    /// SO_RCVBUF on an open socket: `bytes` of data (within 1 and
+    /// [`TcpConfig::recv_buffer`]). A listener keeps it for the connections it makes
+    /// from now on. A connection's window scale was settled by its SYN; its window grows
+    /// to the new size at most as far as that scale can say, and never shrinks below
+    /// what it has offered (RFC 9293 3.8.6: the right edge does not move left).
+    ///
+    /// [`TcpConfig::recv_buffer`]: crate::TcpConfig::recv_buffer
+    pub fn set_recv_buffer(&mut self, h: SocketHandle, bytes: usize) -> Result<(), TcpError> {
+        let bound = self.tcp.config.recv_buffer;
+        match self.tcp.table.get_mut(h) {
+            Ok(TcpSocket::Conn(c)) => c.set_recv_buffer(clamp_buffer(Some(bytes), bound)),
+            Ok(TcpSocket::Listener(l)) => l.options.recv_buffer = Some(bytes),
+            Err(_) => return Err(TcpError::InvalidHandle),
+        }
+        Ok(())
+    }
+
+    /// SO_SNDBUF on an open socket: `bytes` of data (within 1 and
+    /// [`TcpConfig::send_buffer`]). Below what is queued, sends wait until the queue
+    /// drains under it. A listener keeps it for the connections it makes from now on.
+    ///
+    /// [`TcpConfig::send_buffer`]: crate::TcpConfig::send_buffer
+    pub fn set_send_buffer(&mut self, h: SocketHandle, bytes: usize) -> Result<(), TcpError> {
+        let bound = self.tcp.config.send_buffer;
+        match self.tcp.table.get_mut(h) {
+            Ok(TcpSocket::Conn(c)) => c.set_send_buffer(clamp_buffer(Some(bytes), bound)),
+            Ok(TcpSocket::Listener(l)) => l.options.send_buffer = Some(bytes),
+            Err(_) => return Err(TcpError::InvalidHandle),
+        }
+        Ok(())
+    }
+
+    /// The socket's receive and send buffer sizes, in bytes of data (a listener's are
+    /// those its connections get).
+    pub fn buffer_sizes(&self, h: SocketHandle) -> Result<(usize, usize), TcpError> {
+        match self.tcp.table.get(h) {
+            Ok(TcpSocket::Conn(c)) => Ok(c.buffer_sizes()),
+            Ok(TcpSocket::Listener(l)) => {
+                let config = l.options.apply(&self.tcp.config);
+                Ok((config.recv_buffer, config.send_buffer))
+            }
+            Err(_) => Err(TcpError::InvalidHandle),
+        }
     }
 
     /// IP_TTL for the connection's segments (1-255); `None` restores the stack's.

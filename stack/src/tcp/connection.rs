@@ -280,6 +280,8 @@ pub struct Connection {
     /// The application closed its side: nobody will read, so the connection finishes
     /// alone (and the FIN-WAIT-2 limit applies, as Linux's tcp_fin_timeout).
     pub(crate) orphaned: bool,
+    /// SO_REUSEADDR was set on the socket (or its listener): how it holds its port.
+    pub(crate) reuse_addr: bool,
     /// Opened passively (from LISTEN): a reset in SYN-RECEIVED returns it to where it
     /// came from quietly instead of refusing a connect (RFC 9293 3.10.7.4, second).
     pub(crate) passive: bool,
@@ -362,6 +364,7 @@ impl Connection {
             unacked_segments: 0,
             error: None,
             orphaned: false,
+            reuse_addr: false,
             passive: false,
             pooled: false,
             parent: None,

@@ -45,7 +45,8 @@ impl Connection {
                 una.0, nxt.0, max.0
             ));
         }
-        if self.send.len() > self.send.capacity() {
+        // A buffer made smaller (SO_SNDBUF) keeps what it held: the ring still holds it.
+        if self.send.len() > self.send.capacity().max(self.send.allocated()) {
             return Err(format!(
                 "send queue {} exceeds its buffer {}",
                 self.send.len(),

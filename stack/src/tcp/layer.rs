@@ -9,6 +9,7 @@
 //!   timers), and freeing it when it is over;
 //! * this file: the state, and the timers of the layer as a whole.
 
+use super::binds::Binds;
 use super::buffer_pool::BufferPool;
 use super::config::TcpConfig;
 use super::connection::Connection;
@@ -59,6 +60,9 @@ pub(crate) struct Tcp {
     pub(super) table: SocketTable<TcpSocket>,
     pub(super) demux: Demux,
     pub(super) ports: PortAllocator,
+    /// Who holds each port, for binding (SO_REUSEADDR); TIME-WAIT entries are counted
+    /// in `time_wait`.
+    pub(super) binds: Binds,
     pub(super) time_wait: TimeWaits,
     /// Challenge ACKs sent in the current one-second period (RFC 5961 7).
     challenge_sent: u32,
@@ -88,6 +92,7 @@ impl Tcp {
             table: SocketTable::new(Protocol::Tcp, max_sockets),
             demux: Demux::default(),
             ports,
+            binds: Binds::default(),
             time_wait: TimeWaits::default(),
             challenge_sent: 0,
             challenge_period: Instant::ZERO,
@@ -121,6 +126,12 @@ impl Tcp {
     /// (RFC 9293 3.7.1; 1460 on Ethernet).
     pub(super) fn our_mss(out: &Outbound) -> usize {
         out.max_ip_payload() - HEADER_LEN
+    }
+
+    /// True when a socket with SO_REUSEADDR `reuse` may not bind `port` (Linux's rule,
+    /// `binds.rs`): connections, listeners and TIME-WAIT entries hold ports.
+    pub(super) fn bind_conflict(&self, port: u16, reuse: bool) -> bool {
+        self.binds.conflicts(port, reuse) || self.time_wait.binds.conflicts(port, reuse)
     }
 
     /// The connection `h` names, if it is one.

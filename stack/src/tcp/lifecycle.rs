@@ -8,11 +8,13 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use super::binds::Holder;
 use super::connection::Connection;
 use super::error::TcpError;
 use super::events::EventKind;
 use super::layer::{Tcp, TcpSocket};
 use super::segment::Segment;
+use super::socket_options::SocketOptions;
 use super::state::State;
 use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
@@ -26,13 +28,17 @@ use crate::wire::tcp::{Flags, TcpRepr};
 const FLUSH_LIMIT: usize = 4096;
 
 impl Tcp {
-    /// Starts an active open to `remote` (RFC 9293 3.10.1) from an ephemeral port chosen
-    /// per RFC 6056, with an RFC 6528 initial sequence number.
+    /// Starts an active open to `remote` (RFC 9293 3.10.1) from `local`'s port, or an
+    /// ephemeral port chosen per RFC 6056 if it names none, with an RFC 6528 initial
+    /// sequence number, and the buffer sizes of `options` (which choose the window
+    /// scale its SYN offers).
     pub fn connect(
         &mut self,
         now: Instant,
         out: &mut Outbound,
+        local: Option<SocketAddrV4>,
         remote: SocketAddrV4,
+        options: SocketOptions,
     ) -> Result<SocketHandle, TcpError> {
         let ip = *remote.ip();
         let cfg = out.config();
@@ -49,28 +55,63 @@ impl Tcp {
             return Err(TcpError::NoRoute);
         }
         let our = out.addr();
-        let (demux, time_wait) = (&self.demux, &self.time_wait);
-        let port = self
-            .ports
-            .allocate(Protocol::Tcp, our, (ip, remote.port()), |p| {
-                let local = SocketAddrV4::new(our, p);
-                !demux.is_connected(Protocol::Tcp, local, remote)
-                    && !time_wait.contains(local, remote)
-            })
-            .map_err(|_| TcpError::PortsExhausted)?;
+        let port = match local {
+            Some(l) if !l.ip().is_unspecified() && *l.ip() != our => {
+                return Err(TcpError::AddrNotAvailable)
+            }
+            Some(l) if l.port() != 0 => self.connect_port(our, l.port(), remote, options)?,
+            _ => {
+                let (demux, time_wait) = (&self.demux, &self.time_wait);
+                self.ports
+                    .allocate(Protocol::Tcp, our, (ip, remote.port()), |p| {
+                        let local = SocketAddrV4::new(our, p);
+                        !demux.is_connected(Protocol::Tcp, local, remote)
+                            && !time_wait.contains(local, remote)
+                    })
+                    .map_err(|_| TcpError::PortsExhausted)?
+            }
+        };
         let local = SocketAddrV4::new(our, port);
         let iss = self.isn.isn(now, local, remote);
         let our_mss = Tcp::our_mss(out);
-        let mut conn = Connection::connect(self.config.clone(), local, remote, iss, our_mss, now);
+        let config = options.apply(&self.config);
+        let mut conn = Connection::connect(config, local, remote, iss, our_mss, now);
         conn.pooled = true;
+        conn.reuse_addr = options.reuse_addr;
+        let holder = conn.holder();
         let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
             self.ports.release(Protocol::Tcp, port);
             return Err(TcpError::TooManySockets);
         };
+        self.binds.hold(port, holder);
         self.demux.connect(Protocol::Tcp, local, remote, h);
         log::debug!("tcp {local} -> {remote}: CLOSED -> SYN-SENT");
         self.flush_handle(now, out, h);
         Ok(h)
+    }
+
+    /// Takes port `port`, which the socket bound, for a connection to `remote`: as bind
+    /// would (EADDRINUSE unless SO_REUSEADDR lets it share), then as connect does
+    /// (EADDRNOTAVAIL if the 4-tuple is taken, by a connection or TIME-WAIT, as Linux's
+    /// `__inet_check_established` without tcp_tw_reuse).
+    fn connect_port(
+        &mut self,
+        our: Ipv4Addr,
+        port: u16,
+        remote: SocketAddrV4,
+        options: SocketOptions,
+    ) -> Result<u16, TcpError> {
+        if self.bind_conflict(port, options.reuse_addr) {
+            return Err(TcpError::AddrInUse);
+        }
+        let local = SocketAddrV4::new(our, port);
+        if self.demux.is_connected(Protocol::Tcp, local, remote)
+            || self.time_wait.contains(local, remote)
+        {
+            return Err(TcpError::AddrNotAvailable);
+        }
+        self.ports.hold(Protocol::Tcp, port);
+        Ok(port)
     }
 
     /// Runs a segment through connection `h`, then sends what it decided.
@@ -235,6 +276,7 @@ impl Tcp {
         self.demux
             .disconnect(Protocol::Tcp, conn.local, conn.remote);
         self.ports.release(Protocol::Tcp, conn.local.port());
+        self.binds.release(conn.local.port(), conn.holder());
         if let Some(l) = self.listener_mut(conn.parent) {
             l.forget(h);
         }
@@ -247,7 +289,7 @@ impl Tcp {
     /// every copy of it go stale at once. Does nothing if `h` is already freed.
     pub(super) fn rehandle(&mut self, h: SocketHandle) {
         let Some(conn) = self.conn(h) else { return };
-        let (local, remote, parent) = (conn.local, conn.remote, conn.parent);
+        let (local, remote, parent, holder) = (conn.local, conn.remote, conn.parent, conn.holder());
         let Ok(socket) = self.table.remove(h) else {
             return;
         };
@@ -256,6 +298,7 @@ impl Tcp {
             // Unreachable: `remove` just freed a slot. Were it otherwise, the connection
             // would be dropped without a word, as an evicted one is.
             self.ports.release(Protocol::Tcp, local.port());
+            self.binds.release(local.port(), holder);
             self.timers.set(h, None);
             if let Some(l) = self.listener_mut(parent) {
                 l.forget(h);
@@ -331,6 +374,16 @@ impl Tcp {
         });
         if sent.is_ok() {
             self.counters.segments_sent += 1;
+        }
+    }
+}
+
+impl Connection {
+    /// How the connection holds its port, for binding (`binds.rs`).
+    pub(super) fn holder(&self) -> Holder {
+        Holder {
+            reuse: self.reuse_addr,
+            listening: false,
         }
     }
 }

@@ -18,10 +18,13 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 
 use log::debug;
 
+use super::binds::Holder;
+use super::config::TcpConfig;
 use super::connection::Connection;
 use super::error::TcpError;
 use super::layer::{Tcp, TcpSocket};
 use super::listener::Listener;
+use super::socket_options::SocketOptions;
 use crate::counters::RxDrop;
 use crate::outbound::Outbound;
 use crate::socket::{Protocol, SocketHandle};
@@ -30,33 +33,42 @@ use crate::wire::tcp::{Flags, TcpRepr};
 
 impl Tcp {
     /// Opens a listening socket on `local` (0.0.0.0 or `our` address; port 0 picks one)
-    /// holding up to `backlog` established connections for [`Tcp::accept`].
+    /// holding up to `backlog` established connections for [`Tcp::accept`]; the
+    /// connections it makes inherit `options`.
     pub fn listen(
         &mut self,
         our: Ipv4Addr,
         local: SocketAddrV4,
         backlog: usize,
+        options: SocketOptions,
     ) -> Result<SocketHandle, TcpError> {
         if !local.ip().is_unspecified() && *local.ip() != our {
             return Err(TcpError::AddrNotAvailable);
         }
+        let binds = (&self.binds, &self.time_wait.binds);
         let port = if local.port() == 0 {
             self.ports
-                .allocate(Protocol::Tcp, our, (Ipv4Addr::UNSPECIFIED, 0), |_| true)
+                .allocate(Protocol::Tcp, our, (Ipv4Addr::UNSPECIFIED, 0), |p| {
+                    !binds.0.conflicts(p, false) && !binds.1.conflicts(p, false)
+                })
                 .map_err(|_| TcpError::PortsExhausted)?
         } else {
-            if self.ports.is_used(Protocol::Tcp, local.port()) {
+            // Linux's bind rule (binds.rs): a port held by a connection, listener or
+            // TIME-WAIT entry is shared only when both set SO_REUSEADDR and it is
+            // nobody's listening port.
+            if self.bind_conflict(local.port(), options.reuse_addr) {
                 return Err(TcpError::AddrInUse);
             }
             self.ports.hold(Protocol::Tcp, local.port());
             local.port()
         };
         let local = SocketAddrV4::new(*local.ip(), port);
-        let listener = TcpSocket::Listener(Listener::new(local, backlog));
+        let listener = TcpSocket::Listener(Listener::new(local, backlog, options));
         let Ok(h) = self.table.insert(listener) else {
             self.ports.release(Protocol::Tcp, port);
             return Err(TcpError::TooManySockets);
         };
+        self.binds.hold(port, listener_holder(options.reuse_addr));
         self.demux.bind(Protocol::Tcp, local, h);
         Ok(h)
     }
@@ -137,7 +149,8 @@ impl Tcp {
         // model: the listener's TCB is copied, then moves to SYN-RECEIVED).
         let iss = self.isn.isn(now, local, remote);
         let our_mss = Tcp::our_mss(out);
-        let mut conn = Connection::listen(self.config.clone(), local, remote, iss, our_mss, now);
+        let config = self.child_config(lh);
+        let mut conn = Connection::listen(config, local, remote, iss, our_mss, now);
         let _ = conn.handle_segment(now, seg, &[]);
         conn.pooled = true;
         let h = self.insert_child(lh, conn, local, remote)?;
@@ -160,11 +173,18 @@ impl Tcp {
     ) -> Result<SocketHandle, RxDrop> {
         conn.parent = Some(lh);
         conn.orphaned = true;
+        // Linux's accepted sockets hold the listener's port with its SO_REUSEADDR.
+        conn.reuse_addr = match self.table.get(lh) {
+            Ok(TcpSocket::Listener(l)) => l.options.reuse_addr,
+            _ => false,
+        };
+        let holder = conn.holder();
         let Ok(h) = self.table.insert(TcpSocket::Conn(Box::new(conn))) else {
             return Err(RxDrop::TcpNoRoom);
         };
         self.demux.connect(Protocol::Tcp, local, remote, h);
         self.ports.hold(Protocol::Tcp, local.port());
+        self.binds.hold(local.port(), holder);
         Ok(h)
     }
 
@@ -183,6 +203,15 @@ impl Tcp {
         match self.table.get(lh) {
             Ok(TcpSocket::Listener(l)) => l.accept_queue.len() >= l.backlog,
             _ => false,
+        }
+    }
+
+    /// The config of the connections listener `lh` makes: the stack's, with the
+    /// options set on the listener (its buffer sizes), as Linux's children inherit them.
+    pub(super) fn child_config(&self, lh: SocketHandle) -> TcpConfig {
+        match self.table.get(lh) {
+            Ok(TcpSocket::Listener(l)) => l.options.apply(&self.config),
+            _ => self.config.clone(),
         }
     }
 
@@ -206,6 +235,8 @@ impl Tcp {
         };
         self.demux.unbind(Protocol::Tcp, l.local);
         self.ports.release(Protocol::Tcp, l.local.port());
+        let holder = listener_holder(l.options.reuse_addr);
+        self.binds.release(l.local.port(), holder);
         for c in l.syn_queue.iter().chain(l.accept_queue.iter()).copied() {
             if let Ok(TcpSocket::Conn(conn)) = self.table.get_mut(c) {
                 conn.parent = None;
@@ -214,5 +245,13 @@ impl Tcp {
             self.flush_handle(now, out, c);
         }
         Ok(())
+    }
+}
+
+/// How a listener holds its port.
+fn listener_holder(reuse: bool) -> Holder {
+    Holder {
+        reuse,
+        listening: true,
     }
 }

@@ -30,7 +30,7 @@ impl Tcp {
     ) {
         let peer_mss = seg.options.mss.unwrap_or(DEFAULT_MSS as u16);
         let (iss, mss) = self.cookies.encode(now, local, remote, seg.seq, peer_mss);
-        let cfg = &self.config;
+        let cfg = self.child_config(lh);
         // Only a peer that echoes our timestamps can give back its other options.
         let stamped = cfg.timestamps && seg.options.timestamps.is_some();
         let mut syn = *seg;
@@ -42,7 +42,7 @@ impl Tcp {
         }
         // The SYN,ACK a connection would send, built by one, then forgotten.
         let our_mss = Tcp::our_mss(out);
-        let mut conn = Connection::listen(cfg.clone(), local, remote, iss, our_mss, now);
+        let mut conn = Connection::listen(cfg, local, remote, iss, our_mss, now);
         let _ = conn.handle_segment(now, &syn, &[]);
         let Some(mut synack) = conn.poll_transmit(now) else {
             return;
@@ -104,7 +104,7 @@ impl Tcp {
             _ => (None, false, None),
         };
         let ep = Endpoint {
-            config: self.config.clone(),
+            config: self.child_config(lh),
             local,
             remote,
             iss,

@@ -4,6 +4,7 @@
 use core::net::SocketAddrV4;
 use std::collections::VecDeque;
 
+use super::socket_options::SocketOptions;
 use crate::socket::SocketHandle;
 use crate::time::Instant;
 
@@ -22,10 +23,12 @@ pub(crate) struct Listener {
     /// When we last answered a SYN with a cookie: only shortly after that is an ACK to
     /// the listener checked for one (see `syncookie::RECENT`).
     pub last_cookie: Option<Instant>,
+    /// The options set on the listener, inherited by every connection it makes.
+    pub options: SocketOptions,
 }
 
 impl Listener {
-    pub fn new(local: SocketAddrV4, backlog: usize) -> Listener {
+    pub fn new(local: SocketAddrV4, backlog: usize, options: SocketOptions) -> Listener {
         Listener {
             local,
             syn_queue: VecDeque::new(),
@@ -33,6 +36,7 @@ impl Listener {
             backlog: backlog.max(1),
             evicted: 0,
             last_cookie: None,
+            options,
         }
     }
 

@@ -25,11 +25,13 @@
 //! - [`events`]: the bounded log of per-connection events (state, segments, ACKs,
 //!   losses, cwnd) that logs and plots are made from;
 //! - [`isn`]: RFC 6528 initial sequence numbers; [`syncookie`]: RFC 4987 SYN cookies;
-//! - [`api`]: the calls applications make, as a [`TcpSockets`] view.
+//! - [`api`]: the calls applications make, as a [`TcpSockets`] view;
+//!   [`socket_options`]: what a socket is given before it connects or listens.
 //!
 //! Sequence numbers ([`seq`]) live with the wire format, which needs them too.
 
 pub mod api;
+mod binds;
 pub mod buffer_pool;
 pub mod config;
 pub mod congestion;
@@ -53,6 +55,7 @@ pub mod rtt;
 pub mod sack;
 mod segment;
 pub mod send_buffer;
+pub mod socket_options;
 pub mod state;
 pub mod syncookie;
 pub mod time_wait;
@@ -67,5 +70,6 @@ pub use connection::{Arrival, ConnCounters, Connection, Details, Endpoint};
 pub use error::TcpError;
 pub use events::{ConnEvent, EventKind, EventLog};
 pub use segment::Segment;
+pub use socket_options::SocketOptions;
 pub use state::State;
 pub use user::Close;

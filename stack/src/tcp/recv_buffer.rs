@@ -87,6 +87,13 @@ impl RecvBuffer {
         self.capacity
     }
 
+    /// Changes the capacity (SO_RCVBUF). The caller keeps it at least what is held in
+    /// order plus the window it offered, so nothing held or promised falls outside.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        let held = self.readable + self.ranges.last().map_or(0, |r| r.end);
+        self.capacity = capacity.max(held);
+    }
+
     /// Gives the ring back if nothing is held (`None` if something is, or there is no
     /// ring). The connection calls this once it is quiet, not at every drain.
     pub fn take_storage_if_empty(&mut self) -> Option<Box<[u8]>> {

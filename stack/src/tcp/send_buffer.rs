@@ -43,6 +43,12 @@ impl SendBuffer {
         self.capacity
     }
 
+    /// Changes the capacity (SO_SNDBUF). Bytes held beyond a smaller capacity stay
+    /// until acknowledged; [`SendBuffer::free`] is 0 until they drop below it.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity;
+    }
+
     /// Gives the ring back if nothing is held (`None` if something is, or there is no
     /// ring). The connection calls this once it is quiet, not at every drain.
     pub fn take_storage_if_empty(&mut self) -> Option<Box<[u8]>> {
@@ -85,7 +91,7 @@ impl SendBuffer {
 
     /// How many more bytes [`SendBuffer::write`] would take now.
     pub fn free(&self) -> usize {
-        self.capacity() - self.len
+        self.capacity().saturating_sub(self.len)
     }
 
     /// Appends as much of `data` as fits (up to [`SendBuffer::free`]) after the bytes held,

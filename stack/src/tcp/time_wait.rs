@@ -14,6 +14,7 @@
 use core::net::SocketAddrV4;
 use std::collections::HashMap;
 
+use super::binds::{Binds, Holder};
 use super::connection::Connection;
 use super::state::State;
 use super::timer::Timer;
@@ -28,6 +29,8 @@ pub(crate) struct TimeWait {
     pub snd_nxt: Seq,
     pub rcv_nxt: Seq,
     pub until: Instant,
+    /// The connection had SO_REUSEADDR: a socket that sets it may bind the port.
+    pub reuse: bool,
 }
 
 /// What to do with a segment that matched a [`TimeWait`] entry.
@@ -50,6 +53,8 @@ type Key = (SocketAddrV4, SocketAddrV4);
 pub(crate) struct TimeWaits {
     entries: HashMap<Key, TimeWait>,
     expiry: Deadlines<Key>,
+    /// The ports the entries hold, for binding.
+    pub binds: Binds,
 }
 
 impl TimeWaits {
@@ -64,8 +69,11 @@ impl TimeWaits {
             snd_nxt: conn.snd_nxt,
             rcv_nxt: conn.rcv_nxt,
             until,
+            reuse: conn.reuse_addr,
         };
         let key = (conn.local, conn.remote);
+        self.remove(key);
+        self.binds.hold(key.0.port(), holder(entry.reuse));
         self.entries.insert(key, entry);
         self.expiry.set(key, Some(until));
     }
@@ -124,14 +132,20 @@ impl TimeWaits {
     }
 
     fn remove(&mut self, key: Key) {
-        self.entries.remove(&key);
         self.expiry.set(key, None);
+        self.forget(key);
+    }
+
+    fn forget(&mut self, key: Key) {
+        if let Some(tw) = self.entries.remove(&key) {
+            self.binds.release(key.0.port(), holder(tw.reuse));
+        }
     }
 
     /// Forgets the entries whose wait is over at `now`.
     pub fn expire(&mut self, now: Instant) {
         while let Some(key) = self.expiry.pop_due(now) {
-            self.entries.remove(&key);
+            self.forget(key);
         }
     }
 
@@ -143,6 +157,14 @@ impl TimeWaits {
     /// Every 4-tuple waiting, for display.
     pub fn keys(&self) -> Vec<(SocketAddrV4, SocketAddrV4)> {
         self.entries.keys().copied().collect()
+    }
+}
+
+/// How a TIME-WAIT entry holds its port.
+fn holder(reuse: bool) -> Holder {
+    Holder {
+        reuse,
+        listening: false,
     }
 }
 

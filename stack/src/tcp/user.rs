@@ -56,6 +56,9 @@ impl Connection {
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<usize>, TcpError> {
         let n = self.recv.read(buf);
         if n > 0 {
+            if self.recv.capacity() > self.config.recv_buffer {
+                self.fit_recv_buffer();
+            }
             // Reading opened the window; tell the peer if it grew enough to matter
             // (RFC 1122 4.2.3.3, the receiver's side of silly window avoidance). Not
             // once the peer's FIN is in: it sends nothing more, so the update tells it
@@ -203,6 +206,39 @@ impl Connection {
     /// Whether Nagle's algorithm is disabled.
     pub fn nodelay(&self) -> bool {
         self.nodelay
+    }
+
+    /// SO_RCVBUF: the receive buffer becomes `bytes` of data. Before our SYN has gone
+    /// out, the window scale it will offer follows (RFC 7323 2.2); after, the scale is
+    /// settled and the window grows at most as far as it can say. A smaller buffer
+    /// takes effect as the application reads: the right edge of the window never moves
+    /// left (RFC 9293 3.8.6).
+    pub fn set_recv_buffer(&mut self, bytes: usize) {
+        self.config.recv_buffer = bytes.max(1);
+        self.fit_recv_buffer();
+        if self.snd_max == self.iss {
+            self.our_shift = super::options::shift_for(self.config.recv_buffer);
+        }
+    }
+
+    /// Brings the receive buffer to its set size as far as the window already offered
+    /// allows: never below the bytes held plus RCV.WND.
+    fn fit_recv_buffer(&mut self) {
+        let offered = self.recv.readable() + self.rcv_wnd();
+        self.recv.set_capacity(self.config.recv_buffer.max(offered));
+    }
+
+    /// SO_SNDBUF: the send buffer holds at most `bytes` of data from now on. Bytes
+    /// already queued beyond that stay; sending waits until the queue drains below it.
+    pub fn set_send_buffer(&mut self, bytes: usize) {
+        self.send.set_capacity(bytes.max(1));
+        self.config.send_buffer = self.send.capacity();
+    }
+
+    /// The receive and send buffer sizes as set, in bytes of data (a receive buffer
+    /// made smaller may hold more until the application reads).
+    pub fn buffer_sizes(&self) -> (usize, usize) {
+        (self.config.recv_buffer, self.send.capacity())
     }
 
     /// Turns keep-alive probes on or off (off by default, RFC 1122 4.2.3.6).
