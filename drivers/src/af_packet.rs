@@ -17,22 +17,53 @@
 //! packets the kernel sends arrive with only the pseudo-header sum in their checksum
 //! field. The socket asks for `PACKET_AUXDATA`; when the kernel marks a frame
 //! `TP_STATUS_CSUMNOTREADY`, the driver completes the checksum as a NIC would,
-//! so the stack still verifies every checksum it receives.
+//! so the stack still verifies every checksum it receives. Through the receive ring the
+//! same flag comes in each frame's own `tp_status`.
+//!
+//! ## Large frames
+//!
+//! A veth peer hands over the kernel's TCP segments as it built them, GSO super-frames
+//! of up to 64 KB, not cut at the MTU; [`max_frame_len`](Device::max_frame_len) says so,
+//! and the stack takes them as it takes a TAP's.
+//!
+//! ## Batching ([`Batch`])
+//!
+//! With [`Batch::On`] (the default), frames are received through a `TPACKET_V3` ring
+//! shared with the kernel ([`rx_ring`]): one wake-up hands over a block of frames, walked
+//! without a system call. Frames offered with [`try_send`](Device::try_send) wait in a
+//! batch ([`tx_batch`]) and leave with one `sendmmsg(2)` per round, when the loop calls
+//! [`flush`](Device::flush); [`send`](Device::send) sends at once. With [`Batch::Off`]
+//! every frame is one `recvmsg(2)` or `send(2)`, as simple as it gets: for comparison and
+//! for teaching.
+
+mod rx_ring;
+mod tx_batch;
 
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use crate::device::{Device, LinkDrops};
+use crate::device::{Batch, Device, LinkDrops, Sent, ETHERNET_OVERHEAD};
 use crate::ifreq;
 use crate::open_error::OpenError;
 
 /// The MTU assumed when the interface cannot be asked (Ethernet's).
 const DEFAULT_MTU: usize = 1500;
 
+/// The longest frame a veth hands over: a 64 KB GSO segment, its Ethernet header and
+/// room for a VLAN tag.
+const MAX_GSO_FRAME: usize = 65535 + ETHERNET_OVERHEAD;
+
 /// A raw packet socket bound to one interface, non-blocking, reading every frame on it.
 #[derive(Debug)]
 pub struct AfPacketDevice {
+    /// The receive ring ([`Batch::On`]); dropped (unmapped) before the socket closes.
+    rx: Option<rx_ring::RxRing>,
+    /// Frames waiting for [`flush`](Device::flush) ([`Batch::On`]).
+    tx: Option<tx_batch::TxBatch>,
+    /// The first error of a frame the kernel refused while sending the batch, for
+    /// `flush` to return.
+    tx_refused: Option<io::Error>,
     fd: OwnedFd,
     name: String,
     mtu: usize,
@@ -41,7 +72,8 @@ pub struct AfPacketDevice {
 
 impl AfPacketDevice {
     /// Opens a packet socket on interface `ifname`, which must exist (in the calling
-    /// thread's network namespace), and makes the interface promiscuous.
+    /// thread's network namespace), and makes the interface promiscuous; with batching
+    /// ([`Batch::On`]).
     ///
     /// # Errors
     ///
@@ -49,6 +81,17 @@ impl AfPacketDevice {
     /// [`is_permission_problem`](crate::is_permission_problem) when CAP_NET_RAW is
     /// missing, `NotFound`-like (ENODEV) when there is no such interface.
     pub fn open(ifname: &str) -> io::Result<AfPacketDevice> {
+        Self::open_with(ifname, Batch::On)
+    }
+
+    /// [`open`](Self::open) with batching on (a receive ring and `sendmmsg`) or off (one
+    /// system call per frame).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open); also when the kernel refuses the ring or its mapping
+    /// (too little memory, say).
+    pub fn open_with(ifname: &str, batch: Batch) -> io::Result<AfPacketDevice> {
         let what = format!("cannot open AF_PACKET socket on {ifname:?}");
         ifreq::check_name(ifname)?;
         let ifindex = ifreq::index(ifname)
@@ -61,6 +104,13 @@ impl AfPacketDevice {
             };
             OpenError::wrap(format!("{what}: {e}{hint}"), e)
         })?;
+        // Before the bind: the ring is in place when the first frame arrives.
+        let rx = match batch {
+            Batch::On => Some(rx_ring::RxRing::new(&fd).map_err(|e| {
+                OpenError::wrap(format!("{what}: cannot set up the receive ring: {e}"), e)
+            })?),
+            Batch::Off => None,
+        };
         bind_to(&fd, ifindex).map_err(|e| OpenError::wrap(format!("{what}: bind: {e}"), e))?;
         // Without it (Linux < 4.20) every frame we send is also read back; recv filters
         // those by packet type, so failure here only costs a little work.
@@ -84,7 +134,14 @@ impl AfPacketDevice {
             log::warn!("cannot read the MTU of {ifname} ({e}); assuming {DEFAULT_MTU}");
             DEFAULT_MTU
         });
+        let tx = match batch {
+            Batch::On => Some(tx_batch::TxBatch::new(mtu + ETHERNET_OVERHEAD)),
+            Batch::Off => None,
+        };
         Ok(AfPacketDevice {
+            rx,
+            tx,
+            tx_refused: None,
             fd,
             name: ifname.to_owned(),
             mtu,
@@ -138,11 +195,13 @@ fn bind_to(fd: &OwnedFd, ifindex: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
-/// Sets a `SOL_PACKET` option to `value` (a plain C value: `c_int` or `packet_mreq`).
+/// Sets a `SOL_PACKET` option to `value` (a plain C value: `c_int`, `packet_mreq` or
+/// `tpacket_req3`).
 fn setsockopt<T: Copy>(fd: &OwnedFd, option: libc::c_int, value: &T) -> io::Result<()> {
     // SAFETY: `value` points to an initialised `T` of exactly the length passed, valid
     // for the duration of the call; setsockopt(2) only reads it. The options used here
-    // expect a c_int or a packet_mreq, which are the only types callers pass.
+    // expect a c_int, a packet_mreq or (PACKET_RX_RING) a tpacket_req3, which are the
+    // only types callers pass with them.
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
@@ -179,12 +238,24 @@ fn auxdata_status(msg: &libc::msghdr) -> u32 {
 
 /// The size of `T` as a `socklen_t`. Only used for small socket structures.
 fn socklen_of<T>() -> libc::socklen_t {
-    // sockaddr_ll, packet_mreq and c_int are a few dozen bytes; no truncation.
+    // sockaddr_ll, packet_mreq, tpacket_req3 and c_int are a few dozen bytes.
     mem::size_of::<T>() as libc::socklen_t
 }
 
-impl Device for AfPacketDevice {
-    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+impl AfPacketDevice {
+    /// Reads one frame from the ring ([`Batch::On`]).
+    fn recv_ring(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let got = self.rx.as_mut()?.recv(buf)?;
+        if got.truncated {
+            self.drops.rx_truncated += 1;
+        } else if got.checksum_pending {
+            crate::offload::complete_checksum(&mut buf[..got.len]);
+        }
+        Some(got.len)
+    }
+
+    /// Reads one frame with `recvmsg(2)` ([`Batch::Off`]).
+    fn recv_one(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         loop {
             let mut from = libc::sockaddr_ll {
                 sll_family: 0,
@@ -245,7 +316,8 @@ impl Device for AfPacketDevice {
         }
     }
 
-    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+    /// Sends one frame with `send(2)`, now.
+    fn send_now(&mut self, frame: &[u8]) -> io::Result<()> {
         loop {
             // SAFETY: `frame` is valid for reads of `frame.len()` bytes for the
             // duration of the call; send(2) only reads it.
@@ -260,23 +332,85 @@ impl Device for AfPacketDevice {
             if n >= 0 {
                 return Ok(()); // a packet socket sends the frame whole or not at all
             }
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN | libc::ENOBUFS) => {
-                    self.drops.tx_queue_full += 1;
-                    Ok(())
+            match tx_batch::Refusal::of(io::Error::last_os_error()) {
+                tx_batch::Refusal::Retry => continue,
+                tx_batch::Refusal::Error(e) => return Err(e),
+                lost => {
+                    count_loss(&mut self.drops, &self.name, lost);
+                    return Ok(());
                 }
-                Some(libc::ENETDOWN | libc::ENXIO) => {
-                    if self.drops.tx_link_down == 0 {
-                        log::warn!("{} is down; dropping frames until it is up", self.name);
-                    }
-                    self.drops.tx_link_down += 1;
-                    Ok(())
-                }
-                _ => Err(e),
-            };
+            }
         }
+    }
+
+    /// Sends the frames waiting in the batch, if any, with `sendmmsg(2)`. Frames lost
+    /// to a full queue or a down link are counted; the first frame refused for itself
+    /// is kept in `tx_refused` for [`flush`](Device::flush) to report.
+    fn send_batch(&mut self) {
+        let Some(tx) = self.tx.as_mut().filter(|tx| !tx.is_empty()) else {
+            return;
+        };
+        let (drops, name, refused) = (&mut self.drops, &self.name, &mut self.tx_refused);
+        tx.send(&self.fd, |refusal| match refusal {
+            tx_batch::Refusal::Error(e) => {
+                refused.get_or_insert(e);
+            }
+            lost => count_loss(drops, name, lost),
+        });
+    }
+}
+
+/// Counts a frame lost to a full queue or a down link, as a real link loses it.
+fn count_loss(drops: &mut LinkDrops, name: &str, refusal: tx_batch::Refusal) {
+    match refusal {
+        tx_batch::Refusal::LinkDown => {
+            if drops.tx_link_down == 0 {
+                log::warn!("{name} is down; dropping frames until it is up");
+            }
+            drops.tx_link_down += 1;
+        }
+        _ => drops.tx_queue_full += 1,
+    }
+}
+
+impl Device for AfPacketDevice {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        if self.rx.is_some() {
+            return Ok(self.recv_ring(buf));
+        }
+        self.recv_one(buf)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        // Frames offered before go first: the link keeps their order.
+        self.send_batch();
+        self.send_now(frame)
+    }
+
+    /// With [`Batch::On`], holds the frame until [`flush`](Device::flush) (or until the
+    /// batch is full); it is then as good as sent: a full queue loses it, counted.
+    fn try_send(&mut self, frame: &[u8]) -> io::Result<Sent> {
+        let Some(tx) = self.tx.as_mut() else {
+            return self.send_now(frame).map(|()| Sent::Taken);
+        };
+        if tx.is_full() {
+            self.send_batch();
+        }
+        if let Some(tx) = self.tx.as_mut() {
+            tx.push(frame)?;
+        }
+        Ok(Sent::Taken)
+    }
+
+    /// Sends the frames [`try_send`](Device::try_send) held. An `Err` is the first frame
+    /// the kernel refused for itself since the last flush (the others went).
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_batch();
+        self.tx_refused.take().map_or(Ok(()), Err)
+    }
+
+    fn max_frame_len(&self) -> usize {
+        MAX_GSO_FRAME.max(self.mtu + ETHERNET_OVERHEAD)
     }
 
     fn as_raw_fd(&self) -> RawFd {

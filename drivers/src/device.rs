@@ -10,7 +10,10 @@
 //! 3. [`send`](Device::send) each frame the stack wants transmitted, or better
 //!    [`try_send`](Device::try_send): on a device that can say its queue is full, the
 //!    loop then keeps the rest of its frames and polls the descriptor for `POLLOUT`
-//!    too, instead of losing them.
+//!    too, instead of losing them;
+//! 4. [`flush`](Device::flush) once the round's frames are offered: a device that sends
+//!    in batches ([`AfPacketDevice`](crate::AfPacketDevice)) holds what `try_send` took
+//!    until then.
 //!
 //! Frames are whole Ethernet frames without the FCS: destination MAC, source MAC,
 //! EtherType, payload. A receive buffer of [`mtu`](Device::mtu)` + `[`ETHERNET_OVERHEAD`]
@@ -54,6 +57,19 @@ pub struct RxInfo {
     pub checksum_valid: bool,
 }
 
+/// Whether a device and the loop driving it move many frames per system call and per
+/// wake-up, or one at a time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Batch {
+    /// Many: a receive ring and `sendmmsg` on AF_PACKET, and up to a batch of frames
+    /// read per wake-up by the runtime's loop: the default.
+    #[default]
+    On,
+    /// One: one system call per frame and one frame read per wake-up, for comparison
+    /// and for teaching.
+    Off,
+}
+
 /// What became of a frame offered with [`Device::try_send`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sent {
@@ -93,8 +109,18 @@ pub trait Device: Send {
     /// until the descriptor polls writable, as a NIC's full ring stops Linux's qdisc,
     /// rather than lose its own traffic to its own bursts. By default the device cannot
     /// tell: it sends as `send` does and says [`Sent::Taken`].
+    ///
+    /// A device that sends in batches may hold a frame it took until
+    /// [`flush`](Device::flush); call that once the round's frames are offered.
     fn try_send(&mut self, frame: &[u8]) -> io::Result<Sent> {
         self.send(frame).map(|()| Sent::Taken)
+    }
+
+    /// Sends whatever [`try_send`](Device::try_send) took and held, as one batch. An
+    /// `Err` says a held frame was refused (the others went). By default there is
+    /// nothing held.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 
     /// Like [`try_send`](Device::try_send), for a frame that may leave work to the
@@ -228,6 +254,11 @@ pub trait Wrapper: Send {
     /// received, before `recv` returns it. By default does nothing.
     fn received(&mut self, _frame: &[u8]) {}
 
+    /// What [`Device::flush`] does. By default: flush the inner device.
+    fn flush_through(&mut self) -> io::Result<()> {
+        self.inner_mut().flush()
+    }
+
     /// What [`Device::next_wake`] says. By default: the inner device's.
     fn next_wake_through(&self) -> Option<Duration> {
         self.inner().next_wake()
@@ -258,6 +289,10 @@ impl<W: Wrapper> Device for W {
         offload: Option<&TxOffload>,
     ) -> io::Result<Sent> {
         self.try_send_offloaded_through(frame, offload)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_through()
     }
 
     fn offloads(&self) -> LinkOffload {

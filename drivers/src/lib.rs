@@ -56,7 +56,7 @@ pub mod waker;
 mod ifreq;
 
 pub use af_packet::AfPacketDevice;
-pub use device::{Device, LinkDrops, RxInfo, Sent, Wrapper, ETHERNET_OVERHEAD};
+pub use device::{Batch, Device, LinkDrops, RxInfo, Sent, Wrapper, ETHERNET_OVERHEAD};
 pub use fault::{
     Clock, FaultConfig, FaultConfigError, FaultCounters, FaultReport, FaultSpecError, Faulty,
     Impairment, VirtualClock, WallClock,
