@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netstack_core::tcp::Algorithm;
 use netstack_core::{Config, MacAddr};
-use netstack_drivers::{FaultConfig, Offload};
+use netstack_drivers::{Batch, FaultConfig, Offload};
 
 use crate::http_client::url::Url;
 
@@ -113,6 +113,12 @@ pub struct NetOptions {
     /// NewReno's fast recovery alone
     #[arg(long, global = true)]
     pub no_sack: bool,
+
+    /// Batching: on (up to 64 frames read per wake-up; with af-packet, a TPACKET_V3
+    /// receive ring and one sendmmsg per round) or off (one frame per wake-up and per
+    /// system call)
+    #[arg(long, global = true, value_name = "on|off", default_value = "on", value_parser = parse_batch)]
+    pub batch: Batch,
 }
 
 /// The commands.
@@ -391,6 +397,14 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
     match s {
         "on" => Ok(true),
         "off" => Ok(false),
+        _ => Err(format!("{s:?} is not on or off")),
+    }
+}
+
+fn parse_batch(s: &str) -> Result<Batch, String> {
+    match s {
+        "on" => Ok(Batch::On),
+        "off" => Ok(Batch::Off),
         _ => Err(format!("{s:?} is not on or off")),
     }
 }
@@ -688,5 +702,16 @@ mod tests {
         // Well formed but wrong: refused by the stack's validation, not by clap.
         let net = parse(&["--gateway", "192.168.1.1"]).unwrap().net;
         assert!(net.config().validate().is_err());
+    }
+
+    #[test]
+    fn batching_is_on_unless_turned_off() {
+        assert_eq!(parse(&[]).unwrap().net.batch, Batch::On);
+        let net = parse(&["--driver", "af-packet", "--batch", "off"])
+            .unwrap()
+            .net;
+        assert_eq!(net.batch, Batch::Off);
+        let err = refused(&["--batch", "64"]);
+        assert!(err.contains("\"64\" is not on or off"), "{err}");
     }
 }

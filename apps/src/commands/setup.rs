@@ -57,7 +57,8 @@ pub fn start_with(
     config.tcp.tso = device.offloads().tso;
     let stack = Stack::new(config, seed)
         .map_err(|err| CliError::usage(format!("{} cannot carry IPv4: {err}", device.name())))?;
-    let runtime = spawn(stack, device)?;
+    let runtime = Runtime::spawn_with(stack, device, net.batch)
+        .map_err(|err| CliError::failure(format!("cannot start the event loop: {err}")))?;
     if let Some(sink) = events.sink() {
         runtime.handle().set_event_sink(sink);
     }
@@ -103,7 +104,7 @@ fn open_device_with(
         )
         .map(|d| Box::new(d) as Box<dyn Device>),
         Driver::AfPacket => {
-            AfPacketDevice::open(&net.iface).map(|d| Box::new(d) as Box<dyn Device>)
+            AfPacketDevice::open_with(&net.iface, net.batch).map(|d| Box::new(d) as Box<dyn Device>)
         }
     };
     let device = opened.map_err(|err| explain_open_error(net, &err))?;

@@ -2,10 +2,12 @@
 //!
 //! 1. wait until the device may have a frame, a handle woke us, or the stack's next
 //!    deadline ([`Stack::poll_timeout`]) comes;
-//! 2. read every waiting frame, up to [`BATCH`], each stamped with the time it was read;
+//! 2. read every waiting frame, up to [`BATCH`] (one with [`Batch::Off`]), each stamped
+//!    with the time it was read;
 //! 3. with the stack locked: [`Stack::receive`] each frame, [`Stack::handle_timeout`],
 //!    a turn for every [`Task`] (services served on this thread, `task.rs`), then hand
-//!    the device every frame the stack wants sent ([`Stack::transmit_while`]);
+//!    the device every frame the stack wants sent ([`Stack::transmit_while`]) and
+//!    [`flush`](Device::flush) it, so a device that batches sends them all at once;
 //! 4. tell the handles' waiters that the stack changed.
 //!
 //! Frames are read before the lock is taken, so other threads wait for the stack only
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
 use netstack_core::Received;
-use netstack_drivers::{Device, Poller, RxInfo, Sent};
+use netstack_drivers::{Batch, Device, Poller, RxInfo, Sent};
 
 use super::{lock, RuntimeError, Shared, Task};
 
@@ -48,6 +50,8 @@ pub(super) struct EventLoop<'a> {
     /// For each buffer filled this round: the frame's length and checksum word, and
     /// when it was read.
     filled: Vec<(RxInfo, netstack_core::Instant)>,
+    /// Frames read per round at most: [`BATCH`], or 1 with [`Batch::Off`].
+    frames_per_round: usize,
     read_failures: u32,
     send_failures: u64,
     /// Sockets the round touched, reused every round.
@@ -59,14 +63,23 @@ pub(super) struct EventLoop<'a> {
 }
 
 impl<'a> EventLoop<'a> {
-    pub(super) fn new(shared: &'a Arc<Shared>, device: Box<dyn Device>) -> EventLoop<'a> {
+    pub(super) fn new(
+        shared: &'a Arc<Shared>,
+        device: Box<dyn Device>,
+        batch: Batch,
+    ) -> EventLoop<'a> {
         let frame_len = device.max_frame_len();
+        let frames_per_round = match batch {
+            Batch::On => BATCH,
+            Batch::Off => 1,
+        };
         EventLoop {
             shared,
             device,
             poller: Poller::new(),
-            buffers: vec![vec![0; frame_len]; BATCH],
-            filled: Vec::with_capacity(BATCH),
+            buffers: vec![vec![0; frame_len]; frames_per_round],
+            filled: Vec::with_capacity(frames_per_round),
+            frames_per_round,
             read_failures: 0,
             send_failures: 0,
             touched: Vec::new(),
@@ -164,10 +177,11 @@ impl<'a> EventLoop<'a> {
         Some(deadline.saturating_duration_since(StdInstant::now()))
     }
 
-    /// Reads up to [`BATCH`] frames. True when the batch filled up, so more may wait.
+    /// Reads up to `frames_per_round` frames. True when the batch filled up, so more
+    /// may wait.
     fn read_batch(&mut self) -> Result<bool, RuntimeError> {
         self.filled.clear();
-        while self.filled.len() < BATCH {
+        while self.filled.len() < self.frames_per_round {
             let buf = &mut self.buffers[self.filled.len()];
             match self.device.recv_info(buf) {
                 Ok(Some(mut info)) => {
@@ -257,6 +271,14 @@ impl<'a> EventLoop<'a> {
                 }
             }
         });
+        if let Err(err) = device.flush() {
+            if is_fatal(&err) {
+                fatal.get_or_insert(err);
+            } else {
+                self.send_failures += 1;
+                log::warn!("{}: sending a batch failed: {err}", device.name());
+            }
+        }
         self.device_full = full;
         let deadline = stack.poll_timeout();
         self.shared.wake_touched(&mut stack, &mut self.touched);

@@ -35,7 +35,7 @@ use std::time::Instant as StdInstant;
 
 use netstack_core::tcp::ConnEvent;
 use netstack_core::{SocketHandle, Stack};
-use netstack_drivers::{Device, FaultReport, LinkDrops, Waker};
+use netstack_drivers::{Batch, Device, FaultReport, LinkDrops, Waker};
 
 pub use clock::Clock;
 pub use readiness::{Event, Events, Interest, Poll, Token};
@@ -126,6 +126,16 @@ impl Runtime {
     ///
     /// Fails only if the OS refuses the waker descriptor or the thread.
     pub fn spawn<D: Device + 'static>(stack: Stack, device: D) -> io::Result<Runtime> {
+        Self::spawn_with(stack, device, Batch::On)
+    }
+
+    /// Like [`spawn`](Self::spawn), reading up to a batch of frames per wake-up
+    /// ([`Batch::On`]) or one ([`Batch::Off`], for comparison).
+    pub fn spawn_with<D: Device + 'static>(
+        stack: Stack,
+        device: D,
+        batch: Batch,
+    ) -> io::Result<Runtime> {
         let device_name = device.name().to_string();
         let shared = Arc::new(Shared {
             stack: Mutex::new(stack),
@@ -149,7 +159,7 @@ impl Runtime {
         let thread = std::thread::Builder::new()
             .name(format!("netstack-{}", shared.device_name))
             .spawn(move || {
-                let run = || event_loop::EventLoop::new(&looped, Box::new(device)).run();
+                let run = || event_loop::EventLoop::new(&looped, Box::new(device), batch).run();
                 // A panic is a bug, but waiters must still learn that the loop is over, and
                 // why, instead of waiting forever.
                 let outcome = match panic::catch_unwind(AssertUnwindSafe(run)) {
