@@ -12,7 +12,7 @@ use std::time::Instant as StdInstant;
 
 use netstack::runtime::{Handle, Runtime};
 use netstack_core::{Config, EchoReply, Stack};
-use netstack_drivers::Device;
+use netstack_drivers::{Batch, Device};
 
 use super::{echo_payload, kernel_neighbours, TIMEOUT};
 
@@ -36,10 +36,21 @@ impl Netstack {
     /// Starts a stack with `config` and [`SEED`] on `device`, with TSO if the device
     /// offers it (as `netstack serve` does).
     #[track_caller]
-    pub fn start_with<D: Device + 'static>(device: D, mut config: Config) -> Netstack {
+    pub fn start_with<D: Device + 'static>(device: D, config: Config) -> Netstack {
+        Netstack::start_batched(device, config, Batch::On)
+    }
+
+    /// Like [`start_with`](Netstack::start_with), the event loop reading up to a batch
+    /// of frames per wake-up ([`Batch::On`], as always elsewhere) or one.
+    #[track_caller]
+    pub fn start_batched<D: Device + 'static>(
+        device: D,
+        mut config: Config,
+        batch: Batch,
+    ) -> Netstack {
         config.tcp.tso = device.offloads().tso;
         let stack = Stack::new(config, SEED).expect("a valid config");
-        let runtime = Runtime::spawn(stack, device)
+        let runtime = Runtime::spawn_with(stack, device, batch)
             .unwrap_or_else(|e| panic!("cannot start the runtime: {e}"));
         Netstack {
             handle: runtime.handle(),
