@@ -26,11 +26,13 @@ readonly STOP_TIMEOUT=5
 # netstack-mq is `netstack serve --queues 2 --offload off` on a two-queue TAP, run for
 # (a) only: row a_par2, PARALLEL connections receiving at once, against a_par1 (the
 # same with one queue, measured in netstack-plain's block; the kernel's in its own).
-readonly IMPLS=(netstack netstack-plain netstack-single netstack-mq smoltcp kernel)
+# The three after the kernel run for (h) only: netstack through AF_PACKET on a veth with
+# batching on (`--batch on`, the default) and off, and on the TAP with batching off.
+readonly IMPLS=(netstack netstack-plain netstack-single netstack-mq smoltcp kernel netstack-afp netstack-afp-off netstack-unbatched)
 readonly PARALLEL=8
 
 rounds=5
-parts=a,b,c,d,e,f,g
+parts=a,b,c,d,e,f,g,h
 tap_bytes=100000000
 conns=2000
 requests=2000
@@ -66,6 +68,11 @@ project's target for the row, met or missed. Rows (see README.md, "Benchmarks"):
      (virtual clock)
   f  10,000 connections held by netstack serve: how many, and RSS per connection
   g  bulk over TAP with 1% and 5% random loss each way, and the measured drop counts
+  h  batching: bulk both directions with netstack on one end of a veth pair through
+     AF_PACKET, batching on (a TPACKET_V3 receive ring, one sendmmsg per round, up to
+     64 frames per wake-up) and off (--batch off: a system call per frame), against
+     kernel <-> kernel over veth; and over TAP with --batch off (one frame read per
+     wake-up) against (a)'s netstack; each technique's gain
 
   --smoke            tiny sizes and 1 round: checks that everything runs (CI)
   --only LIST        run only these parts, e.g. --only d,e (default: all)
@@ -85,7 +92,7 @@ project's target for the row, met or missed. Rows (see README.md, "Benchmarks"):
                      \$CARGO_TARGET_DIR/release)
   -h, --help         show this help
 
-Parts a, b, c, f and g need root: each server runs in a private network namespace made
+Parts a, b, c, f, g and h need root: each server runs in a private network namespace made
 for it (setup-tap.sh for the TAP, a veth pair between two namespaces for the kernel),
 deleted again on exit, also on Ctrl-C; the host's interfaces and sysctls are never
 touched and no packet leaves the namespaces. Without root only d and e run. Missing
@@ -134,16 +141,16 @@ if [[ -z $only ]]; then
 fi
 IFS=, read -r -a selected <<<"$only"
 for p in "${selected[@]}"; do
-	[[ $p =~ ^[a-g]$ ]] || die "--only: unknown part '$p' (parts are a to g)"
+	[[ $p =~ ^[a-h]$ ]] || die "--only: unknown part '$p' (parts are a to h)"
 done
 wants() {
 	[[ ",$only," == *",$1,"* ]]
 }
 needs_root=0
-for p in a b c f g; do
+for p in a b c f g h; do
 	if wants "$p"; then needs_root=1; fi
 done
-((needs_root == 0 || EUID == 0)) || die "parts a, b, c, f and g need root, e.g.: sudo $0${args:+ $args}"
+((needs_root == 0 || EUID == 0)) || die "parts a, b, c, f, g and h need root, e.g.: sudo $0${args:+ $args}"
 
 # Tools: install what is missing (as root), else say what is.
 install=()
@@ -228,14 +235,27 @@ sns=
 sdev=
 
 # Starts implementation $1 for round $2: a TAP namespace with netstack or smol-tap on
-# it, or for the kernel two namespaces joined by a veth pair with kernel_server.py.
+# it, or for the kernel two namespaces joined by a veth pair with kernel_server.py, or
+# for (h) one namespace with a veth pair, netstack on veth0 through AF_PACKET.
 start_block() {
 	local impl=$1 round=$2 log=$3
 	cns=nsb-$$-r$round-$impl
 	sns=""
 	sdev=""
 	case $impl in
-	netstack | netstack-plain | netstack-single | netstack-mq | smoltcp)
+	netstack-afp | netstack-afp-off)
+		new_ns "$cns"
+		dev=veth1
+		ip -n "$cns" link add veth0 type veth peer name veth1
+		ip -n "$cns" addr add "$HOST_ADDR" dev veth1
+		ip -n "$cns" link set veth0 up
+		ip -n "$cns" link set veth1 up
+		local cmd=("$bin/netstack" serve --driver af-packet --iface veth0)
+		[[ $impl != netstack-afp-off ]] || cmd+=(--batch off)
+		ip netns exec "$cns" "${cmd[@]}" >"$log.server" 2>&1 &
+		server=$!
+		;;
+	netstack | netstack-plain | netstack-single | netstack-mq | netstack-unbatched | smoltcp)
 		namespaces+=("$cns")
 		local queues=1
 		[[ $impl != netstack-mq ]] || queues=2
@@ -246,6 +266,7 @@ start_block() {
 		[[ $impl != netstack-plain ]] || cmd+=(--offload off)
 		[[ $impl != netstack-single ]] || cmd+=(--offload off --coalesce off)
 		[[ $impl != netstack-mq ]] || cmd+=(--offload off --queues 2)
+		[[ $impl != netstack-unbatched ]] || cmd+=(--batch off)
 		[[ $impl != smoltcp ]] || cmd=("$bin/smol-tap" --iface tap0)
 		# Not through a function: `ip netns exec` execs the server, so $! is the server.
 		ip netns exec "$cns" "${cmd[@]}" >"$log.server" 2>&1 &
@@ -354,10 +375,13 @@ tap_block() {
 		return
 	fi
 	if wants c; then ping_rtt "$impl"; fi
-	if wants a; then
+	# The kernel's (a) figures are (h)'s reference too.
+	if wants a || { wants h && [[ $impl == kernel ]]; }; then
 		measure a_send "$impl" source "$STACK_ADDR" 19 "$tap_bytes"
 		measure a_recv "$impl" sink "$STACK_ADDR" 9 "$tap_bytes"
-		[[ $impl != kernel ]] || measure a_par1 "$impl" sinks "$STACK_ADDR" 9 "$tap_bytes" "$PARALLEL"
+		if wants a && [[ $impl == kernel ]]; then
+			measure a_par1 "$impl" sinks "$STACK_ADDR" 9 "$tap_bytes" "$PARALLEL"
+		fi
 	fi
 	if wants b; then
 		measure b_http_ka "$impl" http "$STACK_ADDR" 80 "$requests" ka
@@ -429,6 +453,34 @@ mq_block() {
 	else
 		record a_par2 netstack fail
 	fi
+	stop_block
+	echo "round $round $impl: ${summary[*]}" >&2
+}
+
+# (h): one batching block, rows by implementation: AF_PACKET with batching on
+# (h_send, h_recv) and off (h_send_off, h_recv_off), and the TAP with batching off
+# (h_tap_send_off, h_tap_recv_off).
+batch_block() {
+	local impl=$1 round=$2 rows
+	local log=$out/r$round-$impl
+	case $impl in
+	netstack-afp) rows=(h_send h_recv) ;;
+	netstack-afp-off) rows=(h_send_off h_recv_off) ;;
+	*) rows=(h_tap_send_off h_tap_recv_off) ;;
+	esac
+	client_log=$log.client
+	: >"$client_log"
+	summary=()
+	if ! start_block "$impl" "$round" "$log"; then
+		for row in "${rows[@]}"; do
+			record "$row" netstack fail
+		done
+		stop_block
+		return
+	fi
+	measure "${rows[0]}" netstack source "$STACK_ADDR" 19 "$tap_bytes"
+	measure "${rows[1]}" netstack sink "$STACK_ADDR" 9 "$tap_bytes"
+	kill -0 "$server" 2>/dev/null || echo "  $impl: the server exited during the tests; log: $log.server" >&2
 	stop_block
 	echo "round $round $impl: ${summary[*]}" >&2
 }
@@ -520,11 +572,18 @@ callgrind_block() {
 echo "$prog: parts $only, $rounds rounds; logs in $out" >&2
 start=$SECONDS
 for ((round = 1; round <= rounds; round++)); do
-	if wants a || wants b || wants c || wants g; then
-		for impl in "${IMPLS[@]}"; do
-			tap_block "$impl" "$round"
-		done
-	fi
+	for impl in "${IMPLS[@]}"; do
+		case $impl in
+		netstack-afp | netstack-afp-off | netstack-unbatched)
+			if wants h; then batch_block "$impl" "$round"; fi
+			;;
+		*)
+			if wants a || wants b || wants c || wants g || { wants h && [[ $impl == kernel ]]; }; then
+				tap_block "$impl" "$round"
+			fi
+			;;
+		esac
+	done
 	if wants d || wants e; then mem_block "$round"; fi
 	if wants f; then hold_block "$round"; fi
 done

@@ -75,6 +75,12 @@ ROWS = [
     ("g1_out_loss", "(g) 1%: measured loss out", "%", "", "", None),
     ("g5_in_loss", "(g) 5%: measured loss in", "%", "", "", None),
     ("g5_out_loss", "(g) 5%: measured loss out", "%", "", "", None),
+    ("h_send", "(h) AF_PACKET veth, stack sends", "Mbit/s", "higher", "(vs kernel veth)", None),
+    ("h_recv", "(h) AF_PACKET veth, stack receives", "Mbit/s", "higher", "(vs kernel veth)", None),
+    ("h_send_off", "(h) AF_PACKET sends, batch off", "Mbit/s", "higher", "(comparison)", None),
+    ("h_recv_off", "(h) AF_PACKET receives, batch off", "Mbit/s", "higher", "(comparison)", None),
+    ("h_tap_send_off", "(h) TAP sends, batch off", "Mbit/s", "higher", "(comparison)", None),
+    ("h_tap_recv_off", "(h) TAP receives, batch off", "Mbit/s", "higher", "(comparison)", None),
 ]
 
 
@@ -90,11 +96,17 @@ def fmt(v):
     return f"{v:.3f}"
 
 
-# Rows measured for netstack only, compared with another row's smoltcp and kernel
-# figures from the same rounds: (a) with TAP offloads off.
-BASE = {"a_send_off": "a_send", "a_recv_off": "a_recv", "a_recv_single": "a_recv",
-        "a_par2": "a_par1"}
-# What each technique's gain is the ratio of: row with it, row without.
+# Rows measured for netstack only, compared with another row's figures from the same
+# rounds, for the implementations named: (a) with TAP offloads off or coalescing off, on
+# two queues, and (h)'s TAP rows, with (a)'s smoltcp and kernel; (h)'s AF_PACKET rows
+# with the kernel over veth only (smoltcp has no AF_PACKET driver).
+BOTH = ("smoltcp", "kernel")
+BASE = {"a_send_off": ("a_send", BOTH), "a_recv_off": ("a_recv", BOTH),
+        "a_recv_single": ("a_recv", BOTH), "a_par2": ("a_par1", BOTH),
+        "h_tap_send_off": ("a_send", BOTH), "h_tap_recv_off": ("a_recv", BOTH),
+        "h_send": ("a_send", ("kernel",)), "h_recv": ("a_recv", ("kernel",)),
+        "h_send_off": ("a_send", ("kernel",)), "h_recv_off": ("a_recv", ("kernel",))}
+# What each technique's gain is the ratio of: row with it, row without, which switch.
 GAINS = [("TSO + checksum offload (stack sends)", "a_send", "a_send_off",
           "offloads on / off"),
          ("GRO + checksum offload (stack receives)", "a_recv", "a_recv_off",
@@ -102,7 +114,15 @@ GAINS = [("TSO + checksum offload (stack sends)", "a_send", "a_send_off",
          ("receive coalescing (stack receives, offloads off)", "a_recv_off",
           "a_recv_single", "coalescing on / off"),
          ("multi-queue (8 connections received, offloads off)", "a_par2", "a_par1",
-          "2 queues / 1")]
+          "2 queues / 1"),
+         ("AF_PACKET batching, sendmmsg + ring (stack sends)", "h_send", "h_send_off",
+          "--batch on / off"),
+         ("AF_PACKET batching, ring + sendmmsg (stack receives)", "h_recv", "h_recv_off",
+          "--batch on / off"),
+         ("64 frames per wake-up on TAP (stack sends)", "a_send", "h_tap_send_off",
+          "--batch on / off"),
+         ("64 frames per wake-up on TAP (stack receives)", "a_recv", "h_tap_recv_off",
+          "--batch on / off")]
 
 
 def main():
@@ -127,10 +147,16 @@ def main():
         v = {}
         seen = False
         for impl in IMPLS:
-            source = BASE.get(key, key) if impl != "netstack" else key
+            source, compared = BASE.get(key, (key, IMPLS))
+            if impl == "netstack":
+                source = key
+            elif impl not in compared:
+                source = None
             vs = values.get((source, impl), [])
             v[impl] = statistics.median(vs) if vs else None
-            seen |= bool(vs) or (key, impl) in fails
+            # A row compared with another's figures shows only once measured itself.
+            if impl == "netstack" or key not in BASE:
+                seen |= bool(vs) or (key, impl) in fails
             if (key, impl) in fails:
                 notes.append(f"{label}, {impl}: {fails[(key, impl)]} run(s) failed")
             if (key, impl) in partial:
