@@ -80,7 +80,7 @@ pub fn start(
         let stack = Stack::new(config, seed.wrapping_add(i as u64)).map_err(|err| {
             CliError::usage(format!("{} cannot carry IPv4: {err}", device.name()))
         })?;
-        runtimes.push(setup::spawn(stack, Box::new(device))?);
+        runtimes.push(setup::spawn_batched(stack, Box::new(device), net.batch)?);
     }
     Ok(runtimes)
 }

@@ -5,7 +5,7 @@
 use std::io;
 
 use netstack_core::{Config, Stack};
-use netstack_drivers::{AfPacketDevice, Device, Faulty, Offload, Pcap, TapDevice, Trace};
+use netstack_drivers::{AfPacketDevice, Batch, Device, Faulty, Offload, Pcap, TapDevice, Trace};
 
 use crate::cli::{Driver, NetOptions};
 use crate::error::CliError;
@@ -57,8 +57,7 @@ pub fn start_with(
     config.tcp.tso = device.offloads().tso;
     let stack = Stack::new(config, seed)
         .map_err(|err| CliError::usage(format!("{} cannot carry IPv4: {err}", device.name())))?;
-    let runtime = Runtime::spawn_with(stack, device, net.batch)
-        .map_err(|err| CliError::failure(format!("cannot start the event loop: {err}")))?;
+    let runtime = spawn_batched(stack, device, net.batch)?;
     if let Some(sink) = events.sink() {
         runtime.handle().set_event_sink(sink);
     }
@@ -72,7 +71,16 @@ pub fn stack_mtu(device: &dyn Device) -> u16 {
 
 /// Starts a runtime, turning the OS's refusal into a [`CliError`].
 pub fn spawn(stack: Stack, device: Box<dyn Device>) -> Result<Runtime, CliError> {
-    Runtime::spawn(stack, device)
+    spawn_batched(stack, device, Batch::On)
+}
+
+/// Like [`spawn`], with `--batch`: up to a batch of frames read per wake-up, or one.
+pub fn spawn_batched(
+    stack: Stack,
+    device: Box<dyn Device>,
+    batch: Batch,
+) -> Result<Runtime, CliError> {
+    Runtime::spawn_with(stack, device, batch)
         .map_err(|err| CliError::failure(format!("cannot start the event loop: {err}")))
 }
 
