@@ -142,8 +142,10 @@ impl Stack {
     /// verified its checksum), as [`receive`](Stack::receive) would one by one, except
     /// that consecutive in-order TCP segments of one connection are first joined into
     /// one segment (receive coalescing, a software GRO: see [`coalesce`](crate::coalesce)
-    /// for the rules). TCP then does its per-segment work, and sends its ACK, once per
-    /// joined segment. Counters still count each frame.
+    /// for the rules), and that TCP sends what the batch made it decide once the whole
+    /// batch is read: one ACK for a batch of data, one large segment for a batch of ACKs
+    /// that opened the window. Counters still count each frame. With
+    /// [`Config::rx_coalesce`] off, frames are received one by one, as by `receive`.
     pub fn receive_batch<'a, F: Into<Received<'a>>>(
         &mut self,
         frames: impl IntoIterator<Item = F>,
@@ -153,12 +155,17 @@ impl Stack {
         let mut bufs = core::mem::take(&mut self.joined);
         bufs.resize_with(coalesce::FLOWS, Vec::new);
         let mut flows = Flows::new();
+        if coalesce {
+            self.tcp.hold_output();
+        }
+        let mut last = None;
         for f in frames {
             let Received {
                 at,
                 frame,
                 checksum_valid,
             } = f.into();
+            last = Some(at);
             let piece = coalesce
                 .then(|| coalesce::piece(frame, mac, addr, checksum_valid))
                 .flatten();
@@ -186,6 +193,9 @@ impl Stack {
             self.end_run(Some(ended), &mut bufs);
         }
         self.joined = bufs;
+        // An empty batch held nothing, so any time will do.
+        self.tcp
+            .release_output(last.unwrap_or(Instant::ZERO), &mut self.out);
     }
 
     /// Hands a run of joined segments to the stack: its one piece as it came, or the

@@ -234,6 +234,13 @@ pub struct Connection {
     pub(crate) cc: Box<dyn CongestionControl>,
     /// Duplicate ACKs in a row (RFC 5681 2).
     pub(crate) dup_acks: u32,
+    /// The largest flight since SND.UNA last passed `max_flight_until` (SND.NXT when it
+    /// was set): whether cwnd limited the sender is judged on it, as Linux's
+    /// `max_packets_out` and `cwnd_usage_seq`, not on the flight an ACK finds. A batch
+    /// of ACKs processed before anything is sent (`Tcp::hold_output`) shrinks the flight
+    /// ACK by ACK, yet the sender was limited by cwnd all along.
+    pub(crate) max_flight: usize,
+    pub(crate) max_flight_until: Seq,
     /// NewReno's "recover" (RFC 6582 3.2): the highest sequence sent when fast recovery
     /// last began, or when the retransmission timer last fired. Kept after recovery ends,
     /// so stale duplicate ACKs cannot start a second recovery (step 2).
@@ -345,6 +352,8 @@ impl Connection {
             retries: 0,
             cc: config.congestion.build(mss),
             dup_acks: 0,
+            max_flight: 0,
+            max_flight_until: iss,
             // RFC 6582 3.2 step 1: recover starts at the initial send sequence number.
             recover: iss,
             in_recovery: false,

@@ -389,7 +389,9 @@ impl Connection {
             // the sender (in slow start, while the flight is over half of it). An
             // application that sends less would otherwise grow cwnd without bound and
             // later burst it into the network all at once.
-            false if self.cwnd_limited(flight_before) => self.cc.on_ack(now, acked, mss),
+            false if self.cwnd_limited(flight_before.max(self.max_flight)) => {
+                self.cc.on_ack(now, acked, mss)
+            }
             false => {}
         }
         self.dup_acks = 0;

@@ -81,6 +81,9 @@ pub(crate) struct Tcp {
     pub counters: TcpCounters,
     /// Per-connection events, when the caller asked for them (`events.rs`).
     pub events: EventLog,
+    /// While a batch of frames is received ([`Tcp::hold_output`]): the connections a
+    /// segment reached, which send what they decided when the batch ends.
+    pub(super) held: Option<Vec<SocketHandle>>,
 }
 
 impl Tcp {
@@ -103,6 +106,7 @@ impl Tcp {
             touched: Touched::default(),
             counters: TcpCounters::default(),
             events: EventLog::default(),
+            held: None,
             config,
         }
     }

@@ -139,9 +139,41 @@ impl Tcp {
                 self.promote(lh, h);
             }
         }
+        if let Some(held) = self.held.as_mut().filter(|l| l.len() < MAX_HELD) {
+            // Within a batch: send once it has all been read (`release_output`).
+            if !held.contains(&h) {
+                held.push(h);
+            }
+            self.table.restore(h, TcpSocket::Conn(conn));
+            return;
+        }
         self.flush(now, out, h, conn);
     }
 
+    /// From now until [`release_output`](Tcp::release_output), a connection a segment
+    /// reaches sends nothing (up to [`MAX_HELD`] connections; more send at once): what
+    /// it decided goes out when the batch of frames being received ends. A batch of
+    /// ACKs then opens the window once, and TCP sends one large segment (a TSO frame)
+    /// instead of a small one per ACK; a batch of data draws one ACK. Linux's TCP
+    /// defers small TSO frames for the same reason (`tcp_tso_should_defer`).
+    pub(crate) fn hold_output(&mut self) {
+        self.held = Some(Vec::new());
+    }
+
+    /// Ends [`hold_output`](Tcp::hold_output): every connection a segment reached
+    /// sends, in the order the first segment for each arrived.
+    pub(crate) fn release_output(&mut self, now: Instant, out: &mut Outbound) {
+        for h in self.held.take().unwrap_or_default() {
+            self.flush_handle(now, out, h);
+        }
+    }
+}
+
+/// Connections that hold their output in one batch at most (the event loop reads 64
+/// frames per batch, so this is never reached there).
+const MAX_HELD: usize = 64;
+
+impl Tcp {
     /// Runs `call` on connection `h` where it sits, then sends what it decided.
     pub(super) fn with_conn<R>(
         &mut self,

@@ -310,6 +310,13 @@ impl Connection {
         if !self.timers.is_set(Timer::Retransmit) {
             self.timers.set(Timer::Retransmit, now + self.rtt.rto());
         }
+        // RFC 7661's "validated" window, Linux's tcp_cwnd_validate: remember the largest
+        // flight of this window of data; a new window starts once it is acknowledged.
+        let flight = self.flight_size();
+        if !self.snd_una.lt(self.max_flight_until) || flight > self.max_flight {
+            self.max_flight = flight;
+            self.max_flight_until = self.snd_nxt;
+        }
         Some(self.segment(now, seq, flags, offset, len))
     }
 
