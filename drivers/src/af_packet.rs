@@ -29,9 +29,9 @@
 //! ## Batching ([`Batch`])
 //!
 //! With [`Batch::On`] (the default), frames are received through a `TPACKET_V3` ring
-//! shared with the kernel ([`rx_ring`]): one wake-up hands over a block of frames, walked
+//! shared with the kernel (`af_packet/rx_ring.rs`): one wake-up hands over a block of frames, walked
 //! without a system call. Frames offered with [`try_send`](Device::try_send) wait in a
-//! batch ([`tx_batch`]) and leave with one `sendmmsg(2)` per round, when the loop calls
+//! batch (`af_packet/tx_batch.rs`) and leave with one `sendmmsg(2)` per round, when the loop calls
 //! [`flush`](Device::flush); [`send`](Device::send) sends at once. With [`Batch::Off`]
 //! every frame is one `recvmsg(2)` or `send(2)`, as simple as it gets: for comparison and
 //! for teaching.

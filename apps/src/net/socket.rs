@@ -23,7 +23,9 @@ struct Setup {
     local: Option<SocketAddrV4>,
 }
 
-/// A TCP socket that has not connected or listened yet. See the [module docs](self).
+/// A TCP socket that has not connected or listened yet: set SO_RCVBUF (the window
+/// scale the SYN offers), SO_SNDBUF, SO_REUSEADDR and the local address first, then
+/// connect or listen, as socket(2) + setsockopt(2) + bind(2) + connect(2)/listen(2).
 #[derive(Debug)]
 pub struct TcpSocket {
     net: Handle,
