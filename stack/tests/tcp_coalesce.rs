@@ -8,7 +8,7 @@ mod util;
 use netstack_core::tcp::seq::Seq;
 use netstack_core::wire::tcp::{Flags, Options};
 use netstack_core::wire::{Ipv4Repr, TcpRepr};
-use netstack_core::RxDrop;
+use netstack_core::{RxDrop, TcpState};
 use util::tcp::*;
 
 /// The peer's data segments, `len` bytes each from its first byte on, as frames.
@@ -297,4 +297,34 @@ fn a_batch_of_acks_opens_the_window_once_for_one_large_tso_frame() {
     assert_eq!(acks_open_the_window(true), [20 * 1460]);
     // Received one at a time, each ACK sends its own two-segment frame.
     assert_eq!(acks_open_the_window(false), [2 * 1460; 10]);
+}
+
+#[test]
+fn states_passed_within_one_batch_are_all_recorded() {
+    // The ACK of our FIN and the peer's FIN, read in one batch: TCP sends once the
+    // batch is read, but the event log (what --trace prints) still sees FIN-WAIT-2.
+    let mut c = fin_wait_1();
+    c.s.enable_tcp_events(64);
+    let ack = TcpRepr {
+        ack: c.iss + 2,
+        ..c.tmpl()
+    };
+    let fin = TcpRepr {
+        flags: Flags::FIN | Flags::ACK,
+        ..ack
+    };
+    batch(
+        &mut c,
+        5,
+        &[segment_frame(&ack, &[]), segment_frame(&fin, &[])],
+    );
+    // us > peer: [.] ack 1002, once
+    assert_seg(&c.expect_one(), Flags::ACK, c.iss + 2, c.irs + 2, 0);
+    let mut states = vec![];
+    c.s.drain_tcp_events(|e| {
+        if matches!(e.kind, netstack_core::tcp::events::EventKind::State { .. }) {
+            states.push(e.state);
+        }
+    });
+    assert_eq!(states, [TcpState::FinWait2, TcpState::TimeWait]);
 }

@@ -140,10 +140,13 @@ impl Tcp {
             }
         }
         if let Some(held) = self.held.as_mut().filter(|l| l.len() < MAX_HELD) {
-            // Within a batch: send once it has all been read (`release_output`).
+            // Within a batch: send once it has all been read (`release_output`). The
+            // event log still sees each state this segment led to (FIN-WAIT-2 between
+            // an ACK and a FIN read in one batch).
             if !held.contains(&h) {
                 held.push(h);
             }
+            self.observe(now, &mut conn);
             self.table.restore(h, TcpSocket::Conn(conn));
             return;
         }
