@@ -155,9 +155,8 @@ impl Stack {
         let mut bufs = core::mem::take(&mut self.joined);
         bufs.resize_with(coalesce::FLOWS, Vec::new);
         let mut flows = Flows::new();
-        if coalesce {
-            self.tcp.hold_output();
-        }
+        // Held here unless the caller holds output already (`hold_output`).
+        let holding = coalesce && self.tcp.hold_output();
         let mut last = None;
         for f in frames {
             let Received {
@@ -193,9 +192,11 @@ impl Stack {
             self.end_run(Some(ended), &mut bufs);
         }
         self.joined = bufs;
-        // An empty batch held nothing, so any time will do.
-        self.tcp
-            .release_output(last.unwrap_or(Instant::ZERO), &mut self.out);
+        if holding {
+            // An empty batch held nothing, so any time will do.
+            self.tcp
+                .release_output(last.unwrap_or(Instant::ZERO), &mut self.out);
+        }
     }
 
     /// Hands a run of joined segments to the stack: its one piece as it came, or the
@@ -231,6 +232,25 @@ impl Stack {
                 self.rx.drops[reason as usize] += pieces;
             }
         }
+    }
+
+    /// Until [`release_output`](Stack::release_output), TCP connections send nothing:
+    /// what received segments and the application's sends and reads make them decide
+    /// goes out at the release, one connection after another. A driver loop holds
+    /// output while its application code runs, so that what is written in pieces
+    /// leaves as one large segment, as Linux's autocorking does ([`receive_batch`]
+    /// holds by itself). Timers, the other socket calls (close, shutdown ...) and what
+    /// is not TCP send as usual. Nothing is lost, only delayed to the release.
+    ///
+    /// [`receive_batch`]: Stack::receive_batch
+    pub fn hold_output(&mut self) {
+        self.tcp.hold_output();
+    }
+
+    /// Ends [`hold_output`](Stack::hold_output): every connection that was held sends
+    /// what it decided, as at `now`. Harmless without a hold.
+    pub fn release_output(&mut self, now: Instant) {
+        self.tcp.release_output(now, &mut self.out);
     }
 
     /// Runs every timer due at `now` (TCP, reassembly, ARP). Harmless to call early.

@@ -328,3 +328,28 @@ fn states_passed_within_one_batch_are_all_recorded() {
     });
     assert_eq!(states, [TcpState::FinWait2, TcpState::TimeWait]);
 }
+
+#[test]
+fn writes_made_while_output_is_held_leave_as_one_tso_frame() {
+    // A driver loop holds output while the application's code runs (Linux's
+    // autocorking): ten writes of one segment each leave as one TSO frame.
+    let mut open = Open::default();
+    open.cfg.tcp.tso = true;
+    let mut c = open.passive();
+    c.s.hold_output();
+    for k in 0..10 {
+        let (now, h) = (c.at(1), c.h);
+        let n = c.s.tcp().send(now, h, &bytes(1460 * k, 1460)).unwrap();
+        assert_eq!(n, 1460);
+    }
+    assert_eq!(sent_payloads(&mut c), Vec::<usize>::new(), "held");
+    c.s.release_output(c.at(1));
+    assert_eq!(sent_payloads(&mut c), [14_600]);
+    // Without the hold, the first write goes at once, alone.
+    let mut open = Open::default();
+    open.cfg.tcp.tso = true;
+    let mut d = open.passive();
+    let (now, h) = (d.at(1), d.h);
+    d.s.tcp().send(now, h, &bytes(0, 1460)).unwrap();
+    assert_eq!(sent_payloads(&mut d), [1460]);
+}

@@ -217,7 +217,8 @@ impl<'a> EventLoop<'a> {
     fn process(&mut self) -> Result<Option<netstack_core::Instant>, RuntimeError> {
         let mut stack = self.shared.lock_stack();
         // Consecutive segments of one connection are joined first (Config::rx_coalesce);
-        // checksums the device vouched for are not summed again.
+        // checksums the device vouched for are not summed again. What the batch makes
+        // TCP decide is sent once it is all read (receive_batch holds output).
         let frames = self.buffers.iter().zip(&self.filled);
         stack.receive_batch(frames.map(|(buf, &(info, at))| Received {
             at,
@@ -230,8 +231,18 @@ impl<'a> EventLoop<'a> {
             // Tasks learn of their sockets' news first, and answer in this round.
             self.shared.wake_touched(&mut stack, &mut self.touched);
             let now = self.shared.clock.now();
+            // With TSO, what the tasks write in pieces leaves as one large segment at
+            // the end of their turns (Stack::hold_output; Linux's autocorking). Without
+            // it segments are MSS-sized anyway, and each write goes as it is made.
+            let hold = stack.config().rx_coalesce && stack.config().tcp.tso;
+            if hold {
+                stack.hold_output();
+            }
             for task in &mut self.tasks {
                 task.turn(&mut stack, now);
+            }
+            if hold {
+                stack.release_output(self.shared.clock.now());
             }
         }
 

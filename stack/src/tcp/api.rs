@@ -152,7 +152,7 @@ impl<'a> TcpSockets<'a> {
             conn.lend_send_storage(&mut tcp.pool);
         }
         let n = conn.send(data)?;
-        self.tcp.flush_handle(now, self.out, h);
+        self.tcp.flush_or_hold_handle(now, self.out, h);
         Ok(n)
     }
 
@@ -167,7 +167,7 @@ impl<'a> TcpSockets<'a> {
         let read = self.conn_mut(h)?.recv(buf)?;
         if read.is_some_and(|n| n > 0) {
             // Reading may have opened the window enough to tell the peer.
-            self.tcp.flush_handle(now, self.out, h);
+            self.tcp.flush_or_hold_handle(now, self.out, h);
         }
         Ok(read)
     }

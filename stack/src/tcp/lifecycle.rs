@@ -139,28 +139,61 @@ impl Tcp {
                 self.promote(lh, h);
             }
         }
-        if let Some(held) = self.held.as_mut().filter(|l| l.len() < MAX_HELD) {
-            // Within a batch: send once it has all been read (`release_output`). The
-            // event log still sees each state this segment led to (FIN-WAIT-2 between
-            // an ACK and a FIN read in one batch).
-            if !held.contains(&h) {
-                held.push(h);
-            }
-            self.observe(now, &mut conn);
-            self.table.restore(h, TcpSocket::Conn(conn));
-            return;
-        }
-        self.flush(now, out, h, conn);
+        self.flush_or_hold(now, out, h, conn);
     }
 
-    /// From now until [`release_output`](Tcp::release_output), a connection a segment
-    /// reaches sends nothing (up to [`MAX_HELD`] connections; more send at once): what
-    /// it decided goes out when the batch of frames being received ends. A batch of
-    /// ACKs then opens the window once, and TCP sends one large segment (a TSO frame)
-    /// instead of a small one per ACK; a batch of data draws one ACK. Linux's TCP
-    /// defers small TSO frames for the same reason (`tcp_tso_should_defer`).
-    pub(crate) fn hold_output(&mut self) {
+    /// [`flush`](Tcp::flush), or while output is held, puts the connection back to send
+    /// at [`release_output`](Tcp::release_output). The event log still sees each state
+    /// the event led to (FIN-WAIT-2 between an ACK and a FIN read in one batch).
+    fn flush_or_hold(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        h: SocketHandle,
+        mut conn: Box<Connection>,
+    ) {
+        match self.held.as_mut().filter(|l| l.len() < MAX_HELD) {
+            Some(held) => {
+                if !held.contains(&h) {
+                    held.push(h);
+                }
+                self.observe(now, &mut conn);
+                self.table.restore(h, TcpSocket::Conn(conn));
+            }
+            None => self.flush(now, out, h, conn),
+        }
+    }
+
+    /// [`flush_or_hold`](Tcp::flush_or_hold) for connection `h` where it sits.
+    pub(super) fn flush_or_hold_handle(
+        &mut self,
+        now: Instant,
+        out: &mut Outbound,
+        h: SocketHandle,
+    ) {
+        match self.table.take(h) {
+            Ok(TcpSocket::Conn(conn)) => self.flush_or_hold(now, out, h, conn),
+            Ok(other) => self.table.restore(h, other),
+            Err(_) => {}
+        }
+    }
+
+    /// From now until [`release_output`](Tcp::release_output), a connection that a
+    /// segment reaches, or that the application sends on or reads from, sends nothing
+    /// (up to [`MAX_HELD`] connections; more send at once; other calls, such as close,
+    /// send at once): what it decided goes out at the release. A
+    /// batch of ACKs then opens the window once, and TCP sends one large segment (a TSO
+    /// frame) instead of a small one per ACK; a batch of data draws one ACK; what an
+    /// application writes in pieces leaves as one segment. Linux's TCP defers small
+    /// TSO frames (`tcp_tso_should_defer`) and corks small writes while earlier ones
+    /// wait to leave (autocorking) for the same reasons. Returns false, changing
+    /// nothing, if output is held already.
+    pub(crate) fn hold_output(&mut self) -> bool {
+        if self.held.is_some() {
+            return false;
+        }
         self.held = Some(Vec::new());
+        true
     }
 
     /// Ends [`hold_output`](Tcp::hold_output): every connection a segment reached
@@ -172,8 +205,8 @@ impl Tcp {
     }
 }
 
-/// Connections that hold their output in one batch at most (the event loop reads 64
-/// frames per batch, so this is never reached there).
+/// Connections that hold their output at once, at most: past them, a connection sends
+/// at once, as without holding.
 const MAX_HELD: usize = 64;
 
 impl Tcp {
@@ -194,6 +227,8 @@ impl Tcp {
             Err(_) => return Err(TcpError::InvalidHandle),
         };
         let r = call(&mut conn);
+        // Not held: a call may hand the connection a new handle (close) or free it
+        // (abort), which a held handle would no longer find.
         self.flush(now, out, h, conn);
         Ok(r)
     }
