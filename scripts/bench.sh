@@ -357,11 +357,11 @@ tap_block() {
 		return 0
 	fi
 	if [[ $impl == netstack-single ]]; then
-		if wants a; then single_block "$round"; fi
+		if wants a; then one_row_block "$round" "$impl" a_recv_single sink "$STACK_ADDR" 9 "$tap_bytes"; fi
 		return 0
 	fi
 	if [[ $impl == netstack-mq ]]; then
-		if wants a; then mq_block "$round"; fi
+		if wants a; then one_row_block "$round" "$impl" a_par2 sinks "$STACK_ADDR" 9 "$tap_bytes" "$PARALLEL"; fi
 		return 0
 	fi
 	client_log=$log.client
@@ -425,33 +425,20 @@ plain_block() {
 	echo "round $round $impl: ${summary[*]}" >&2
 }
 
-# netstack with offloads and receive coalescing off: (a) receives, row a_recv_single.
-single_block() {
-	local round=$1 impl=netstack-single
+# one_row_block ROUND IMPL ROW CLIENT-ARGS...: starts IMPL and measures one of
+# netstack's rows with the client: netstack-single (offloads and coalescing off) for
+# a_recv_single, netstack-mq (two queues, offloads off) for a_par2.
+one_row_block() {
+	local round=$1 impl=$2 row=$3
+	shift 3
 	local log=$out/r$round-$impl
 	client_log=$log.client
 	: >"$client_log"
 	summary=()
 	if start_block "$impl" "$round" "$log"; then
-		measure a_recv_single netstack sink "$STACK_ADDR" 9 "$tap_bytes"
+		measure "$row" netstack "$@"
 	else
-		record a_recv_single netstack fail
-	fi
-	stop_block
-	echo "round $round $impl: ${summary[*]}" >&2
-}
-
-# netstack on two queues, offloads off: PARALLEL connections receiving, row a_par2.
-mq_block() {
-	local round=$1 impl=netstack-mq
-	local log=$out/r$round-$impl
-	client_log=$log.client
-	: >"$client_log"
-	summary=()
-	if start_block "$impl" "$round" "$log"; then
-		measure a_par2 netstack sinks "$STACK_ADDR" 9 "$tap_bytes" "$PARALLEL"
-	else
-		record a_par2 netstack fail
+		record "$row" netstack fail
 	fi
 	stop_block
 	echo "round $round $impl: ${summary[*]}" >&2

@@ -171,6 +171,27 @@ impl Drop for Daemon {
     }
 }
 
+/// Writes `script` to a file of its own for test `test`; the caller removes it.
+fn write_script(test: &str, script: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("{test}-{}.py", std::process::id()));
+    std::fs::write(&path, script).unwrap();
+    path
+}
+
+/// A kernel raw TCP socket that sees every TCP segment in the namespace (to read the
+/// SYN a program's connect sent), reads bounded by 50 ms.
+fn kernel_raw_tcp() -> socket2::Socket {
+    let raw = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::RAW,
+        Some(socket2::Protocol::TCP),
+    )
+    .unwrap();
+    raw.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    raw
+}
+
 /// Bytes no two offsets of which repeat soon: a corrupted or shifted stream shows.
 fn body(len: usize) -> Vec<u8> {
     (0..len as u32)
@@ -450,17 +471,8 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 print("ttl", s.getsockopt(socket.IPPROTO_IP, socket.IP_TTL))
 s.close()
 "#;
-        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
-        std::fs::write(&path, script).unwrap();
-        let kernel_raw = socket2::Socket::new(
-            socket2::Domain::IPV4,
-            socket2::Type::RAW,
-            Some(socket2::Protocol::TCP),
-        )
-        .unwrap();
-        kernel_raw
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
+        let path = write_script(TEST, script);
+        let kernel_raw = kernel_raw_tcp();
         let server = TcpListener::bind((HOST_IP, 7100)).unwrap();
         let out = common::run(daemon.run(&["python3", path.to_str().unwrap()]), TIMEOUT);
         let _ = std::fs::remove_file(&path);
@@ -540,17 +552,8 @@ try:
 except OSError as e:
     print("beside a listener:", errno.errorcode[e.errno])
 "#;
-        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
-        std::fs::write(&path, script).unwrap();
-        let kernel_raw = socket2::Socket::new(
-            socket2::Domain::IPV4,
-            socket2::Type::RAW,
-            Some(socket2::Protocol::TCP),
-        )
-        .unwrap();
-        kernel_raw
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
+        let path = write_script(TEST, script);
+        let kernel_raw = kernel_raw_tcp();
         let server = TcpListener::bind((HOST_IP, 7200)).unwrap();
         let script_path = path.to_str().unwrap();
         let kernel_out = common::run(
@@ -622,8 +625,7 @@ while True:
 print(answer.decode())
 s.close()
 "#;
-        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
-        std::fs::write(&path, script).unwrap();
+        let path = write_script(TEST, script);
         let server = TcpListener::bind((HOST_IP, 7300)).unwrap();
         let kernel = thread::spawn(move || {
             let (mut conn, _) = server.accept().unwrap();
@@ -669,8 +671,7 @@ s.send(b"again")
 data, peer = s.recvfrom(100)
 print(data, peer)
 "#;
-        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
-        std::fs::write(&path, script).unwrap();
+        let path = write_script(TEST, script);
         let kernel = UdpSocket::bind((HOST_IP, 7400)).unwrap();
         kernel.set_read_timeout(Some(TIMEOUT)).unwrap();
         let echo = thread::spawn(move || {
@@ -757,8 +758,7 @@ sel.select(timeout=30)
 conn, peer = srv.accept()
 print("select saw", peer[0])
 "#;
-        let path = std::env::temp_dir().join(format!("{TEST}-{}.py", std::process::id()));
-        std::fs::write(&path, script).unwrap();
+        let path = write_script(TEST, script);
         let server = TcpListener::bind((HOST_IP, 7200)).unwrap();
         let echo = thread::spawn(move || {
             let (mut conn, _) = server.accept().unwrap();

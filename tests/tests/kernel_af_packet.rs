@@ -12,13 +12,12 @@
 
 mod common;
 
-use std::io::{self, ErrorKind, Read, Write};
-use std::net::{
-    Shutdown, SocketAddr, SocketAddrV4, TcpListener as KernelListener, TcpStream as KernelStream,
-};
+use std::io::{self, Write};
+use std::net::SocketAddrV4;
 use std::thread;
 use std::time::Instant as StdInstant;
 
+use common::kernel_peer::*;
 use common::netstack::Netstack;
 use common::pinger::KernelPinger;
 use common::{
@@ -237,12 +236,6 @@ fn assert_same_bytes(got: &[u8], want: &[u8], what: &str, net: &Netstack) {
     }
 }
 
-fn read_all(mut stream: impl Read) -> io::Result<Vec<u8>> {
-    let mut got = Vec::with_capacity(BULK);
-    stream.read_to_end(&mut got)?;
-    Ok(got)
-}
-
 #[track_caller]
 fn our_connect(net: &Netstack, addr: SocketAddrV4, what: &str) -> TcpStream {
     let stream = TcpStream::connect_timeout(net.handle(), &addr.into(), TIMEOUT)
@@ -250,60 +243,4 @@ fn our_connect(net: &Netstack, addr: SocketAddrV4, what: &str) -> TcpStream {
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.set_write_timeout(Some(TIMEOUT)).unwrap();
     stream
-}
-
-fn kernel_listener() -> (KernelListener, SocketAddrV4) {
-    let listener = KernelListener::bind((HOST_IP, 0)).expect("kernel listener on 10.0.0.1");
-    match listener.local_addr().unwrap() {
-        SocketAddr::V4(addr) => (listener, addr),
-        SocketAddr::V6(a) => panic!("IPv6 address {a} in an IPv4 lab"),
-    }
-}
-
-/// The kernel accepts one connection within [`TIMEOUT`], with timeouts set on it.
-fn kernel_accept(listener: &KernelListener) -> KernelStream {
-    listener.set_nonblocking(true).unwrap();
-    let deadline = StdInstant::now() + TIMEOUT;
-    let stream = loop {
-        match listener.accept() {
-            Ok((s, _)) => break s,
-            Err(e) if e.kind() == ErrorKind::WouldBlock && StdInstant::now() < deadline => {
-                thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Err(e) => panic!("the kernel accepted nothing: {e}"),
-        }
-    };
-    stream.set_nonblocking(false).unwrap();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    stream
-}
-
-/// A kernel echo server: copies until end of stream, then closes its way too.
-fn kernel_echo_server() -> (thread::JoinHandle<io::Result<u64>>, SocketAddrV4) {
-    let (listener, addr) = kernel_listener();
-    let server = thread::spawn(move || -> io::Result<u64> {
-        let stream = kernel_accept(&listener);
-        let copied = io::copy(&mut &stream, &mut &stream)?;
-        stream.shutdown(Shutdown::Write)?;
-        Ok(copied)
-    });
-    (server, addr)
-}
-
-/// Writes `data` on our `stream` while another thread reads, half-closes, and returns
-/// everything read back until end of stream.
-fn echo_through(stream: &TcpStream, data: &[u8], what: &str, net: &Netstack) -> Vec<u8> {
-    let reader = {
-        let stream = stream.try_clone().unwrap();
-        thread::spawn(move || read_all(stream))
-    };
-    (&*stream)
-        .write_all(data)
-        .unwrap_or_else(|e| panic!("{what}: our write: {e}\n{}", net.describe()));
-    stream.shutdown(Shutdown::Write).unwrap();
-    reader
-        .join()
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{what}: our read: {e}\n{}", net.describe()))
 }

@@ -11,11 +11,10 @@ mod common;
 
 use std::io::{self, ErrorKind, Read};
 use std::net::{SocketAddr, SocketAddrV4, TcpStream as KernelStream};
-use std::thread;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use common::netstack::Netstack;
-use common::{in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
+use common::{eventually, in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
 use netstack::net::{RawSocket, TcpSocket};
 use netstack_core::wire::tcp::Flags;
 use netstack_core::wire::TcpRepr;
@@ -33,22 +32,6 @@ const SIZES: [usize; 8] = [
     1 << 30,
     i32::MAX as usize,
 ];
-
-/// Waits until `f` gives `Some`, looking every 10 ms (for segments, not a timer).
-#[track_caller]
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = StdInstant::now() + TIMEOUT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            StdInstant::now() < deadline,
-            "{what}: nothing within {TIMEOUT:?}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
 
 fn kernel_socket() -> Socket {
     Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap()

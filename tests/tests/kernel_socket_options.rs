@@ -10,30 +10,12 @@ mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener as KernelListener, TcpStream as KernelStream};
-use std::thread;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use common::netstack::Netstack;
-use common::{in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
+use common::{eventually, in_netns, tap_lab, HOST_IP, STACK_IP, TIMEOUT};
 use netstack::net::{RawSocket, TcpListener, TcpStream};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
-
-/// Waits until `f` gives `Some`, looking every 10 ms (for a segment to arrive, not a
-/// protocol timer).
-#[track_caller]
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = StdInstant::now() + TIMEOUT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            StdInstant::now() < deadline,
-            "{what}: nothing within {TIMEOUT:?}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// SO_LINGER 0 closes with a reset, not a FIN; the other side's SO_ERROR says
 /// ECONNRESET once, then nothing. Both ways.

@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod frames;
+pub mod kernel_peer;
 pub mod netstack;
 pub mod pinger;
 pub mod sha256;
@@ -198,4 +199,21 @@ pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut out = vec![0; len];
     netstack_core::rng::Rng::new(seed).fill(&mut out);
     out
+}
+
+/// Waits until `f` gives `Some`, looking every 10 ms (for segments to arrive, not for a
+/// protocol timer), and fails the test after [`TIMEOUT`].
+#[track_caller]
+pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: nothing within {TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
