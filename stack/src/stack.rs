@@ -176,11 +176,7 @@ impl Stack {
                         let ended = flows.end_flow(&flow);
                         self.end_run(ended, &mut bufs);
                     }
-                    None => {
-                        while let Some(ended) = flows.end_oldest() {
-                            self.end_run(Some(ended), &mut bufs);
-                        }
-                    }
+                    None => self.end_all_runs(&mut flows, &mut bufs),
                 }
                 self.receive_frames(at, frame, checksum_valid, 1, frame.len() as u64);
                 continue;
@@ -188,14 +184,19 @@ impl Stack {
             let ended = flows.add(piece, at, &mut bufs);
             self.end_run(ended, &mut bufs);
         }
-        while let Some(ended) = flows.end_oldest() {
-            self.end_run(Some(ended), &mut bufs);
-        }
+        self.end_all_runs(&mut flows, &mut bufs);
         self.joined = bufs;
         if holding {
             // An empty batch held nothing, so any time will do.
             self.tcp
                 .release_output(last.unwrap_or(Instant::ZERO), &mut self.out);
+        }
+    }
+
+    /// Ends every run, oldest first.
+    fn end_all_runs(&mut self, flows: &mut Flows<'_>, bufs: &mut [Vec<u8>]) {
+        while let Some(ended) = flows.end_oldest() {
+            self.end_run(Some(ended), bufs);
         }
     }
 
