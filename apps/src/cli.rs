@@ -98,8 +98,9 @@ pub struct NetOptions {
     pub offload: Offload,
 
     /// Receive coalescing: on (consecutive in-order TCP segments read in one wake-up are
-    /// joined before TCP sees them, a software GRO: fewer segments to process and fewer
-    /// ACKs) or off (each frame is its own segment)
+    /// joined before TCP sees them, a software GRO, and TCP sends what the wake-up made
+    /// it decide at its end: fewer segments to process, fewer ACKs, larger TSO frames)
+    /// or off (each frame is its own segment, and TCP sends as it decides)
     #[arg(long, global = true, value_name = "on|off", default_value = "on", action = clap::ArgAction::Set, value_parser = parse_on_off)]
     pub coalesce: bool,
 
