@@ -339,6 +339,29 @@ impl Gateway {
         Ok(id)
     }
 
+    /// Stores `entry` and tells the program through `send` its id (`OK id` and
+    /// `extra`), or why not (`ERR errno`). `None` when it could not be stored, or the
+    /// program not told (then it is forgotten again).
+    fn register(
+        &self,
+        entry: Entry,
+        extra: &str,
+        mut send: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> Option<u64> {
+        let id = match self.insert(entry) {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = send(format!("ERR {e}\n").as_bytes());
+                return None;
+            }
+        };
+        if send(format!("OK {id}{extra}\n").as_bytes()).is_err() {
+            self.forget(id);
+            return None;
+        }
+        Some(id)
+    }
+
     fn forget(&self, id: u64) {
         lock(&self.shared.sockets).remove(&id);
     }
@@ -355,17 +378,9 @@ impl Gateway {
             data: Some(mine),
             write_shut: Arc::default(),
         };
-        let id = match self.insert(entry) {
-            Ok(id) => id,
-            Err(e) => {
-                let _ = conn.write_all(format!("ERR {e}\n").as_bytes());
-                return;
-            }
-        };
-        if conn.write_all(format!("OK {id}\n").as_bytes()).is_err() {
-            self.forget(id);
+        let Some(id) = self.register(entry, "", |m| conn.write_all(m)) else {
             return;
-        }
+        };
         // Data before a connect (or the program's close) wakes this; either way the
         // connection's own threads take over from here, unless the socket is unused.
         let _ = peek(&conn);
@@ -412,17 +427,9 @@ impl Gateway {
             data: None,
             write_shut: Arc::default(),
         };
-        let id = match self.insert(entry) {
-            Ok(id) => id,
-            Err(e) => {
-                let _ = conn.send(format!("ERR {e}\n").as_bytes());
-                return;
-            }
-        };
-        if conn.send(format!("OK {id}\n").as_bytes()).is_err() {
-            self.forget(id);
+        let Some(id) = self.register(entry, "", |m| conn.send(m).map(drop)) else {
             return;
-        }
+        };
         udp::outbound(self, id, &conn, &closed);
     }
 
@@ -512,20 +519,10 @@ impl Gateway {
             data: None,
             write_shut: Arc::default(),
         };
-        let id = match self.insert(entry) {
-            Ok(id) => id,
-            Err(e) => {
-                let _ = conn.write_all(format!("ERR {e}\n").as_bytes());
-                return;
-            }
-        };
-        if conn
-            .write_all(format!("OK {id} {local} {peer}\n").as_bytes())
-            .is_err()
-        {
-            self.forget(id);
+        let extra = format!(" {local} {peer}");
+        let Some(id) = self.register(entry, &extra, |m| conn.write_all(m)) else {
             return;
-        }
+        };
         tcp::splice(self, id, stream, conn);
     }
 
